@@ -1,0 +1,1 @@
+"""Everything that talks to Kafka: producer, publisher, topics, embedded broker."""

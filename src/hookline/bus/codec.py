@@ -1,0 +1,42 @@
+"""CloudEvent ↔ Kafka record (structured mode), kept apart from the model."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from hookline.envelope import STRUCTURED_CONTENT_TYPE, CloudEvent
+
+Headers = list[tuple[str, bytes]]
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """What a producer writes: topic, key, value and headers."""
+
+    topic: str
+    key: bytes | None
+    value: bytes
+    headers: Headers = field(default_factory=list)
+
+
+def to_record(event: CloudEvent, topic: str) -> Record:
+    headers: Headers = [("content-type", STRUCTURED_CONTENT_TYPE.encode())]
+    if event.traceparent:
+        headers.append(("traceparent", event.traceparent.encode()))
+    headers.append(("ce_type", event.type.encode()))
+    headers.append(("ce_id", event.id.encode()))
+    return Record(topic=topic, key=event.key.encode(), value=event.to_json(), headers=headers)
+
+
+def from_value(value: bytes | None) -> CloudEvent:
+    if value is None:
+        raise ValueError("tombstone record has no CloudEvent")
+    return CloudEvent.from_json(value)
+
+
+def header(headers: Sequence[tuple[str, bytes]] | None, name: str) -> bytes | None:
+    for key, value in headers or ():
+        if key == name:
+            return value
+    return None

@@ -1,0 +1,82 @@
+"""Kafka client settings from configuration: bootstrap, security, idempotence."""
+
+from __future__ import annotations
+
+import ssl
+from typing import Any
+
+import structlog
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError, UnknownError, UnsupportedVersionError
+
+from hookline.config.models import KafkaSettings
+
+log = structlog.get_logger("hookline.bus")
+
+
+def client_options(kafka: KafkaSettings, bootstrap_servers: str) -> dict[str, Any]:
+    """Options every aiokafka client (producer, consumer, admin) shares."""
+    options: dict[str, Any] = {
+        "bootstrap_servers": bootstrap_servers,
+        "client_id": kafka.client_id,
+        "security_protocol": kafka.security_protocol,
+        "request_timeout_ms": kafka.request_timeout_ms,
+    }
+    if kafka.security_protocol in ("SSL", "SASL_SSL"):
+        context = ssl.create_default_context(cafile=kafka.ssl_cafile)
+        if kafka.ssl_certfile:
+            context.load_cert_chain(kafka.ssl_certfile, kafka.ssl_keyfile)
+        options["ssl_context"] = context
+    if kafka.security_protocol.startswith("SASL"):
+        options["sasl_mechanism"] = kafka.sasl_mechanism
+        options["sasl_plain_username"] = kafka.sasl_username
+        options["sasl_plain_password"] = kafka.sasl_password.get() if kafka.sasl_password else None
+    return options
+
+
+def producer_options(
+    kafka: KafkaSettings, bootstrap_servers: str, idempotent: bool
+) -> dict[str, Any]:
+    # acks and idempotence are always explicit: aiokafka's default acks=1 can lose
+    # acknowledged writes when a leader fails.
+    options = client_options(kafka, bootstrap_servers)
+    options.update(
+        acks="all",
+        enable_idempotence=idempotent,
+        linger_ms=kafka.linger_ms,
+        max_batch_size=kafka.max_batch_bytes,
+        max_request_size=max(kafka.max_batch_bytes, 1_048_576) * 2,
+        compression_type=None if kafka.compression == "none" else kafka.compression,
+    )
+    return options
+
+
+async def start_producer(
+    kafka: KafkaSettings, bootstrap_servers: str, *, embedded: bool = False
+) -> AIOKafkaProducer:
+    """Start a producer with ``acks=all``; idempotent unless the broker cannot do it.
+
+    ``idempotence: auto`` is off for the embedded broker and on for a real Kafka.
+    A broker that rejects InitProducerId under ``auto`` is logged loudly and the
+    producer falls back; ``on`` never falls back.
+    """
+    wanted = kafka.idempotence == "on" or (kafka.idempotence == "auto" and not embedded)
+    producer = AIOKafkaProducer(**producer_options(kafka, bootstrap_servers, wanted))
+    try:
+        await producer.start()
+        return producer
+    except (UnknownError, UnsupportedVersionError) as exc:
+        await producer.stop()
+        if kafka.idempotence == "on" or not wanted:
+            raise
+        log.warning(
+            "kafka.idempotence_unsupported",
+            detail="broker rejected InitProducerId; producing without idempotence",
+            error=type(exc).__name__,
+        )
+    except KafkaError:
+        await producer.stop()
+        raise
+    producer = AIOKafkaProducer(**producer_options(kafka, bootstrap_servers, False))
+    await producer.start()
+    return producer

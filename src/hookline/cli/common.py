@@ -1,0 +1,29 @@
+"""What most commands share: settings loading and start-up preparation."""
+
+from __future__ import annotations
+
+import argparse
+
+from hookline.config.check import prepare
+from hookline.config.loader import load_settings
+from hookline.config.models import HooklineSettings
+from hookline.config.secrets import iter_secrets
+from hookline.observability.logging import configure_logging
+from hookline.observability.masking import SECRETS
+from hookline.providers.registry import names as provider_names
+
+
+def load(args: argparse.Namespace, *, logging: bool = True) -> HooklineSettings:
+    """Load, validate and resolve the configuration; raises ConfigProblems."""
+    settings = load_settings(getattr(args, "config", None))
+    prepare(settings, provider_names())
+    SECRETS.add(secret.get() for _, secret in iter_secrets(settings))
+    if logging:
+        configure_logging(settings.observability.log_level, settings.observability.log_format)
+    return settings
+
+
+def ingress_url(settings: HooklineSettings) -> str:
+    host = settings.server.host
+    host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    return f"http://{host}:{settings.server.port}"

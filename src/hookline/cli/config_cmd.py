@@ -1,0 +1,58 @@
+"""``hookline config check``: validate a configuration and say exactly what is wrong."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from hookline.config.check import inline_secret_warnings, resolve_secrets, semantic_problems
+from hookline.config.loader import ConfigProblems, config_path, load_settings
+from hookline.providers.registry import names as provider_names
+
+
+def register(sub: Any) -> None:
+    config = sub.add_parser("config", help="work with the configuration file")
+    actions = config.add_subparsers(dest="action", metavar="ACTION")
+    actions.required = True
+    check = actions.add_parser("check", help="validate a configuration file")
+    check.add_argument("--config", dest="check_config", metavar="PATH", help="file to check")
+    check.set_defaults(func=run_check)
+
+
+def run_check(args: argparse.Namespace) -> int:
+    import os
+
+    path = args.check_config or args.config
+    file = config_path(path, os.environ)
+    try:
+        settings = load_settings(path)
+    except ConfigProblems as exc:
+        for problem in exc.problems:
+            print(str(problem), file=sys.stderr)
+        return 1
+    problems = semantic_problems(settings, provider_names()) + resolve_secrets(settings)
+    for extra in EXTRA_CHECKS:
+        problems.extend(extra(settings))
+    if problems:
+        for problem in problems:
+            print(str(problem), file=sys.stderr)
+        return 1
+    for warning in inline_secret_warnings(settings):
+        print(f"warning: {warning}", file=sys.stderr)
+    print(f"ok: {file or 'built-in defaults'}")
+    for name, source in sorted(settings.sources.items()):
+        ips = f", allow_ips: {len(source.allow_ips)}" if source.allow_ips else ""
+        print(f"  source {name}: provider {source.provider}, scheme {source.verify.scheme}{ips}")
+    kafka = (
+        settings.kafka.bootstrap_servers
+        or f"embedded broker on port {settings.kafka.embedded_port}"
+    )
+    print(
+        f"  kafka: {kafka} (prefix {settings.kafka.topic_prefix}, {settings.kafka.partitions} partitions)"
+    )
+    return 0
+
+
+# Later parts (reactor rules, providers) add whole-configuration checks here.
+EXTRA_CHECKS: list[Any] = []

@@ -1,0 +1,80 @@
+"""``hookline run``: everything on this machine, in one command."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from hookline.bus.broker import EmbeddedBroker
+from hookline.cli.common import load
+from hookline.cli.process import UvicornComponent, wait_for_signal
+from hookline.cli.serve_cmd import build, uvicorn_config
+from hookline.cli.topics_cmd import ensure_topics
+from hookline.config.models import HooklineSettings, bootstrap
+from hookline.errors import HooklineError
+
+# Workers, reactor and simulators add themselves here: (settings, args) → components.
+ComponentFactory = Callable[[HooklineSettings, argparse.Namespace], list[Any]]
+EXTRA_COMPONENTS: list[ComponentFactory] = []
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser(
+        "run", help="run everything on this machine (broker, ingress, workers, sandbox)"
+    )
+    parser.add_argument(
+        "--no-sandbox", action="store_true", help="do not start the provider simulators"
+    )
+    parser.set_defaults(func=run)
+
+
+def _config_flag(args: argparse.Namespace) -> str:
+    return f" --config {shlex.quote(args.config)}" if args.config else ""
+
+
+def try_it(settings: HooklineSettings, args: argparse.Namespace) -> str:
+    flag = _config_flag(args)
+    source = next(iter(settings.sources), None)
+    if source is None:
+        return "add a source to the configuration to receive webhooks"
+    return f"hookline{flag} send {source} && hookline{flag} tail --from-beginning --count 1"
+
+
+async def run(args: argparse.Namespace) -> int:
+    settings = load(args)
+    servers, embedded = bootstrap(settings.kafka)
+    broker = EmbeddedBroker(port=settings.kafka.embedded_port).start() if embedded else None
+    started: list[Any] = []
+    try:
+        errors = await ensure_topics(settings)
+        if errors:
+            raise HooklineError("cannot create topics: " + "; ".join(errors))
+        components: list[Any] = [
+            UvicornComponent(
+                "ingress", uvicorn_config(settings, build(settings)), "/webhooks/{source}"
+            )
+        ]
+        for factory in EXTRA_COMPONENTS:
+            components.extend(factory(settings, args))
+        for component in components:
+            await component.start()
+            started.append(component)
+        rows = [("kafka", f"{servers}" + ("  (embedded, in memory)" if embedded else ""))]
+        rows += [(c.name, c.where()) for c in started]
+        width = max(len(name) for name, _ in rows)
+        print("hookline is running:")
+        for name, where in rows:
+            print(f"  {name:<{width}}  {where}")
+        print(f"\ntry it:  {try_it(settings, args)}")
+        print("Ctrl-C stops everything.", flush=True)
+        await wait_for_signal()
+        print("stopping…", file=sys.stderr, flush=True)
+    finally:
+        for component in reversed(started):
+            await component.stop()
+        if broker is not None:
+            broker.stop()
+    return 0

@@ -1,0 +1,186 @@
+"""``hookline sign`` and ``hookline send``: what a provider would send, signed as it signs."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from hookline.cli.common import ingress_url, load
+from hookline.config.models import HooklineSettings
+from hookline.errors import ConfigError
+from hookline.providers.base import Sample
+from hookline.providers.registry import PROVIDERS
+from hookline.signatures import build_scheme
+from hookline.signatures.base import Headers, SignedRequest
+
+
+def register(sub: Any) -> None:
+    sign = sub.add_parser("sign", help="print the headers a provider would send for FILE")
+    sign.add_argument("source", help="a source name from the configuration")
+    sign.add_argument("file", help="payload file, or a sample name")
+    sign.set_defaults(func=run_sign)
+
+    send = sub.add_parser("send", help="sign a payload as the provider would and POST it")
+    send.add_argument("source", help="a source name from the configuration")
+    send.add_argument(
+        "sample", nargs="?", help="payload file or sample name (default: first sample)"
+    )
+    send.add_argument("--count", type=int, default=1, help="how many deliveries (default 1)")
+    send.add_argument(
+        "--rate", type=float, help="deliveries per second (default: as fast as possible)"
+    )
+    send.add_argument("--concurrency", type=int, default=8, help="requests in flight (default 8)")
+    send.add_argument("--url", help="ingress base URL (default: from server.host/port)")
+    send.add_argument(
+        "--same-id",
+        action="store_true",
+        help="repeat one delivery id (to see dedup) instead of new ids",
+    )
+    send.set_defaults(func=run_send)
+
+
+def resolve_payload(settings: HooklineSettings, source: str, name: str | None) -> Sample:
+    if source not in settings.sources:
+        known = ", ".join(sorted(settings.sources)) or "none configured"
+        raise ConfigError(f"unknown source {source!r} (known: {known})")
+    provider = settings.sources[source].provider
+    samples = PROVIDERS[provider].samples()
+    if name is None:
+        if not samples:
+            raise ConfigError(f"provider {provider} ships no sample; give a payload file")
+        return samples[0]
+    for sample in samples:
+        if sample.name == name:
+            return sample
+    path = Path(name)
+    if not path.exists():
+        names = ", ".join(s.name for s in samples) or "none"
+        raise ConfigError(f"{name} is neither a file nor a sample of {provider} (samples: {names})")
+    content_type = (
+        "application/json" if path.suffix == ".json" else "application/x-www-form-urlencoded"
+    )
+    return Sample(path.stem, path.read_bytes(), content_type)
+
+
+def signed_request(
+    settings: HooklineSettings, source: str, sample: Sample, base_url: str, delivery_id: str | None
+) -> SignedRequest:
+    options = settings.sources[source].verify
+    url = f"{(settings.server.public_base_url or base_url).rstrip('/')}/webhooks/{source}"
+    headers = {"content-type": sample.content_type}
+    if delivery_id is not None and options.scheme == "standard-webhooks":
+        headers["webhook-id"] = delivery_id
+    request = SignedRequest(body=sample.body, headers=Headers(headers), url=url)
+    if options.scheme == "none":
+        return request
+    return build_scheme(options).sign(request, time.time())
+
+
+async def run_sign(args: argparse.Namespace) -> int:
+    settings = load(args, logging=False)
+    sample = resolve_payload(settings, args.source, args.file)
+    request = signed_request(settings, args.source, sample, ingress_url(settings), None)
+    print(f"POST {request.url}")
+    for key, value in request.headers.items():
+        print(f"{key}: {value}")
+    return 0
+
+
+@dataclass
+class _Tally:
+    statuses: list[int] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+    last_body: str = ""
+
+
+async def run_send(args: argparse.Namespace) -> int:
+    settings = load(args, logging=False)
+    if args.count < 1 or args.concurrency < 1:
+        raise ConfigError("--count and --concurrency must be at least 1")
+    sample = resolve_payload(settings, args.source, args.sample)
+    base = args.url or ingress_url(settings)
+    fixed_id = f"msg_{uuid.uuid4().hex}" if args.same_id else None
+    tally = _Tally()
+    semaphore = asyncio.Semaphore(args.concurrency)
+    interval = 1.0 / args.rate if args.rate else 0.0
+    show_progress = args.count > 1 and sys.stderr.isatty()
+
+    async with httpx.AsyncClient(timeout=30.0) as client:
+
+        async def one() -> None:
+            delivery_id = fixed_id or f"msg_{uuid.uuid4().hex}"
+            request = signed_request(settings, args.source, sample, base, delivery_id)
+            target = request.url.replace(settings.server.public_base_url or base, base, 1)
+            started = time.perf_counter()
+            try:
+                response = await client.post(
+                    target, content=request.body, headers=dict(request.headers)
+                )
+            except httpx.HTTPError as exc:
+                tally.errors += 1
+                tally.last_body = f"{type(exc).__name__}: cannot reach {base}"
+                return
+            finally:
+                semaphore.release()
+            tally.latencies.append(time.perf_counter() - started)
+            tally.statuses.append(response.status_code)
+            tally.last_body = response.text
+
+        with Progress(
+            TextColumn("sending"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            disable=not show_progress,
+            transient=True,
+        ) as progress:
+            task = progress.add_task("send", total=args.count)
+            tasks = []
+            started = time.perf_counter()
+            for index in range(args.count):
+                if interval:
+                    delay = started + index * interval - time.perf_counter()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                await semaphore.acquire()
+                job = asyncio.create_task(one())
+                job.add_done_callback(lambda _: progress.advance(task))
+                tasks.append(job)
+            await asyncio.gather(*tasks)
+            elapsed = time.perf_counter() - started
+
+    if args.count == 1:
+        status = tally.statuses[0] if tally.statuses else "error"
+        print(f"{status} {tally.last_body}")
+        return 0 if tally.statuses and tally.statuses[0] < 300 else 1
+    by_class = {c: sum(1 for s in tally.statuses if s // 100 == c) for c in (2, 4, 5)}
+    lat = sorted(tally.latencies)
+    p50 = statistics.median(lat) * 1000 if lat else 0.0
+    p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000 if lat else 0.0
+    print(
+        json.dumps(
+            {
+                "sent": args.count,
+                "2xx": by_class[2],
+                "4xx": by_class[4],
+                "5xx": by_class[5],
+                "errors": tally.errors,
+                "p50_ms": round(p50, 2),
+                "p99_ms": round(p99, 2),
+                "per_second": round(args.count / elapsed, 1) if elapsed else None,
+            }
+        )
+    )
+    return 0 if by_class[2] == args.count else 1

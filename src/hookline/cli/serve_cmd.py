@@ -1,0 +1,66 @@
+"""``hookline serve``: the ingress alone, under uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import uvicorn
+
+from hookline.cli.common import load
+from hookline.config.models import HooklineSettings, bootstrap
+from hookline.ingress.app import create_app
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser("serve", help="run the ingress (webhook receiver)")
+    parser.add_argument("--host", help="bind address (default: server.host)")
+    parser.add_argument("--port", type=int, help="port (default: server.port)")
+    parser.add_argument(
+        "--workers", type=int, help="uvicorn worker processes (default: server.workers)"
+    )
+    parser.set_defaults(func=run)
+
+
+def uvicorn_config(settings: HooklineSettings, app: Any, **overrides: Any) -> uvicorn.Config:
+    options: dict[str, Any] = {
+        "host": settings.server.host,
+        "port": settings.server.port,
+        "log_config": None,  # our structlog configuration handles uvicorn's loggers
+        "access_log": False,  # the ingress logs one structured line per request itself
+        "loop": "auto",
+        "http": "auto",
+        "lifespan": "on",
+        "timeout_graceful_shutdown": 10,
+    }
+    options.update({k: v for k, v in overrides.items() if v is not None})
+    return uvicorn.Config(app, **options)
+
+
+def build(settings: HooklineSettings) -> Any:
+    servers, embedded = bootstrap(settings.kafka)
+    return create_app(settings, bootstrap_servers=servers, embedded=embedded)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = load(args)
+    if args.host:
+        settings.server.host = args.host
+    if args.port:
+        settings.server.port = args.port
+    workers = args.workers or settings.server.workers
+    if workers > 1:
+        # Several processes need an import string; each re-reads the same configuration.
+        uvicorn.run(
+            "hookline.ingress.factory:app",
+            factory=True,
+            workers=workers,
+            host=settings.server.host,
+            port=settings.server.port,
+            log_config=None,
+            access_log=False,
+        )
+        return 0
+    server = uvicorn.Server(uvicorn_config(settings, build(settings)))
+    server.run()
+    return 0 if server.started else 1

@@ -1,0 +1,112 @@
+"""The CloudEvents 1.0 envelope every Kafka value hookline writes (DESIGN §6).
+
+Pure: no Kafka, no HTTP. Serialization is structured JSON mode; Kafka headers
+are added by :mod:`hookline.bus.codec`.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import uuid
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_serializer
+
+STRUCTURED_CONTENT_TYPE = "application/cloudevents+json"
+SCHEMA_URN_PREFIX = "urn:hookline:schema:"
+_TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
+
+
+class CloudEvent(BaseModel):
+    """A CloudEvents 1.0 event with hookline's extension attributes."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    specversion: Literal["1.0"] = "1.0"
+    id: str = Field(min_length=1)
+    source: str = Field(min_length=1)
+    type: str = Field(min_length=1)
+    subject: str | None = None
+    time: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    datacontenttype: str = "application/json"
+    dataschema: str | None = None
+    data: Any = None
+    partitionkey: str | None = None
+    traceparent: str | None = None
+    provider: str | None = None
+    providereventid: str | None = None
+
+    @field_serializer("time")
+    def _rfc3339(self, value: datetime) -> str:
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.isoformat().replace("+00:00", "Z")
+
+    @field_serializer("data")
+    def _data(self, value: Any) -> Any:
+        return value.model_dump(mode="json") if isinstance(value, BaseModel) else value
+
+    def to_json(self) -> bytes:
+        """Structured-mode JSON (``application/cloudevents+json``)."""
+        return self.model_dump_json(exclude_none=True).encode()
+
+    @classmethod
+    def from_json(cls, raw: bytes | str) -> CloudEvent:
+        return cls.model_validate_json(raw)
+
+    @property
+    def key(self) -> str:
+        """The Kafka key: the partition key, else the subject, else the id."""
+        return self.partitionkey or self.subject or self.id
+
+
+def event_id(source: str, provider_event_id: str) -> str:
+    """Deterministic id: a provider's retry of one delivery maps to the same event id."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{source}/{provider_event_id}"))
+
+
+def source_uri(source_name: str) -> str:
+    return f"/hookline/sources/{source_name}"
+
+
+def new_traceparent(parent: str | None = None) -> str:
+    """Continue ``parent``'s trace with a new span, or start a new trace."""
+    match = _TRACEPARENT.match(parent or "")
+    trace_id = match.group(1) if match and match.group(1) != "0" * 32 else secrets.token_hex(16)
+    flags = match.group(3) if match else "01"
+    return f"00-{trace_id}-{secrets.token_hex(8)}-{flags}"
+
+
+def make_event(
+    *,
+    source: str,
+    type: str,
+    data: Any,
+    subject: str | None = None,
+    provider: str | None = None,
+    provider_event_id: str | None = None,
+    time: datetime | None = None,
+    id: str | None = None,
+    traceparent: str | None = None,
+    partitionkey: str | None = None,
+    **extensions: Any,
+) -> CloudEvent:
+    """Build an event with hookline's conventions for id, schema, key and trace."""
+    if id is None:
+        id = event_id(source, provider_event_id) if provider_event_id else str(uuid.uuid4())
+    return CloudEvent(
+        id=id,
+        source=source,
+        type=type,
+        subject=subject,
+        time=time or datetime.now(UTC),
+        dataschema=f"{SCHEMA_URN_PREFIX}{type}",
+        data=data,
+        partitionkey=partitionkey or subject or id,
+        traceparent=new_traceparent(traceparent),
+        provider=provider,
+        providereventid=provider_event_id,
+        **extensions,
+    )

@@ -1,0 +1,106 @@
+"""Build the ingress ASGI app; the middleware order is visible here and only here."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import structlog
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from hookline.bus.connection import start_producer
+from hookline.bus.publisher import Publisher
+from hookline.bus.topics import Topics
+from hookline.config.models import HooklineSettings
+from hookline.ingress.dedup import DedupStore, MemoryDedupStore
+from hookline.ingress.health import KafkaReadiness, healthz, metrics_endpoint, readyz
+from hookline.ingress.middleware import RequestIdMiddleware
+from hookline.ingress.problems import problem
+from hookline.ingress.sources import prepare_sources
+from hookline.ingress.webhooks import WebhookEndpoint
+
+log = structlog.get_logger("hookline.ingress")
+
+# Extra routes (admin, openapi) are contributed by other packages through this hook.
+RouteFactory = Callable[[HooklineSettings, dict[str, Any]], list[BaseRoute]]
+ROUTE_FACTORIES: list[RouteFactory] = []
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    detail = {404: "No such route.", 405: "Method not allowed on this route."}.get(
+        exc.status_code, str(exc.detail)
+    )
+    headers = dict(exc.headers or {})
+    return problem(exc.status_code, detail, headers or None)
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    log.error("ingress.internal_error", error=type(exc).__name__, exc_info=exc)
+    return problem(500, "An internal error occurred.")
+
+
+def default_dedup(settings: HooklineSettings) -> DedupStore:
+    return MemoryDedupStore(settings.dedup.window_seconds, settings.dedup.max_entries)
+
+
+def create_app(
+    settings: HooklineSettings,
+    *,
+    bootstrap_servers: str,
+    embedded: bool = False,
+    dedup: DedupStore | None = None,
+) -> Starlette:
+    """The ingress app. Its lifespan owns the Kafka producer; secrets must be resolved already."""
+    topics = Topics(settings.kafka.topic_prefix)
+    sources = prepare_sources(settings.sources, topics)
+    state: dict[str, Any] = {}
+
+    async def webhook(request: Request) -> Response:
+        endpoint: WebhookEndpoint = state["endpoint"]
+        return await endpoint(request)
+
+    async def ready(request: Request) -> Response:
+        endpoint: Callable[[Request], Any] = state["readyz"]
+        response: Response = await endpoint(request)
+        return response
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        producer = await start_producer(settings.kafka, bootstrap_servers, embedded=embedded)
+        publisher = Publisher(producer, timeout=settings.server.publish_timeout_seconds)
+        publisher.start()
+        store = dedup if dedup is not None else default_dedup(settings)
+        state["publisher"] = publisher
+        state["endpoint"] = WebhookEndpoint(
+            sources=sources, publisher=publisher, server=settings.server, topics=topics, dedup=store
+        )
+        state["readyz"] = readyz(KafkaReadiness(publisher))
+        log.info("ingress.started", sources=sorted(sources), kafka=bootstrap_servers)
+        try:
+            yield
+        finally:
+            await publisher.stop()
+            await producer.stop()
+            await store.close()
+
+    routes: list[BaseRoute] = [
+        Route("/webhooks/{source}", webhook, methods=["POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", ready, methods=["GET"]),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
+    ]
+    for factory in ROUTE_FACTORIES:
+        routes.extend(factory(settings, state))
+    return Starlette(
+        routes=routes,
+        middleware=[Middleware(RequestIdMiddleware)],
+        exception_handlers={HTTPException: _http_error, Exception: _internal_error},
+        lifespan=lifespan,
+    )

@@ -1,0 +1,58 @@
+"""Liveness, readiness (can we reach Kafka?) and the Prometheus endpoint."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from hookline.bus.publisher import Publisher
+from hookline.observability import metrics
+
+
+class KafkaReadiness:
+    """Asks the broker for metadata, at most once per ``cache_seconds``."""
+
+    def __init__(
+        self, publisher: Publisher, timeout: float = 2.0, cache_seconds: float = 1.0
+    ) -> None:
+        self._publisher = publisher
+        self._timeout = timeout
+        self._cache = cache_seconds
+        self._checked_at = 0.0
+        self._ready = False
+        self._lock = asyncio.Lock()
+
+    async def ready(self) -> bool:
+        async with self._lock:
+            if time.monotonic() - self._checked_at < self._cache:
+                return self._ready
+            try:
+                async with asyncio.timeout(self._timeout):
+                    ok = await self._publisher.producer.client.fetch_all_metadata()
+                self._ready = ok is not None and bool(ok.brokers())
+            except Exception:
+                self._ready = False
+            self._checked_at = time.monotonic()
+            metrics.KAFKA_READY.set(1 if self._ready else 0)
+            return self._ready
+
+
+async def healthz(_: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+def readyz(readiness: KafkaReadiness):  # type: ignore[no-untyped-def]
+    async def endpoint(_: Request) -> Response:
+        if await readiness.ready():
+            return JSONResponse({"status": "ready", "kafka": "ok"})
+        return JSONResponse({"status": "not ready", "kafka": "unreachable"}, status_code=503)
+
+    return endpoint
+
+
+async def metrics_endpoint(_: Request) -> Response:
+    return Response(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)

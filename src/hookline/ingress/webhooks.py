@@ -1,0 +1,255 @@
+"""``POST /webhooks/{source}``: the one path every provider's delivery takes.
+
+allow-list → content type → bounded body → verify raw bytes → parse →
+normalize → dedup claim → publish (acks=all) → mark seen → 202.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from hookline.bus.codec import Record, to_record
+from hookline.bus.publisher import Publisher
+from hookline.bus.topics import Topics
+from hookline.config.models import ServerSettings
+from hookline.envelope import CloudEvent, make_event
+from hookline.errors import NormalizationError, PublishError, VerificationError
+from hookline.ingress.body import BadContentLength, BodyTooLarge, read_limited
+from hookline.ingress.client_ip import allowed, client_address
+from hookline.ingress.dedup import DedupStore
+from hookline.ingress.problems import problem, unauthorized
+from hookline.ingress.sources import Source
+from hookline.observability import metrics
+from hookline.providers.base import RawWebhook, UnparseableBody, accepts, parse_body
+from hookline.signatures.base import Headers, SignedRequest
+
+log = structlog.get_logger("hookline.ingress")
+
+# Headers that prove authenticity are not kept with a dead-lettered request.
+_SENSITIVE_HEADER_WORDS = ("signature", "authorization", "token", "hmac", "cookie", "secret")
+
+
+def public_url(request: Request, server: ServerSettings) -> str:
+    """The URL as the provider called it (URL-signing schemes sign this)."""
+    if not server.public_base_url:
+        return str(request.url)
+    query = request.url.query
+    return server.public_base_url.rstrip("/") + request.url.path + (f"?{query}" if query else "")
+
+
+class WebhookEndpoint:
+    def __init__(
+        self,
+        *,
+        sources: dict[str, Source],
+        publisher: Publisher,
+        server: ServerSettings,
+        topics: Topics,
+        dedup: DedupStore | None,
+        clock: Any = time.time,
+    ) -> None:
+        self.sources = sources
+        self.publisher = publisher
+        self.server = server
+        self.topics = topics
+        self.dedup = dedup
+        self.clock = clock
+
+    async def __call__(self, request: Request) -> Response:
+        started = time.perf_counter()
+        name = request.path_params["source"]
+        source = self.sources.get(name)
+        label = name if source is not None else "_unknown"
+        outcome, event_id = "error", None
+        response: Response | None = None
+        try:
+            if source is None:
+                outcome, response = "unknown_source", problem(404, f"Unknown source {name!r}.")
+            else:
+                outcome, event_id, response = await self._handle(request, source)
+            return response
+        finally:
+            elapsed = time.perf_counter() - started
+            metrics.INGRESS_REQUESTS.labels(label, outcome).inc()
+            metrics.REQUEST_LATENCY.labels(label).observe(elapsed)
+            log.info(
+                "ingress.request",
+                source=name,
+                outcome=outcome,
+                status=response.status_code if response is not None else 500,
+                event_id=event_id,
+                latency_ms=round(elapsed * 1000, 2),
+            )
+
+    async def _handle(self, request: Request, source: Source) -> tuple[str, str | None, Response]:
+        settings = source.settings
+        if settings.allow_ips:
+            peer = request.client.host if request.client else None
+            address = client_address(
+                peer, request.headers.get("x-forwarded-for"), self.server.trusted_proxies
+            )
+            if not allowed(address, settings.allow_ips):
+                log.warning("ingress.address_denied", source=source.name, address=str(address))
+                return "forbidden", None, problem(403, "This address may not post to this source.")
+
+        content_type = request.headers.get("content-type", "")
+        if not accepts(source.adapter.content_types, content_type):
+            wanted = ", ".join(source.adapter.content_types)
+            return "unsupported_media_type", None, problem(415, f"Content-Type must be {wanted}.")
+
+        try:
+            body = await read_limited(request, self.server.max_body_bytes)
+        except BodyTooLarge:
+            limit = self.server.max_body_bytes
+            return "too_large", None, problem(413, f"The body exceeds {limit} bytes.")
+        except BadContentLength:
+            return "bad_request", None, problem(400, "Content-Length is not a valid size.")
+
+        headers = Headers(request.headers.items())
+        if source.scheme is not None:
+            signed = SignedRequest(
+                body=body, headers=headers, url=public_url(request, self.server), method="POST"
+            )
+            try:
+                source.scheme.verify(signed, self.clock())
+            except VerificationError as exc:
+                metrics.VERIFICATION_FAILURES.labels(source.name, exc.reason).inc()
+                log.warning(
+                    "ingress.verification_failed",
+                    source=source.name,
+                    reason=exc.reason,
+                    detail=exc.detail,
+                )
+                return "unverified", None, unauthorized()
+
+        try:
+            payload = parse_body(body, content_type)
+        except UnparseableBody as exc:
+            return "bad_request", None, problem(400, str(exc))
+
+        raw = RawWebhook(
+            source=source.name,
+            provider=settings.provider,
+            body=body,
+            content_type=content_type,
+            headers=headers,
+            query=dict(request.query_params),
+            received_at=datetime.now(UTC),
+            payload=payload,
+            traceparent=request.headers.get("traceparent"),
+        )
+        try:
+            events = source.adapter.normalize(raw)
+            if not events:
+                raise NormalizationError("the adapter produced no event")
+        except NormalizationError as exc:
+            return await self._dead_letter(raw, exc)
+
+        return await self._publish(source, events)
+
+    async def _publish(
+        self, source: Source, events: list[CloudEvent]
+    ) -> tuple[str, str | None, Response]:
+        first = events[0]
+        key = f"{source.name}:{first.id}"
+        use_dedup = self.dedup is not None and source.settings.dedup and first.providereventid
+        if use_dedup:
+            assert self.dedup is not None
+            claim = await self.dedup.claim(key, first.id, self.server.publish_timeout_seconds)
+            if claim.state == "done":
+                body = {"id": claim.event_id or first.id, "duplicate": True}
+                return "duplicate", first.id, JSONResponse(body, status_code=200)
+        records: list[Record] = [to_record(event, source.topic) for event in events]
+        started = time.perf_counter()
+        try:
+            await self.publisher.publish(records)
+        except PublishError as exc:
+            if use_dedup:
+                assert self.dedup is not None
+                await self.dedup.release(key)
+            log.warning(
+                "ingress.publish_failed", source=source.name, event_id=first.id, error=str(exc)
+            )
+            retry_after = str(self.server.retry_after_seconds)
+            return (
+                "unavailable",
+                first.id,
+                problem(
+                    503, "The event log is unavailable; retry later.", {"Retry-After": retry_after}
+                ),
+            )
+        except BaseException:
+            if use_dedup:
+                assert self.dedup is not None
+                await self.dedup.release(key)
+            raise
+        metrics.PUBLISH_LATENCY.labels(source.name).observe(time.perf_counter() - started)
+        metrics.EVENTS_PUBLISHED.labels(source.topic).inc(len(records))
+        if use_dedup:
+            assert self.dedup is not None
+            await self.dedup.complete(key, first.id)
+        ack = source.adapter.acknowledgement(events)
+        if ack is not None:
+            return (
+                "accepted",
+                first.id,
+                Response(ack.body, status_code=ack.status or 200, media_type=ack.media_type),
+            )
+        return (
+            "accepted",
+            first.id,
+            JSONResponse({"id": first.id, "duplicate": False}, status_code=202),
+        )
+
+    async def _dead_letter(
+        self, raw: RawWebhook, error: NormalizationError
+    ) -> tuple[str, str | None, Response]:
+        """A verified delivery we cannot normalize is kept, not refused (DESIGN §2)."""
+        kept_headers = {
+            k: v for k, v in raw.headers.items() if not any(w in k for w in _SENSITIVE_HEADER_WORDS)
+        }
+        data: dict[str, Any] = {
+            "source": raw.source,
+            "provider": raw.provider,
+            "error": {"class": type(error).__name__, "message": str(error)},
+            "content_type": raw.content_type,
+            "headers": kept_headers,
+            "query": {k: v for k, v in raw.query.items() if "token" not in k.lower()},
+            "received_at": raw.received_at.isoformat(),
+            "body_base64": base64.b64encode(raw.body).decode(),
+        }
+        event = make_event(
+            source=f"/hookline/sources/{raw.source}",
+            type="hookline.ingress.normalization_failed",
+            subject=raw.source,
+            data=data,
+            provider=raw.provider,
+            traceparent=raw.traceparent,
+        )
+        try:
+            await self.publisher.publish([to_record(event, self.topics.ingress_dlq)])
+        except PublishError:
+            retry_after = str(self.server.retry_after_seconds)
+            return (
+                "unavailable",
+                event.id,
+                problem(
+                    503, "The event log is unavailable; retry later.", {"Retry-After": retry_after}
+                ),
+            )
+        log.warning(
+            "ingress.normalization_failed", source=raw.source, event_id=event.id, error=str(error)
+        )
+        metrics.EVENTS_PUBLISHED.labels(self.topics.ingress_dlq).inc()
+        return (
+            "dead_lettered",
+            event.id,
+            JSONResponse({"id": event.id, "duplicate": False}, status_code=202),
+        )

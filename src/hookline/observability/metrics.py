@@ -1,0 +1,48 @@
+"""Prometheus metrics shared by every part of hookline (one registry per process)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+# Ingress
+INGRESS_REQUESTS = Counter(
+    "hookline_ingress_requests_total",
+    "Webhook requests by source and outcome.",
+    ["source", "outcome"],
+    registry=REGISTRY,
+)
+VERIFICATION_FAILURES = Counter(
+    "hookline_ingress_verification_failures_total",
+    "Webhook signature verification failures by source and reason.",
+    ["source", "reason"],
+    registry=REGISTRY,
+)
+PUBLISH_LATENCY = Histogram(
+    "hookline_ingress_publish_seconds",
+    "Time from publish to Kafka acknowledgement.",
+    ["source"],
+    buckets=_LATENCY_BUCKETS,
+    registry=REGISTRY,
+)
+REQUEST_LATENCY = Histogram(
+    "hookline_ingress_request_seconds",
+    "Webhook request latency by source.",
+    ["source"],
+    buckets=_LATENCY_BUCKETS,
+    registry=REGISTRY,
+)
+EVENTS_PUBLISHED = Counter(
+    "hookline_events_published_total",
+    "CloudEvents published by topic.",
+    ["topic"],
+    registry=REGISTRY,
+)
+KAFKA_READY = Gauge(
+    "hookline_kafka_ready",
+    "1 when the producer can reach Kafka.",
+    registry=REGISTRY,
+)

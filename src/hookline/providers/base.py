@@ -1,0 +1,118 @@
+"""What a provider folder offers: a webhook adapter (pure), samples, and more later.
+
+An adapter turns one verified webhook into CloudEvents. It imports neither
+Kafka nor HTTP clients; the ingress owns the I/O.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+from urllib.parse import parse_qsl
+
+from hookline.envelope import CloudEvent
+from hookline.errors import NormalizationError
+from hookline.signatures.base import Headers
+
+JSON_TYPES = ("application/json",)
+FORM_TYPES = ("application/x-www-form-urlencoded",)
+
+
+class UnparseableBody(ValueError):
+    """The body is not in the content type it claims (answered 400)."""
+
+
+@dataclass(frozen=True)
+class RawWebhook:
+    """A verified webhook as it arrived, with its body parsed by content type."""
+
+    source: str
+    provider: str
+    body: bytes
+    content_type: str
+    headers: Headers
+    query: dict[str, str]
+    received_at: datetime
+    payload: Any = None
+    traceparent: str | None = None
+
+
+@dataclass(frozen=True)
+class Acknowledgement:
+    """A provider-specific answer body (e.g. Mitake's ``magicid=sms_gateway_rpack``)."""
+
+    body: bytes
+    media_type: str = "text/plain"
+    status: int | None = None
+
+
+@dataclass(frozen=True)
+class Sample:
+    name: str
+    body: bytes
+    content_type: str = "application/json"
+    description: str = ""
+
+
+class Adapter(Protocol):
+    """Normalizes one provider's webhooks."""
+
+    provider: str
+    domain: str | None  # events topic domain; None → a topic named after the source
+    content_types: tuple[str, ...]
+
+    def normalize(self, raw: RawWebhook) -> list[CloudEvent]: ...
+
+    def acknowledgement(self, events: list[CloudEvent]) -> Acknowledgement | None: ...
+
+
+@dataclass(frozen=True)
+class ProviderSpec:
+    """One registry line: everything hookline knows about a provider."""
+
+    name: str
+    adapter: Adapter
+    samples: Callable[[], tuple[Sample, ...]] = tuple
+    extras: dict[str, Callable[..., Any]] = field(default_factory=dict)
+
+
+def media_type(content_type: str) -> str:
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def accepts(content_types: tuple[str, ...], content_type: str) -> bool:
+    mt = media_type(content_type)
+    if mt in content_types:
+        return True
+    return (
+        "application/json" in content_types
+        and mt.startswith("application/")
+        and mt.endswith("+json")
+    )
+
+
+def parse_body(body: bytes, content_type: str) -> Any:
+    """Parse JSON or form bodies; raise :class:`UnparseableBody` with a clear reason."""
+    mt = media_type(content_type)
+    if mt in FORM_TYPES:
+        try:
+            return dict(
+                parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(body))
+            )
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise UnparseableBody(f"form body is malformed: {exc}") from exc
+    if mt in JSON_TYPES or (mt.startswith("application/") and mt.endswith("+json")):
+        try:
+            return json.loads(body)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise UnparseableBody(f"body is not valid JSON: {exc}") from exc
+    return body.decode("utf-8", errors="replace")
+
+
+def require_mapping(payload: Any, what: str = "payload") -> dict[str, Any]:
+    if not isinstance(payload, dict):
+        raise NormalizationError(f"{what} must be a JSON object")
+    return payload

@@ -1,0 +1,19 @@
+"""Every provider hookline knows: one line each."""
+
+from __future__ import annotations
+
+from hookline.providers.base import ProviderSpec
+from hookline.providers.standard import StandardAdapter
+from hookline.providers.standard import samples as standard_samples
+
+PROVIDERS: dict[str, ProviderSpec] = {
+    spec.name: spec for spec in (ProviderSpec("standard", StandardAdapter(), standard_samples),)
+}
+
+
+def get(name: str) -> ProviderSpec:
+    return PROVIDERS[name]
+
+
+def names() -> set[str]:
+    return set(PROVIDERS)

@@ -1,0 +1,87 @@
+"""Normalize any JSON webhook.
+
+A Standard Webhooks payload (``{"type", "timestamp", "data"}``) keeps its
+type, prefixed with the source name (``billing.invoice.paid``); other JSON
+bodies become ``<source>.received``. The provider event id is the
+``webhook-id`` header, else a top-level ``id``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from importlib import resources
+from typing import Any
+
+from hookline.envelope import CloudEvent, make_event, source_uri
+from hookline.errors import NormalizationError
+from hookline.providers.base import Acknowledgement, RawWebhook, Sample
+
+_ID_HEADERS = ("webhook-id", "svix-id")
+
+
+def _event_time(payload: dict[str, Any], fallback: datetime) -> datetime:
+    raw = payload.get("timestamp") or payload.get("time")
+    if isinstance(raw, str):
+        try:
+            return datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        except ValueError:
+            return fallback
+    return fallback
+
+
+def _subject(payload: dict[str, Any]) -> str | None:
+    for key in ("subject",):
+        if isinstance(payload.get(key), str):
+            return str(payload[key])
+    data = payload.get("data")
+    if isinstance(data, dict):
+        for key in ("id", "object_id"):
+            if isinstance(data.get(key), (str, int)):
+                return str(data[key])
+    return None
+
+
+class StandardAdapter:
+    provider = "standard"
+    domain: str | None = None
+    content_types: tuple[str, ...] = ("application/json",)
+
+    def normalize(self, raw: RawWebhook) -> list[CloudEvent]:
+        payload = raw.payload
+        if not isinstance(payload, dict):
+            raise NormalizationError("a standard webhook body must be a JSON object")
+        provider_id = next((raw.headers[h] for h in _ID_HEADERS if h in raw.headers), None)
+        if provider_id is None and isinstance(payload.get("id"), (str, int)):
+            provider_id = str(payload["id"])
+        kind = payload.get("type")
+        if kind is not None and (not isinstance(kind, str) or not kind.strip()):
+            raise NormalizationError("type must be a non-empty string")
+        event_type = f"{raw.source}.{kind}" if kind else f"{raw.source}.received"
+        data = payload.get("data", payload) if kind else payload
+        return [
+            make_event(
+                source=source_uri(raw.source),
+                type=event_type,
+                subject=_subject(payload),
+                data=data,
+                provider=raw.provider,
+                provider_event_id=provider_id,
+                time=_event_time(payload, raw.received_at),
+                traceparent=raw.traceparent,
+            )
+        ]
+
+    def acknowledgement(self, events: list[CloudEvent]) -> Acknowledgement | None:
+        return None
+
+
+def samples() -> tuple[Sample, ...]:
+    folder = resources.files("hookline.providers.standard") / "samples"
+    out = []
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".json"):
+            body = entry.read_bytes()
+            json.loads(body)  # a broken sample is a packaging bug; fail loudly
+            out.append(Sample(entry.name.removesuffix(".json"), body))
+    return tuple(out)

@@ -1,0 +1,29 @@
+"""Signature schemes, one module each behind :class:`~hookline.signatures.base.Scheme`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from hookline.config.verify import VerifyConfig
+from hookline.errors import ConfigError
+from hookline.signatures.base import Headers, Scheme, SignedRequest
+from hookline.signatures.hmac_scheme import HmacScheme
+from hookline.signatures.standard_webhooks import StandardWebhooksScheme
+
+# scheme name → factory from its options. One line per scheme.
+SCHEMES: dict[str, Callable[[Any], Scheme]] = {
+    "hmac": HmacScheme,
+    "standard-webhooks": StandardWebhooksScheme,
+}
+
+
+def build_scheme(options: VerifyConfig) -> Scheme:
+    try:
+        factory = SCHEMES[options.scheme]
+    except KeyError as exc:
+        raise ConfigError(f"signature scheme {options.scheme!r} is not implemented") from exc
+    return factory(options)
+
+
+__all__ = ["SCHEMES", "Headers", "Scheme", "SignedRequest", "build_scheme"]

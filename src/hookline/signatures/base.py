@@ -1,0 +1,109 @@
+"""The one contract every signature scheme implements.
+
+A scheme is built from its ``verify`` options. ``verify`` checks the raw bytes
+exactly as they arrived and raises only :class:`VerificationError` with a reason
+code; ``sign`` produces what the provider would send, and is what the CLI,
+the simulators and the tests use.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Protocol
+
+from hookline.errors import VerificationError
+
+# Reason codes (a metric label, so a closed set).
+MISSING_HEADER = "missing_header"
+MALFORMED = "malformed"
+STALE_TIMESTAMP = "stale_timestamp"
+FUTURE_TIMESTAMP = "future_timestamp"
+MISMATCH = "mismatch"
+MISSING_TOKEN = "missing_token"  # noqa: S105 - a reason code
+NO_SECRET = "no_secret"  # noqa: S105 - a reason code
+
+
+class Headers(Mapping[str, str]):
+    """Case-insensitive, read-only header mapping (first value wins)."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: Mapping[str, str] | Iterable[tuple[str, str]] = ()) -> None:
+        pairs = items.items() if isinstance(items, Mapping) else items
+        self._items: dict[str, str] = {}
+        for key, value in pairs:
+            self._items.setdefault(key.lower(), value)
+
+    def __getitem__(self, key: str) -> str:
+        return self._items[key.lower()]
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and key.lower() in self._items
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def merged(self, extra: Mapping[str, str]) -> Headers:
+        combined = dict(self._items)
+        combined.update({k.lower(): v for k, v in extra.items()})
+        return Headers(combined)
+
+
+@dataclass(frozen=True)
+class SignedRequest:
+    """A webhook request as the provider sent it: raw body, headers, the URL it called."""
+
+    body: bytes
+    headers: Headers = field(default_factory=Headers)
+    url: str = "http://localhost/"
+    method: str = "POST"
+
+    def with_headers(self, extra: Mapping[str, str]) -> SignedRequest:
+        return replace(self, headers=self.headers.merged(extra))
+
+
+class Scheme(Protocol):
+    """A signature scheme bound to one source's options and secrets."""
+
+    name: str
+
+    def verify(self, request: SignedRequest, now: float) -> None:
+        """Return if the request is authentic; raise :class:`VerificationError` otherwise."""
+
+    def sign(self, request: SignedRequest, now: float) -> SignedRequest:
+        """The request as the provider would send it, signed with the first secret."""
+
+
+def require(headers: Headers, name: str) -> str:
+    value = headers.get(name)
+    if value is None or value == "":
+        raise VerificationError(MISSING_HEADER, name)
+    return value
+
+
+def check_timestamp(raw: str, now: float, tolerance: int) -> int:
+    """Parse a Unix timestamp and enforce the tolerance in both directions."""
+    try:
+        ts = int(raw.strip())
+    except ValueError as exc:
+        raise VerificationError(MALFORMED, "timestamp is not an integer") from exc
+    if ts < now - tolerance:
+        raise VerificationError(STALE_TIMESTAMP, f"{int(now - ts)}s old")
+    if ts > now + tolerance:
+        raise VerificationError(FUTURE_TIMESTAMP, f"{int(ts - now)}s ahead")
+    return ts
+
+
+def any_matches(expected: Iterable[bytes], presented: Iterable[bytes]) -> bool:
+    """Constant-time comparison of every (expected, presented) pair; no early exit."""
+    found = False
+    candidates = list(presented)
+    for want in expected:
+        for got in candidates:
+            found |= hmac.compare_digest(want, got)
+    return found
