@@ -1,0 +1,33 @@
+"""Session fixtures: the real components every integration test talks to over sockets."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from hookline.bus.broker import EmbeddedBroker
+from hookline.observability.logging import configure_logging
+from tests.support.servers import RedisServer, running_broker
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _logging() -> None:
+    configure_logging("info", "json")
+
+
+@pytest.fixture(scope="session")
+def broker() -> Iterator[EmbeddedBroker]:
+    """The embedded tansu broker, a real process on a free port, shared by the session."""
+    with running_broker() as broker:
+        yield broker
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A real redis-server on a free port for the whole session."""
+    server = RedisServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
