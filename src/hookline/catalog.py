@@ -8,6 +8,7 @@ provider or service keeps its models in its own ``models.py`` and exposes a
 from __future__ import annotations
 
 from dataclasses import dataclass
+import builtins
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -18,7 +19,7 @@ class MessageType:
     """One CloudEvent ``type``: its ``data`` model, topic (without prefix) and key."""
 
     type: str
-    model: type[BaseModel]
+    model: builtins.type[BaseModel]
     kind: Literal["event", "command"]
     topic: str  # e.g. "events.sms", "commands.colt"
     key: str  # what the partition key / subject is, in words: "order id"
