@@ -24,8 +24,8 @@ def to_record(event: CloudEvent, topic: str) -> Record:
     headers: Headers = [("content-type", STRUCTURED_CONTENT_TYPE.encode())]
     if event.traceparent:
         headers.append(("traceparent", event.traceparent.encode()))
-    headers.append(("ce_type", event.type.encode()))
-    headers.append(("ce_id", event.id.encode()))
+    # No ce_* headers: SDKs take any ce_ header to mean binary mode and would
+    # then ignore the structured value.
     return Record(topic=topic, key=event.key.encode(), value=event.to_json(), headers=headers)
 
 
