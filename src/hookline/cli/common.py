@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging as stdlib_logging
 
 from hookline.config.check import prepare
 from hookline.config.loader import load_settings
@@ -20,6 +21,10 @@ def load(args: argparse.Namespace, *, logging: bool = True) -> HooklineSettings:
     SECRETS.add(secret.get() for _, secret in iter_secrets(settings))
     if logging:
         configure_logging(settings.observability.log_level, settings.observability.log_format)
+    else:
+        # Tools speak for themselves in one line; library chatter would bury it.
+        configure_logging("error", settings.observability.log_format)
+        stdlib_logging.getLogger("aiokafka").setLevel(stdlib_logging.CRITICAL)
     return settings
 
 
