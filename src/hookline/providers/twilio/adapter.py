@@ -1,0 +1,78 @@
+"""Twilio status callbacks → ``sms.message.*`` (providers.md §2.1).
+
+The message id travels in the ``ref`` query parameter of the ``StatusCallback``
+URL the client set; the provider event id is ``"{MessageSid}:{MessageStatus}"``.
+"""
+
+from __future__ import annotations
+
+from hookline.envelope import CloudEvent
+from hookline.errors import NormalizationError
+from hookline.providers.base import FORM_TYPES, Acknowledgement, RawWebhook
+from hookline.services.sms.phone import from_taiwan_national
+from hookline.services.sms.reports import Meaning, Report, form_fields, required, to_event
+
+_STATUS: dict[str, Meaning] = {
+    "accepted": Meaning("queued"),
+    "scheduled": Meaning("queued"),
+    "queued": Meaning("queued"),
+    "sending": Meaning("queued"),
+    "sent": Meaning("sent"),
+    "delivered": Meaning("delivered"),
+    "read": Meaning("delivered"),
+    "canceled": Meaning("undelivered", "provider", failover=False),
+}
+
+# Delivery error codes (§2.1): which ones another provider may cure.
+_ERRORS: dict[str, Meaning] = {
+    "30001": Meaning("undelivered", "transient", failover=True),
+    "30003": Meaning("undelivered", "transient", failover=True),
+    "30008": Meaning("undelivered", "transient", failover=True),
+    "30007": Meaning("undelivered", "provider", failover=True),
+    "30002": Meaning("undelivered", "provider", failover=True),
+    "30004": Meaning("undelivered", "opted_out", failover=False),
+    "30005": Meaning("undelivered", "invalid_recipient", failover=False),
+    "30006": Meaning("undelivered", "invalid_recipient", failover=False),
+}
+# An unlisted code on failed/undelivered: the handset did not get it, so another route may.
+_UNKNOWN_FAILURE = Meaning("undelivered", "transient", failover=True)
+
+
+def meaning(status: str, error_code: str | None) -> Meaning:
+    if status in ("failed", "undelivered"):
+        return _ERRORS.get(error_code or "", _UNKNOWN_FAILURE)
+    try:
+        return _STATUS[status]
+    except KeyError as exc:
+        raise NormalizationError(f"unknown Twilio MessageStatus {status!r}") from exc
+
+
+class TwilioAdapter:
+    provider = "twilio"
+    domain: str | None = "sms"
+    content_types: tuple[str, ...] = FORM_TYPES
+
+    def normalize(self, raw: RawWebhook) -> list[CloudEvent]:
+        fields = form_fields(raw)
+        sid = fields.get("MessageSid") or fields.get("SmsSid") or ""
+        if not sid:
+            raise NormalizationError("Twilio status callback has no MessageSid")
+        status = (fields.get("MessageStatus") or fields.get("SmsStatus") or "").strip().lower()
+        if not status:
+            raise NormalizationError("Twilio status callback has no MessageStatus")
+        error_code = fields.get("ErrorCode") or None
+        report = Report(
+            provider="twilio",
+            message_id=required(fields, "ref", "Twilio"),
+            provider_message_id=sid,
+            to=from_taiwan_national(required(fields, "To", "Twilio")),
+            provider_status=status,
+            meaning=meaning(status, error_code),
+            provider_event_id=f"{sid}:{status}",
+            time=raw.received_at,
+            error_code=error_code,
+        )
+        return [to_event(raw, report)]
+
+    def acknowledgement(self, events: list[CloudEvent]) -> Acknowledgement | None:
+        return None  # any 2xx acknowledges a status callback
