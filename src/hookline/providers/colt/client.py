@@ -1,0 +1,304 @@
+"""Colt eBonding v5 endpoint methods on the shared :class:`~hookline.http.client.ApiClient`.
+
+Auth (OAuth2 client credentials), retries, the breaker, rate limits and the GET
+cache are the ApiClient's; this module holds the endpoint methods, the mapping
+of hookline's snake_case commands to Colt's camelCase bodies (providers.md §1.2),
+and Colt's error table (§1.4, §1.5) as an :class:`ErrorMap`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from hookline.config.models import ProviderSettings
+from hookline.errors import HooklineError, ProviderRejected, ProviderUnavailable
+from hookline.http.client import ApiClient
+from hookline.providers.colt import models as m
+
+# The guide's per-status base delays (doubled per retry); config may override.
+STATUS_DELAYS_MS: dict[int, int] = {429: 60_000, 502: 10_000, 503: 30_000, 504: 10_000}
+NETWORK_BASE_DELAY_MS = 5_000
+RETRYABLE = frozenset(STATUS_DELAYS_MS)
+_CODES = {
+    400: "INVALID_REQUEST",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    409: "CONFLICT",
+    429: "RATE_LIMIT_EXCEEDED",
+    500: "INTERNAL_ERROR",
+    502: "BAD_GATEWAY",
+    503: "SERVICE_UNAVAILABLE",
+    504: "GATEWAY_TIMEOUT",
+}
+
+
+def error_body(response: httpx.Response) -> dict[str, Any]:
+    """``{"code", "message", "details": [{"field", "issue"}], "http_status"}`` from any answer."""
+    code = _CODES.get(response.status_code, f"HTTP_{response.status_code}")
+    message = response.reason_phrase or code
+    details: list[dict[str, str]] = []
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict):
+        code = str(error.get("code") or code)
+        message = str(error.get("message") or message)
+        for item in error.get("details") or ():
+            if isinstance(item, dict):
+                details.append(
+                    {"field": str(item.get("field", "")), "issue": str(item.get("issue", ""))}
+                )
+    return {"http_status": response.status_code, "code": code, "message": message, "details": details}
+
+
+def describe(error: dict[str, Any]) -> str:
+    """The guide's text: ``message (field: issue, …)``."""
+    pairs = ", ".join(f"{d['field']}: {d['issue']}" for d in error["details"])
+    return f"{error['message']} ({pairs})" if pairs else str(error["message"])
+
+
+class ColtErrorMap:
+    """Colt's status table: 429/502/503/504 retry, other 4xx and 500 are permanent.
+
+    401 is left to the ApiClient (class A: new token, one retry). For 429 the
+    ``x-ratelimit-reset`` header (Unix epoch seconds) sets the delay, at least 1 s.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
+
+    def classify(self, response: httpx.Response) -> HooklineError | None:
+        status = response.status_code
+        if status < 400 or status == 401:
+            return None
+        error = error_body(response)
+        if status in RETRYABLE:
+            retry_after = None
+            reset = response.headers.get("x-ratelimit-reset")
+            if status == 429 and reset is not None:
+                try:
+                    retry_after = max(float(reset) - self.clock(), 1.0)
+                except ValueError:
+                    retry_after = None
+            return ProviderUnavailable(
+                describe(error), retry_after=retry_after, code=error["code"], details=error
+            )
+        return ProviderRejected(describe(error), code=error["code"], details=error)
+
+
+def with_colt_defaults(settings: ProviderSettings) -> ProviderSettings:
+    """Fill the guide's retry table where the configuration leaves it empty."""
+    retry = settings.retry
+    if retry.status_delays_ms:
+        return settings
+    retry = retry.model_copy(
+        update={"status_delays_ms": dict(STATUS_DELAYS_MS), "base_delay_ms": NETWORK_BASE_DELAY_MS}
+    )
+    return settings.model_copy(update={"retry": retry})
+
+
+# --------------------------------------------------------------------------- body mapping
+
+
+def location_body(location: m.Location) -> dict[str, Any]:
+    if location.address is not None:
+        a = location.address
+        return {
+            "type": "address",
+            "address": {
+                "streetAddress": a.street_address,
+                "city": a.city,
+                "postalCode": a.postal_code,
+                "country": a.country,
+            },
+        }
+    assert location.coordinates is not None
+    c = location.coordinates
+    return {"type": "coordinates", "coordinates": {"latitude": c.latitude, "longitude": c.longitude}}
+
+
+def availability_body(command: m.AvailabilityCheck) -> dict[str, Any]:
+    return {
+        "locations": [location_body(loc) for loc in command.locations],
+        "serviceType": command.service_type,
+        "bandwidth": str(command.bandwidth_mbps),
+        "bandwidthUnit": "Mbps",
+    }
+
+
+def _endpoint(endpoint: m.Endpoint) -> dict[str, Any]:
+    out: dict[str, Any] = {"referenceId": endpoint.reference_id}
+    if endpoint.site_name is not None:
+        out["siteName"] = endpoint.site_name
+    return out
+
+
+def quote_body(command: m.QuoteCreate) -> dict[str, Any]:
+    services = []
+    for s in command.services:
+        locations = {"endpointA": _endpoint(s.locations.endpoint_a)}
+        if s.locations.endpoint_b is not None:
+            locations["endpointB"] = _endpoint(s.locations.endpoint_b)
+        services.append(
+            {
+                "serviceType": s.service_type,
+                "bandwidth": s.bandwidth,
+                "bandwidthUnit": s.bandwidth_unit,
+                "termMonths": s.term_months,
+                "locations": locations,
+                "protection": s.protection,
+                "sla": s.sla,
+            }
+        )
+    c = command.customer
+    return {
+        "customer": {
+            "accountNumber": c.account_number,
+            "companyName": c.company_name,
+            "contactEmail": c.contact_email,
+        },
+        "services": services,
+        "currency": command.currency,
+    }
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def order_body(command: m.OrderSubmit, today: date) -> dict[str, Any]:
+    delivery = command.requested_delivery_date or today + timedelta(days=30)
+    return {
+        "quoteId": command.quote_id,
+        "purchaseOrderNumber": command.purchase_order_number,
+        "requestedDeliveryDate": delivery.isoformat(),
+        "technicalContacts": [
+            {"name": c.name, "email": c.email, "phone": c.phone, "role": c.role}
+            for c in command.technical_contacts
+        ],
+        "siteAccess": {
+            _camel(key): {
+                "accessHours": access.access_hours,
+                "restrictions": access.restrictions,
+                "contactName": access.contact_name,
+                "contactPhone": access.contact_phone,
+            }
+            for key, access in command.site_access.items()
+        },
+    }
+
+
+def _rfc3339(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+# --------------------------------------------------------------------------- the client
+
+
+class ColtClient:
+    """One method per Colt operation; each returns Colt's JSON body."""
+
+    def __init__(self, api: ApiClient, clock: Callable[[], float] = time.time) -> None:
+        self.api = api
+        self.clock = clock
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: ProviderSettings,
+        *,
+        redis_url: str | None = None,
+        clock: Callable[[], float] = time.time,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> ColtClient:
+        api = ApiClient(
+            "colt",
+            with_colt_defaults(settings),
+            errors=ColtErrorMap(clock),
+            redis_url=redis_url,
+            transport=transport,
+        )
+        return cls(api, clock)
+
+    async def aclose(self) -> None:
+        await self.api.aclose()
+
+    async def _json(self, response: httpx.Response) -> dict[str, Any]:
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise ProviderUnavailable(
+                "Colt answered a body that is not JSON", code="MALFORMED_RESPONSE"
+            ) from exc
+        if not isinstance(body, dict):
+            raise ProviderUnavailable("Colt answered JSON that is not an object", code="MALFORMED_RESPONSE")
+        return body
+
+    async def check_availability(
+        self, command: m.AvailabilityCheck, *, idempotency_key: str | None = None
+    ) -> dict[str, Any]:
+        # A read: retrying it is harmless, so the key only helps correlate.
+        response = await self.api.request(
+            "POST",
+            "/availability/check",
+            endpoint="availability",
+            json=availability_body(command),
+            idempotency_key=idempotency_key,
+        )
+        return await self._json(response)
+
+    async def create_quote(self, command: m.QuoteCreate, *, idempotency_key: str) -> dict[str, Any]:
+        response = await self.api.request(
+            "POST",
+            "/quotes/create",
+            endpoint="quote_create",
+            json=quote_body(command),
+            idempotency_key=idempotency_key,
+        )
+        return await self._json(response)
+
+    async def get_quote(self, quote_id: str) -> dict[str, Any]:
+        return await self._json(await self.api.request("GET", f"/quotes/{quote_id}", endpoint="quote"))
+
+    async def submit_order(self, command: m.OrderSubmit, *, idempotency_key: str) -> dict[str, Any]:
+        today = datetime.fromtimestamp(self.clock(), UTC).date()
+        response = await self.api.request(
+            "POST",
+            "/orders/submit",
+            endpoint="order_submit",
+            json=order_body(command, today),
+            idempotency_key=idempotency_key,
+        )
+        return await self._json(response)
+
+    async def order_status(self, order_id: str) -> dict[str, Any]:
+        response = await self.api.request(
+            "GET", f"/orders/{order_id}/status", endpoint="order_status"
+        )
+        return await self._json(response)
+
+    async def service(self, service_id: str) -> dict[str, Any]:
+        response = await self.api.request("GET", f"/services/{service_id}", endpoint="service")
+        return await self._json(response)
+
+    async def usage(
+        self, service_id: str, *, window_hours: int = 1, granularity: str = "hourly"
+    ) -> dict[str, Any]:
+        end = datetime.fromtimestamp(self.clock(), UTC)
+        start = end - timedelta(hours=window_hours)
+        response = await self.api.request(
+            "GET",
+            f"/usage/{service_id}",
+            endpoint="usage",
+            params={"startDate": _rfc3339(start), "endDate": _rfc3339(end), "granularity": granularity},
+        )
+        return await self._json(response)
