@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from hookline.providers import every8d, mitake, twilio
 from hookline.providers.base import ProviderSpec
 from hookline.providers.standard import StandardAdapter
 from hookline.providers.standard import samples as standard_samples
 
 PROVIDERS: dict[str, ProviderSpec] = {
-    spec.name: spec for spec in (ProviderSpec("standard", StandardAdapter(), standard_samples),)
+    spec.name: spec
+    for spec in (
+        ProviderSpec("standard", StandardAdapter(), standard_samples),
+        twilio.SPEC,
+        every8d.SPEC,
+        mitake.SPEC,
+    )
 }
 
 
