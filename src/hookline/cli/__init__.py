@@ -28,6 +28,7 @@ COMMANDS = [
     "hookline.cli.tail_cmd",
     "hookline.cli.send_cmd",
     "hookline.cli.config_cmd",
+    "hookline.cli.sandbox_cmd",
 ]
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from hookline.bus.broker import EmbeddedBroker
 from hookline.cli.common import load
 from hookline.cli.process import UvicornComponent, wait_for_signal
+from hookline.cli.sandbox_cmd import sandbox_components
 from hookline.cli.serve_cmd import build, uvicorn_config
 from hookline.cli.topics_cmd import ensure_topics
 from hookline.config.models import HooklineSettings, bootstrap
@@ -18,7 +19,7 @@ from hookline.errors import HooklineError
 
 # Workers, reactor and simulators add themselves here: (settings, args) → components.
 ComponentFactory = Callable[[HooklineSettings, argparse.Namespace], list[Any]]
-EXTRA_COMPONENTS: list[ComponentFactory] = []
+EXTRA_COMPONENTS: list[ComponentFactory] = [sandbox_components]
 
 
 def register(sub: Any) -> None:
