@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hookline.providers import every8d, mitake, twilio
+from hookline.providers import colt, every8d, mitake, twilio
 from hookline.providers.base import ProviderSpec
 from hookline.providers.standard import StandardAdapter
 from hookline.providers.standard import samples as standard_samples
@@ -14,6 +14,7 @@ PROVIDERS: dict[str, ProviderSpec] = {
         twilio.SPEC,
         every8d.SPEC,
         mitake.SPEC,
+        colt.SPEC,
     )
 }
 

@@ -42,7 +42,9 @@ def lazy(target: str) -> SimulatorFactory:
 
 
 # provider key → simulator factory. One line per provider.
-SIMULATORS: dict[str, SimulatorFactory] = {}
+SIMULATORS: dict[str, SimulatorFactory] = {
+    "colt": lazy("hookline.providers.colt.simulator:create_app"),
+}
 
 
 def simulator_settings(settings: HooklineSettings, key: str) -> SimulatorSettings:

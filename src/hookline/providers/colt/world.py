@@ -253,18 +253,24 @@ class ColtWorld:
         now = self.clock()
         return sum(1 for t in self.tokens.values() if t.expires_at > now)
 
-    def rate(self, client_id: str) -> tuple[bool, dict[str, str]]:
-        """Count one request in the client's 60 s window; (allowed, x-ratelimit-* headers)."""
+    def _window(self, client_id: str) -> tuple[int, int]:
         now = int(self.clock())
         start, count = self.windows.get(client_id, (now, 0))
-        if now >= start + RATE_WINDOW_SECONDS:
-            start, count = now, 0
-        allowed = count < RATE_LIMIT
+        return (now, 0) if now >= start + RATE_WINDOW_SECONDS else (start, count)
+
+    def would_allow(self, client_id: str, limit: int = RATE_LIMIT) -> bool:
+        """Whether the next request of this client fits its window (nothing counted)."""
+        return self._window(client_id)[1] < limit
+
+    def rate(self, client_id: str, limit: int = RATE_LIMIT) -> tuple[bool, dict[str, str]]:
+        """Count one request in the client's 60 s window; (allowed, x-ratelimit-* headers)."""
+        start, count = self._window(client_id)
+        allowed = count < limit
         count += 1 if allowed else 0
         self.windows[client_id] = (start, count)
         headers = {
-            "x-ratelimit-limit": str(RATE_LIMIT),
-            "x-ratelimit-remaining": str(max(RATE_LIMIT - count, 0)),
+            "x-ratelimit-limit": str(limit),
+            "x-ratelimit-remaining": str(max(limit - count, 0)),
             "x-ratelimit-reset": str(start + RATE_WINDOW_SECONDS),
         }
         return allowed, headers
