@@ -28,6 +28,8 @@ COMMANDS = [
     "hookline.cli.tail_cmd",
     "hookline.cli.send_cmd",
     "hookline.cli.config_cmd",
+    "hookline.cli.worker_cmd",
+    "hookline.cli.dlq_cmd",
     "hookline.cli.sandbox_cmd",
 ]
 

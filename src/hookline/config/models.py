@@ -51,6 +51,8 @@ class KafkaSettings(_Section):
     # auto: on for a real Kafka, off for the embedded broker (it rejects InitProducerId).
     idempotence: Literal["auto", "on", "off"] = "auto"
     client_id: str = "hookline"
+    # Producers per ingress process: each keeps one produce request in flight.
+    producers: int = Field(default=3, ge=1, le=16)
     linger_ms: int = Field(default=0, ge=0)
     max_batch_bytes: int = Field(default=1_048_576, ge=1024)
     request_timeout_ms: int = Field(default=30_000, ge=100)
@@ -100,6 +102,12 @@ class WorkerSettings(_Section):
     idempotency_lease_seconds: float = Field(default=60.0, gt=0)
     idempotency_ttl_seconds: int = Field(default=7 * 86_400, ge=1)
     max_poll_records: int = Field(default=500, ge=1)
+    # A retryable failure waits in place only when its delay is at most this; longer → retry tier.
+    inline_max_wait_ms: int = Field(default=5_000, ge=0)
+    # Records fetched but unfinished; above it every partition is paused (back-pressure).
+    max_buffered_records: int = Field(default=2_000, ge=1)
+    # How long a revocation waits for in-flight handlers of revoked partitions.
+    revocation_grace_seconds: float = Field(default=5.0, ge=0)
 
 
 class AuthSettings(_Section):

@@ -1,0 +1,77 @@
+"""``hookline worker NAME…``: run workers until SIGTERM/SIGINT (a second signal exits at once)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+from typing import Any
+
+from hookline.cli.common import load
+from hookline.config.models import HooklineSettings
+from hookline.worker.component import WorkerComponent
+from hookline.worker.registry import WORKERS
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser(
+        "worker",
+        help="run workers (sms, colt, reservation, reactor, or package.module:factory)",
+    )
+    parser.add_argument(
+        "names", nargs="+", metavar="NAME",
+        help=f"worker names ({', '.join(sorted(WORKERS)) or 'none registered'}) "
+        "or an import path package.module:factory",
+    )
+    parser.set_defaults(func=run)
+    from hookline.cli import run_cmd
+
+    if run_components not in run_cmd.EXTRA_COMPONENTS:
+        run_cmd.EXTRA_COMPONENTS.append(run_components)
+
+
+def run_components(settings: HooklineSettings, args: argparse.Namespace) -> list[Any]:
+    """Every registered worker joins ``hookline run``."""
+    return [WorkerComponent(settings, sorted(WORKERS))] if WORKERS else []
+
+
+async def _first_signal() -> int:
+    loop = asyncio.get_running_loop()
+    received: asyncio.Future[int] = loop.create_future()
+
+    def handler(signum: int) -> None:
+        if received.done():
+            # Second signal: the operator does not want to wait for in-flight work.
+            print("hookline: stopping at once", file=sys.stderr, flush=True)
+            os._exit(128 + signum)
+        received.set_result(signum)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, handler, sig)
+    return await received
+
+
+async def run(args: argparse.Namespace) -> int:
+    settings = load(args)
+    component = WorkerComponent(settings, args.names)
+    stop = asyncio.ensure_future(_first_signal())
+    await component.start()
+    print(f"hookline worker running: {component.where()}", flush=True)
+    waits = [asyncio.ensure_future(w.wait()) for w in component.workers]
+    done, _ = await asyncio.wait([stop, *waits], return_when=asyncio.FIRST_COMPLETED)
+    failed = [t for t in done if t is not stop and t.exception() is not None]
+    if stop in done:
+        grace = settings.worker.shutdown_grace_seconds
+        print(
+            f"stopping: finishing in-flight work (up to {grace:g}s; signal again to exit now)",
+            file=sys.stderr, flush=True,
+        )
+    for task in waits:
+        task.cancel()
+    await component.stop()
+    if failed:
+        print(f"hookline: worker failed: {failed[0].exception()}", file=sys.stderr)
+        return 1
+    return 0

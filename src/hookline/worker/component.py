@@ -1,0 +1,50 @@
+"""Workers as a part of ``hookline run`` (the cli/process Component protocol)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from hookline.config.models import HooklineSettings
+from hookline.worker.registry import get
+from hookline.worker.runtime import Worker
+
+
+class WorkerComponent:
+    """Starts the named workers (each its own consumer-group member); stops them gracefully."""
+
+    def __init__(
+        self,
+        settings: HooklineSettings,
+        names: list[str],
+        *,
+        bootstrap_servers: str | None = None,
+    ) -> None:
+        self.name = "workers" if len(names) != 1 else f"worker {names[0]}"
+        self.settings = settings
+        self.names = list(names)
+        self._bootstrap = bootstrap_servers
+        self.workers: list[Worker] = []
+
+    async def start(self) -> None:
+        factories = [get(name) for name in self.names]  # unknown names fail before anything starts
+        try:
+            for factory in factories:
+                spec = await factory(self.settings)
+                worker = Worker(self.settings, spec, bootstrap_servers=self._bootstrap)
+                await worker.start()
+                self.workers.append(worker)
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def stop(self) -> None:
+        workers, self.workers = self.workers, []
+        # Concurrently: each worker's grace period runs at the same time, not one after another.
+        await asyncio.gather(*(worker.stop() for worker in workers))
+
+    def where(self) -> str:
+        if not self.workers:
+            return ", ".join(self.names)
+        return "; ".join(
+            f"{w.service}: {', '.join(w.spec.topics)} (group {w.group_id})" for w in self.workers
+        )

@@ -1,0 +1,255 @@
+"""The one place that decides a record's fate: handled, retry tier, or dead letter.
+
+For each record: decode the CloudEvent, find its handler, take the idempotency
+lease for its id, run the handler (retrying in place a few times), then mark the
+id done, or park the record on the next retry tier, or in the DLQ. Every
+record ends in exactly one outcome, and each outcome is counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+import structlog
+from aiokafka.structs import ConsumerRecord
+from pydantic import ValidationError
+
+from hookline.bus.codec import Record, from_value
+from hookline.bus.topics import Topics
+from hookline.config.models import HooklineSettings
+from hookline.envelope import CloudEvent
+from hookline.errors import PermanentError, PublishError, RetryableError
+from hookline.worker import metrics
+from hookline.worker.handlers import Emitter, HandlerContext, HandlerRegistry
+from hookline.worker.idempotency import IdempotencyStore
+from hookline.worker.parking import (
+    Failure,
+    Tiers,
+    dead_letter_record,
+    history,
+    now_rfc3339,
+    retry_record,
+)
+
+log = structlog.get_logger("hookline.worker")
+
+Publish = Callable[[Sequence[Record]], Awaitable[None]]
+
+HANDLED = "handled"
+DUPLICATE = "duplicate"
+SKIPPED = "skipped"
+RETRIED = "retried"
+DEAD_LETTERED = "dead_lettered"
+
+
+@dataclass(frozen=True)
+class _Attempted:
+    error: BaseException
+    permanent: bool
+    retry_after: float | None
+
+
+class _Lease:
+    """Keeps an idempotency lease alive while a slow handler runs (renewed every third of it)."""
+
+    __slots__ = ("_handle", "_key", "_lease", "_store", "_task", "_token")
+
+    def __init__(self, store: IdempotencyStore, key: str, token: str, lease: float) -> None:
+        self._store, self._key, self._token, self._lease = store, key, token, lease
+        self._task: asyncio.Task[None] | None = None
+        self._handle = asyncio.get_running_loop().call_later(lease / 3, self._fire)
+
+    def _fire(self) -> None:
+        self._task = asyncio.create_task(self._renew())
+
+    async def _renew(self) -> None:
+        try:
+            held = await self._store.renew(self._key, self._token, self._lease)
+        except Exception as exc:  # a failed renewal must not fail the handler; the next may work
+            log.warning("worker.lease_renew_failed", event_id=self._key, error=type(exc).__name__)
+            held = True
+        if held:
+            self._handle = asyncio.get_running_loop().call_later(self._lease / 3, self._fire)
+        else:
+            log.warning("worker.lease_lost", event_id=self._key)
+
+    def stop(self) -> None:
+        self._handle.cancel()
+        if self._task is not None:
+            self._task.cancel()
+
+
+class Fate:
+    """Runs one record to its outcome for one service."""
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        handlers: HandlerRegistry,
+        store: IdempotencyStore,
+        tiers: Tiers,
+        dlq_topic: str,
+        publish: Publish,
+        emit: Emitter,
+        settings: HooklineSettings,
+        topics: Topics,
+    ) -> None:
+        self.service = service
+        self._handlers = handlers
+        self._store = store
+        self._tiers = tiers
+        self._dlq_topic = dlq_topic
+        self._publish = publish
+        self._emit = emit
+        self._settings = settings
+        self._topics = topics
+        worker = settings.worker
+        self._lease = worker.idempotency_lease_seconds
+        self._ttl = float(worker.idempotency_ttl_seconds)
+        self._inline_retries = worker.inline_retries
+        self._backoff = worker.inline_backoff_ms / 1000
+        self._inline_max = worker.inline_max_wait_ms / 1000
+        self._finished = {o: metrics.FINISHED.labels(service, o) for o in metrics.OUTCOMES}
+        self._latency_ok = metrics.HANDLER_SECONDS.labels(service, "ok")
+        self._latency_failed = metrics.HANDLER_SECONDS.labels(service, "failed")
+        self._in_flight = metrics.IN_FLIGHT.labels(service)
+        self._inline_counter = metrics.INLINE_RETRIES.labels(service)
+
+    async def settle(self, record: ConsumerRecord[bytes, bytes]) -> str:
+        outcome = await self._settle(record)
+        self._finished[outcome].inc()
+        return outcome
+
+    async def _settle(self, record: ConsumerRecord[bytes, bytes]) -> str:
+        try:
+            event = from_value(record.value)
+        except (ValueError, ValidationError) as exc:
+            attempts, first, topic, partition, offset = history(record)
+            failure = Failure(
+                type(exc).__name__, str(exc), attempts, first or now_rfc3339(), topic,
+                partition, offset,
+            )
+            log.warning(
+                "worker.undecodable", topic=record.topic, partition=record.partition,
+                offset=record.offset, error=type(exc).__name__,
+            )
+            await self._park(dead_letter_record(record, self.service, failure, self._dlq_topic, "undecodable"))
+            metrics.DEAD_LETTERED.labels(self.service, "undecodable").inc()
+            return DEAD_LETTERED
+        handler = self._handlers.get(event.type)
+        if handler is None:
+            log.info("worker.skipped", event_id=event.id, type=event.type, reason="no handler")
+            return SKIPPED
+        token = uuid.uuid4().hex
+        while True:
+            begun = await self._store.begin(event.id, token, self._lease)
+            if begun.state == "done":
+                log.debug("worker.duplicate", event_id=event.id, type=event.type)
+                return DUPLICATE
+            if begun.state == "acquired":
+                break
+            # Another attempt holds the lease (a live worker, or a crashed one whose lease
+            # has not expired): wait for it instead of running the effect in parallel.
+            await asyncio.sleep(min(max(begun.retry_in, 0.02), 0.5))
+        lease = _Lease(self._store, event.id, token, self._lease)
+        try:
+            return await self._attempts(record, event, handler, token)
+        finally:
+            lease.stop()
+
+    async def _attempts(
+        self,
+        record: ConsumerRecord[bytes, bytes],
+        event: CloudEvent,
+        handler: Callable[[CloudEvent, HandlerContext], Awaitable[None]],
+        token: str,
+    ) -> str:
+        prior, first_failure, original_topic, original_partition, original_offset = history(record)
+        attempt = prior
+        inline = 0
+        while True:
+            attempt += 1
+            result = await self._attempt(event, handler, attempt)
+            if result is None:
+                await self._store.complete(event.id, self._ttl)
+                return HANDLED
+            first_failure = first_failure or now_rfc3339()
+            bound = log.bind(
+                event_id=event.id, type=event.type, key=event.key, attempt=attempt,
+                error=type(result.error).__name__, detail=str(result.error)[:500],
+            )
+            if not result.permanent:
+                wait = result.retry_after
+                if wait is None:
+                    wait = self._backoff * (2**inline)
+                if inline < self._inline_retries and wait <= self._inline_max:
+                    inline += 1
+                    self._inline_counter.inc()
+                    bound.info("worker.retry_inline", wait_seconds=round(wait, 3))
+                    await asyncio.sleep(wait)
+                    continue
+            await self._store.release(event.id, token)
+            failure = Failure(
+                type(result.error).__name__, str(result.error), attempt, first_failure,
+                original_topic, original_partition, original_offset,
+            )
+            tier = None
+            if not result.permanent:
+                tier = self._tiers.next(self._tiers.of_topic(record.topic), result.retry_after)
+            if tier is None:
+                reason = "permanent" if result.permanent else "retries_exhausted"
+                await self._park(dead_letter_record(record, self.service, failure, self._dlq_topic, reason))
+                metrics.DEAD_LETTERED.labels(self.service, reason).inc()
+                bound.warning("worker.dead_lettered", reason=reason, topic=self._dlq_topic)
+                return DEAD_LETTERED
+            delay = max(tier.delay, result.retry_after or 0.0)
+            await self._park(retry_record(record, self.service, failure, tier, delay))
+            metrics.RETRIED.labels(self.service, tier.name).inc()
+            bound.info("worker.retry_parked", tier=tier.name, delay_seconds=delay)
+            return RETRIED
+
+    async def _attempt(
+        self,
+        event: CloudEvent,
+        handler: Callable[[CloudEvent, HandlerContext], Awaitable[None]],
+        attempt: int,
+    ) -> _Attempted | None:
+        context = HandlerContext(event, attempt, self._settings, self._topics, self._emit)
+        started = time.perf_counter()
+        result: _Attempted | None = None
+        self._in_flight.inc()
+        try:
+            await handler(event, context)
+        except PermanentError as exc:
+            result = _Attempted(exc, True, None)
+        except RetryableError as exc:
+            result = _Attempted(exc, False, exc.retry_after)
+        except Exception as exc:
+            # Not one of ours: treat as retryable, but keep the traceback for whoever fixes it.
+            log.exception(
+                "worker.handler_crashed", event_id=event.id, type=event.type, key=event.key,
+                attempt=attempt, error=type(exc).__name__,
+            )
+            result = _Attempted(exc, False, None)
+        finally:
+            self._in_flight.dec()
+        elapsed = time.perf_counter() - started
+        (self._latency_ok if result is None else self._latency_failed).observe(elapsed)
+        return result
+
+    async def _park(self, record: Record) -> None:
+        """Write to a retry/DLQ topic; keep trying while Kafka is away (never drop a record)."""
+        wait = 0.2
+        while True:
+            try:
+                await self._publish([record])
+                return
+            except PublishError as exc:
+                log.warning("worker.park_failed", topic=record.topic, error=str(exc), wait_seconds=wait)
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, 5.0)

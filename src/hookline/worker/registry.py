@@ -1,0 +1,59 @@
+"""Every worker ``hookline worker NAME`` can run: one line each in :data:`WORKERS`.
+
+A worker is a factory that receives the settings and returns a
+:class:`WorkerSpec`: the service name (which names its retry and DLQ topics),
+the topics it consumes and its handlers. Use :func:`lazy` to point at a
+factory by import path, so this module does not import every provider.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from importlib import import_module
+from typing import cast
+
+from hookline.config.models import HooklineSettings
+from hookline.errors import ConfigError
+from hookline.worker.handlers import HandlerRegistry
+
+
+@dataclass
+class WorkerSpec:
+    # "sms", "colt", "reservation", "reactor": topics hookline.retry.<service>.<tier>,
+    # hookline.dlq.<service>, and the consumer group <prefix>.worker.<service>.
+    service: str
+    topics: list[str]
+    handlers: HandlerRegistry
+    close: Callable[[], Awaitable[None]] | None = None
+    # Overrides the consumer group id (default "<prefix>.worker.<service>").
+    group_id: str | None = None
+
+
+WorkerFactory = Callable[[HooklineSettings], Awaitable[WorkerSpec]]
+
+
+def lazy(path: str) -> WorkerFactory:
+    """A factory given as ``"package.module:function"``, imported only when the worker starts."""
+    module_name, _, attribute = path.partition(":")
+
+    async def factory(settings: HooklineSettings) -> WorkerSpec:
+        target = cast(WorkerFactory, getattr(import_module(module_name), attribute))
+        return await target(settings)
+
+    factory.__qualname__ = f"lazy({path})"
+    return factory
+
+
+WORKERS: dict[str, WorkerFactory] = {}
+
+
+def get(name: str) -> WorkerFactory:
+    """A registered worker, or ``package.module:function`` for one of your own."""
+    if ":" in name:
+        return lazy(name)
+    try:
+        return WORKERS[name]
+    except KeyError:
+        known = ", ".join(sorted(WORKERS)) or "none registered"
+        raise ConfigError(f"unknown worker {name!r} (known: {known})") from None

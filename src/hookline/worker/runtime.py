@@ -1,0 +1,415 @@
+"""The consumer runtime: fetch, schedule by key, settle, commit, rebalance, shut down.
+
+One :class:`Worker` is one consumer-group member for one service. It fetches
+from the service's topics and its retry tiers, runs records through per-key
+lanes (order per key, concurrency across keys), and commits per partition only
+the finished prefix. Back-pressure pauses partitions; a retry record that is not
+due yet pauses its partition until it is (no busy polling, other partitions go on).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Iterable
+
+import structlog
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import KafkaError
+from aiokafka.structs import OffsetAndMetadata
+
+from hookline.bus.admin import create_topics
+from hookline.bus.codec import Record, to_record
+from hookline.bus.connection import client_options, start_producer
+from hookline.bus.publisher import Publisher
+from hookline.bus.topics import Topics
+from hookline.config.models import HooklineSettings, bootstrap
+from hookline.envelope import CloudEvent
+from hookline.observability.metrics import EVENTS_PUBLISHED
+from hookline.worker import metrics
+from hookline.worker.fate import Fate
+from hookline.worker.idempotency import (
+    IdempotencyStore,
+    MemoryIdempotencyStore,
+    RedisIdempotencyStore,
+)
+from hookline.worker.lanes import Lanes, Work
+from hookline.worker.offsets import PartitionOffsets
+from hookline.worker.parking import Tiers, due_ms
+from hookline.worker.registry import WorkerSpec
+
+log = structlog.get_logger("hookline.worker")
+
+POLL_TIMEOUT_MS = 200
+
+
+def open_store(settings: HooklineSettings, service: str) -> IdempotencyStore:
+    """Redis when ``redis_url`` is set (shared by replicas), else in-process."""
+    namespace = f"{settings.kafka.topic_prefix}:idem:{service}"
+    if settings.redis_url is not None:
+        return RedisIdempotencyStore.from_url(settings.redis_url.get(), namespace)
+    return MemoryIdempotencyStore()
+
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, worker: Worker) -> None:
+        self._worker = worker
+
+    async def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
+        await self._worker._revoke(list(revoked))
+
+    async def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
+        self._worker._assign(list(assigned))
+
+
+class Worker:
+    """One consumer-group member running one :class:`WorkerSpec`; start it, later stop it."""
+
+    def __init__(
+        self,
+        settings: HooklineSettings,
+        spec: WorkerSpec,
+        *,
+        bootstrap_servers: str | None = None,
+        embedded: bool | None = None,
+        store: IdempotencyStore | None = None,
+        ensure_topics: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.spec = spec
+        servers, is_embedded = bootstrap(settings.kafka)
+        self.bootstrap_servers = bootstrap_servers or servers
+        self._embedded = is_embedded if embedded is None else embedded
+        self.topics = Topics(settings.kafka.topic_prefix)
+        self.service = spec.service
+        self.group_id = spec.group_id or f"{self.topics.prefix}.worker.{spec.service}"
+        tiers = settings.worker.retry_tiers
+        self.tiers = Tiers.build(tiers, {t: self.topics.retry(spec.service, t) for t in tiers})
+        self.dlq_topic = self.topics.dlq(spec.service)
+        self._store = store
+        self._owns_store = store is None
+        self._ensure_topics = ensure_topics
+        config = settings.worker
+        self._cap = config.max_buffered_records
+        self._grace = config.shutdown_grace_seconds
+        self._revocation_grace = config.revocation_grace_seconds
+        self._commit_interval = config.commit_interval_ms / 1000
+        self._assigned: dict[TopicPartition, PartitionOffsets] = {}
+        self._delayed: dict[TopicPartition, asyncio.TimerHandle] = {}
+        self._outstanding = 0
+        self._full = False
+        self._stopping = False
+        self._progress = asyncio.Event()  # set whenever a record finishes
+        self._task: asyncio.Task[None] | None = None
+        self._consumer: AIOKafkaConsumer | None = None
+        self._publisher: Publisher | None = None
+        self._lanes: Lanes | None = None
+        self._fate: Fate | None = None
+        self._buffered = metrics.BUFFERED.labels(spec.service)
+        self._paused = metrics.PAUSED.labels(spec.service)
+        self._consumed: dict[str, object] = {}
+
+    @property
+    def consumed_topics(self) -> list[str]:
+        return list(dict.fromkeys([*self.spec.topics, *self.tiers.topics]))
+
+    async def start(self) -> None:
+        settings = self.settings
+        if self._ensure_topics:
+            await self._create_topics()
+        producer = await start_producer(
+            settings.kafka, self.bootstrap_servers, embedded=self._embedded
+        )
+        self._publisher = Publisher(producer, timeout=settings.kafka.request_timeout_ms / 1000)
+        self._publisher.start()
+        if self._store is None:
+            self._store = open_store(settings, self.service)
+        self._fate = Fate(
+            service=self.service,
+            handlers=self.spec.handlers,
+            store=self._store,
+            tiers=self.tiers,
+            dlq_topic=self.dlq_topic,
+            publish=self._publisher.publish,
+            emit=self._emit,
+            settings=settings,
+            topics=self.topics,
+        )
+        config = settings.worker
+        self._consumer = AIOKafkaConsumer(
+            **client_options(settings.kafka, self.bootstrap_servers),
+            group_id=self.group_id,
+            enable_auto_commit=False,  # offsets are committed only for finished records
+            auto_offset_reset="earliest",
+            session_timeout_ms=config.session_timeout_ms,
+            heartbeat_interval_ms=config.heartbeat_interval_ms,
+            rebalance_timeout_ms=config.session_timeout_ms
+            + int(config.revocation_grace_seconds * 1000),
+            max_poll_records=config.max_poll_records,
+        )
+        self._consumer.subscribe(topics=self.consumed_topics, listener=_Rebalance(self))
+        try:
+            await self._consumer.start()
+        except BaseException:
+            await self._publisher.stop()
+            await producer.stop()
+            raise
+        self._lanes = Lanes(config.concurrency, self._run)
+        self._lanes.start()
+        self._task = asyncio.create_task(self._poll(), name=f"hookline-worker-{self.service}")
+        log.info(
+            "worker.started", service=self.service, group=self.group_id,
+            topics=self.consumed_topics, concurrency=config.concurrency,
+        )
+
+    async def _create_topics(self) -> None:
+        names = [*self.spec.topics, *self.tiers.topics, self.dlq_topic]
+        try:
+            results = await create_topics(self.settings.kafka, self.bootstrap_servers, names)
+        except KafkaError as exc:
+            log.warning("worker.topics_not_created", error=type(exc).__name__)
+            return
+        for result in results:
+            if not result.ok:
+                log.warning("worker.topic_not_created", topic=result.topic, error=result.error)
+
+    async def _emit(self, event: CloudEvent, topic: str) -> None:
+        assert self._publisher is not None
+        await self._publisher.publish([to_record(event, topic)])
+        EVENTS_PUBLISHED.labels(topic).inc()
+
+    async def publish(self, records: list[Record]) -> None:
+        """Write records with this worker's producer (acks=all)."""
+        assert self._publisher is not None
+        await self._publisher.publish(records)
+
+    # ---- fetching -------------------------------------------------------------------------
+
+    async def _poll(self) -> None:
+        consumer = self._consumer
+        lanes = self._lanes
+        assert consumer is not None and lanes is not None
+        max_poll = self.settings.worker.max_poll_records
+        next_commit = time.monotonic() + self._commit_interval
+        while not self._stopping:
+            self._refresh_pauses()
+            room = max(1, min(max_poll, self._cap - self._outstanding))
+            try:
+                batch = await consumer.getmany(timeout_ms=POLL_TIMEOUT_MS, max_records=room)
+            except KafkaError as exc:
+                log.warning("worker.fetch_failed", service=self.service, error=type(exc).__name__)
+                await asyncio.sleep(0.5)
+                continue
+            now_ms = time.time() * 1000
+            for tp, records in batch.items():
+                offsets = self._assigned.get(tp)
+                if offsets is None:
+                    continue
+                tier = self.tiers.of_topic(tp.topic)
+                taken = 0
+                for record in records:
+                    if tier is not None:
+                        due = due_ms(record, tier)
+                        if due > now_ms:
+                            # Not due: rewind to it and pause this partition until it is.
+                            consumer.seek(tp, record.offset)
+                            self._delay(tp, due / 1000)
+                            break
+                    offsets.add(record.offset)
+                    lanes.submit(Work(offsets, record))
+                    taken += 1
+                if taken:
+                    self._outstanding += taken
+                    metrics.CONSUMED.labels(self.service, tp.topic).inc(taken)
+            self._buffered.set(self._outstanding)
+            if time.monotonic() >= next_commit:
+                await self._commit(list(self._assigned.values()))
+                self._report_lag()
+                next_commit = time.monotonic() + self._commit_interval
+
+    def _delay(self, tp: TopicPartition, due: float) -> None:
+        old = self._delayed.pop(tp, None)
+        if old is not None:
+            old.cancel()
+        loop = asyncio.get_running_loop()
+        wait = max(0.0, due - time.time())
+        self._delayed[tp] = loop.call_later(wait, self._undelay, tp)
+        self._refresh_pauses()
+
+    def _undelay(self, tp: TopicPartition) -> None:
+        self._delayed.pop(tp, None)
+        self._refresh_pauses()
+
+    def _refresh_pauses(self) -> None:
+        consumer = self._consumer
+        if consumer is None:
+            return
+        if self._full and self._outstanding <= self._cap // 2:
+            self._full = False
+        elif not self._full and self._outstanding >= self._cap:
+            self._full = True
+        assigned = consumer.assignment()
+        want = set(assigned) if (self._full or self._stopping) else set(self._delayed) & assigned
+        current = consumer.paused()
+        pause = want - current
+        resume = current - want
+        if pause:
+            consumer.pause(*pause)
+        if resume:
+            consumer.resume(*resume)
+        if pause or resume:
+            self._paused.set(len(want))
+
+    # ---- running ------------------------------------------------------------------------------
+
+    async def _run(self, work: Work) -> None:
+        offsets = work.offsets
+        fate = self._fate
+        assert fate is not None
+        offsets.active += 1
+        try:
+            wait = 0.2
+            while True:
+                try:
+                    await fate.settle(work.record)
+                    break
+                except Exception as exc:  # the store or Kafka failed, not the handler: try again
+                    if offsets.revoked:
+                        log.warning("worker.abandoned", service=self.service, error=type(exc).__name__)
+                        return
+                    log.exception(
+                        "worker.settle_failed", service=self.service, topic=work.record.topic,
+                        partition=work.record.partition, offset=work.record.offset,
+                        error=type(exc).__name__,
+                    )
+                    await asyncio.sleep(wait)
+                    wait = min(wait * 2, 5.0)
+        finally:
+            offsets.active -= 1
+            self._outstanding -= 1
+            self._progress.set()
+        offsets.finish(work.record.offset)
+        if self._full and self._outstanding <= self._cap // 2:
+            self._refresh_pauses()
+
+    # ---- commits and rebalancing ----------------------------------------------------------------
+
+    async def _commit(self, partitions: list[PartitionOffsets]) -> None:
+        consumer = self._consumer
+        assert consumer is not None
+        positions = {}
+        for offsets in partitions:
+            position = offsets.to_commit()
+            if position is not None:
+                positions[offsets.tp] = (offsets, position)
+        if not positions:
+            return
+        try:
+            await consumer.commit(
+                {tp: OffsetAndMetadata(pos, "") for tp, (_, pos) in positions.items()}
+            )
+        except KafkaError as exc:
+            # A rebalance is under way; the revocation handler commits what finished.
+            metrics.COMMITS.labels(self.service, "failed").inc()
+            log.warning("worker.commit_failed", service=self.service, error=type(exc).__name__)
+            return
+        for offsets, position in positions.values():
+            offsets.committed = position
+        metrics.COMMITS.labels(self.service, "ok").inc()
+
+    def _report_lag(self) -> None:
+        consumer = self._consumer
+        assert consumer is not None
+        # Lag from the high watermark of fetch responses: on the embedded broker
+        # end_offsets is wrong after batched writes (PLATFORM.md), fetch highwater is right.
+        for tp, offsets in self._assigned.items():
+            highwater = consumer.highwater(tp)
+            position = offsets.position
+            if highwater is None or position is None:
+                continue
+            metrics.LAG.labels(self.service, tp.topic, str(tp.partition)).set(
+                max(0, highwater - position)
+            )
+
+    def _assign(self, partitions: list[TopicPartition]) -> None:
+        for tp in partitions:
+            if tp not in self._assigned:
+                self._assigned[tp] = PartitionOffsets(tp)
+        log.info(
+            "worker.assigned", service=self.service,
+            partitions=sorted(f"{tp.topic}:{tp.partition}" for tp in partitions),
+        )
+
+    async def _revoke(self, partitions: list[TopicPartition]) -> None:
+        gone = [self._assigned.pop(tp) for tp in partitions if tp in self._assigned]
+        for tp in partitions:
+            handle = self._delayed.pop(tp, None)
+            if handle is not None:
+                handle.cancel()
+        if not gone:
+            return
+        await self._release(gone, self._grace if self._stopping else self._revocation_grace)
+        log.info(
+            "worker.revoked", service=self.service,
+            partitions=sorted(f"{o.tp.topic}:{o.tp.partition}" for o in gone),
+        )
+
+    async def _release(self, gone: list[PartitionOffsets], grace: float) -> None:
+        """Stop work on these partitions: drop what has not started, let running work finish
+        within ``grace``, commit what finished. Work still running after that is abandoned:
+        its offsets are not committed, so the next owner gets those records again (and the
+        idempotency lease keeps it from running them in parallel)."""
+        assert self._lanes is not None
+        self._outstanding -= self._lanes.drop(gone)
+        deadline = time.monotonic() + grace
+        while any(o.active for o in gone):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            self._progress.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(remaining):
+                    await self._progress.wait()
+        await self._commit(gone)
+        for offsets in gone:
+            offsets.revoked = True
+            if offsets.active:
+                log.warning(
+                    "worker.in_flight_abandoned", service=self.service, topic=offsets.tp.topic,
+                    partition=offsets.tp.partition, running=offsets.active,
+                )
+
+    # ---- stopping -------------------------------------------------------------------------------
+
+    async def stop(self) -> None:
+        """Stop fetching, finish in-flight work within the grace period, commit, leave the group."""
+        if self._task is None:
+            return
+        self._stopping = True
+        task, self._task = self._task, None
+        with contextlib.suppress(Exception):
+            await task
+        self._refresh_pauses()
+        gone = list(self._assigned.values())
+        self._assigned.clear()
+        for handle in self._delayed.values():
+            handle.cancel()
+        self._delayed.clear()
+        await self._release(gone, self._grace)
+        assert self._lanes is not None and self._consumer is not None
+        await self._lanes.close()
+        await self._consumer.stop()
+        if self._publisher is not None:
+            await self._publisher.stop()
+            await self._publisher.producer.stop()
+        if self._store is not None and self._owns_store:
+            await self._store.close()
+        if self.spec.close is not None:
+            await self.spec.close()
+        log.info("worker.stopped", service=self.service)
+
+    async def wait(self) -> None:
+        """Return when the fetch loop ends (after :meth:`stop`, or when it failed)."""
+        if self._task is not None:
+            await asyncio.shield(self._task)
