@@ -8,11 +8,15 @@ the simulators and the tests use.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Protocol
+from urllib.parse import SplitResult, urlsplit
 
+from hookline.config.secrets import Secret
 from hookline.errors import VerificationError
 
 # Reason codes (a metric label, so a closed set).
@@ -87,16 +91,49 @@ def require(headers: Headers, name: str) -> str:
 
 
 def check_timestamp(raw: str, now: float, tolerance: int) -> int:
-    """Parse a Unix timestamp and enforce the tolerance in both directions."""
-    try:
-        ts = int(raw.strip())
-    except ValueError as exc:
-        raise VerificationError(MALFORMED, "timestamp is not an integer") from exc
+    """Parse a Unix timestamp (ASCII digits only) and enforce the tolerance both ways."""
+    text = raw.strip()
+    # int() would also take "1_700", "+5" and non-ASCII digits; a sender never does.
+    if not text.isascii() or not text.isdigit() or len(text) > 15:
+        raise VerificationError(MALFORMED, "timestamp is not a number of seconds")
+    ts = int(text)
     if ts < now - tolerance:
         raise VerificationError(STALE_TIMESTAMP, f"{int(now - ts)}s old")
     if ts > now + tolerance:
         raise VerificationError(FUTURE_TIMESTAMP, f"{int(ts - now)}s ahead")
     return ts
+
+
+def decode_hex(value: str) -> bytes:
+    try:
+        return binascii.unhexlify(value.strip())
+    except (ValueError, binascii.Error) as exc:
+        raise VerificationError(MALFORMED, "signature is not hex") from exc
+
+
+def decode_base64(value: str) -> bytes:
+    try:
+        return base64.b64decode(value.strip(), validate=True)
+    except (ValueError, binascii.Error) as exc:
+        raise VerificationError(MALFORMED, "signature is not base64") from exc
+
+
+def split_url(url: str) -> SplitResult:
+    """``urlsplit`` that fails as a verification error (it raises on a broken IPv6 host)."""
+    try:
+        return urlsplit(url)
+    except ValueError as exc:
+        raise VerificationError(MALFORMED, "URL cannot be parsed") from exc
+
+
+def utf8(text: str) -> bytes:
+    """Header text as bytes; never raises (a lone surrogate cannot crash a verifier)."""
+    return text.encode("utf-8", "surrogatepass")
+
+
+def secret_keys(secrets: Iterable[Secret]) -> tuple[bytes, ...]:
+    """The secrets' values as HMAC keys, read once when the scheme is built."""
+    return tuple(secret.get().encode() for secret in secrets)
 
 
 def any_matches(expected: Iterable[bytes], presented: Iterable[bytes]) -> bool:

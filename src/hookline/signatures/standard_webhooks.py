@@ -2,7 +2,8 @@
 
 Signed content is ``"{id}.{timestamp}.{body}"``. ``v1`` is base64 HMAC-SHA256
 keyed with the base64-decoded ``whsec_`` secret; ``v1a`` is base64 Ed25519
-verified with a ``whpk_`` public key. The header holds space-separated
+verified with a ``whpk_`` public key (a ``whsk_`` private key both signs and
+verifies, for the simulators and tests). The header holds space-separated
 ``version,signature`` pairs; any one valid signature is enough.
 """
 
@@ -28,13 +29,20 @@ from hookline.signatures.base import (
     SignedRequest,
     any_matches,
     check_timestamp,
+    utf8,
 )
 
 _PREFIXES = ("webhook-", "svix-")
+_MAX_SIGNATURES = 16  # a header is not a CPU budget (Ed25519 checks are not free)
 
 
 def _b64(value: str) -> bytes:
     return base64.b64decode(value, validate=True)
+
+
+def _secret_bytes(value: str) -> bytes:
+    # The official libraries accept unpadded base64 secrets; so do we.
+    return _b64(value + "=" * (-len(value) % 4))
 
 
 class StandardWebhooksScheme:
@@ -45,28 +53,25 @@ class StandardWebhooksScheme:
         self._hmac_keys: list[bytes] = []
         self._public_keys: list[Ed25519PublicKey] = []
         self._signing_key: Ed25519PrivateKey | None = None
-        self._loaded = False
-
-    def _load(self) -> None:
-        # Keys are decoded lazily so that building the scheme never reads secrets.
-        if self._loaded:
-            return
-        for secret in self.options.secrets:
+        for secret in options.secrets:
             value = secret.get()
             try:
                 if value.startswith("whpk_"):
-                    self._public_keys.append(Ed25519PublicKey.from_public_bytes(_b64(value[5:])))
+                    key = _secret_bytes(value[5:])
+                    self._public_keys.append(Ed25519PublicKey.from_public_bytes(key))
                 elif value.startswith("whsk_"):
-                    private = Ed25519PrivateKey.from_private_bytes(_b64(value[5:]))
+                    private = Ed25519PrivateKey.from_private_bytes(_secret_bytes(value[5:]))
                     self._signing_key = self._signing_key or private
                     self._public_keys.append(private.public_key())
                 else:
-                    self._hmac_keys.append(_b64(value.removeprefix("whsec_")))
+                    key = _secret_bytes(value.removeprefix("whsec_"))
+                    if not key:
+                        raise ValueError("empty key")
+                    self._hmac_keys.append(key)
             except (ValueError, binascii.Error) as exc:
                 raise ConfigError(
-                    f"standard-webhooks secret {secret.ref} is not valid base64"
+                    f"standard-webhooks secret {secret.ref} is not a valid base64 key"
                 ) from exc
-        self._loaded = True
 
     @staticmethod
     def _header(request: SignedRequest, suffix: str) -> str:
@@ -77,15 +82,17 @@ class StandardWebhooksScheme:
         raise VerificationError(MISSING_HEADER, "webhook-" + suffix)
 
     def verify(self, request: SignedRequest, now: float) -> None:
-        self._load()
         msg_id = self._header(request, "id")
         timestamp = self._header(request, "timestamp")
         signatures = self._header(request, "signature")
         check_timestamp(timestamp, now, self.options.tolerance_seconds)
-        content = f"{msg_id}.{timestamp}.".encode() + request.body
+        content = utf8(f"{msg_id}.{timestamp.strip()}.") + request.body
         v1: list[bytes] = []
         v1a: list[bytes] = []
-        for part in signatures.split():
+        parts = signatures.split()
+        if len(parts) > _MAX_SIGNATURES:
+            raise VerificationError(MALFORMED, "too many signatures")
+        for part in parts:
             version, _, value = part.partition(",")
             try:
                 decoded = _b64(value)
@@ -99,18 +106,17 @@ class StandardWebhooksScheme:
             raise VerificationError(MALFORMED, "no v1 or v1a signature")
         expected = [hmac.new(key, content, hashlib.sha256).digest() for key in self._hmac_keys]
         ok = any_matches(expected, v1)
-        for key in self._public_keys:
+        for public in self._public_keys:
             for signature in v1a:
                 try:
-                    key.verify(signature, content)
+                    public.verify(signature, content)
                     ok = True
-                except InvalidSignature:
+                except (InvalidSignature, ValueError):
                     pass
         if not ok:
             raise VerificationError(MISMATCH)
 
     def sign(self, request: SignedRequest, now: float) -> SignedRequest:
-        self._load()
         msg_id = (
             request.headers.get("webhook-id")
             or f"msg_{hashlib.sha256(request.body).hexdigest()[:24]}"
