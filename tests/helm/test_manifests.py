@@ -162,7 +162,9 @@ def test_selectors_match_exactly_their_own_pods(release: Release) -> None:
     selected = [
         d.name
         for d in deployments
-        if _selects(service.body["spec"]["selector"], d.body["spec"]["template"]["metadata"]["labels"])
+        if _selects(
+            service.body["spec"]["selector"], d.body["spec"]["template"]["metadata"]["labels"]
+        )
     ]
     assert selected == ["hookline-server"]
 
@@ -221,7 +223,9 @@ def test_topics_job_is_a_pre_install_hook_with_its_own_config(release: Release) 
     config = release.get("ConfigMap", "hookline-topics")
     for hook in (job, config):
         assert hook.annotations["helm.sh/hook"] == "pre-install,pre-upgrade"
-    assert int(config.annotations["helm.sh/hook-weight"]) < int(job.annotations["helm.sh/hook-weight"])
+    assert int(config.annotations["helm.sh/hook-weight"]) < int(
+        job.annotations["helm.sh/hook-weight"]
+    )
     pod = job.body["spec"]["template"]["spec"]
     assert pod["containers"][0]["args"] == ["topics", "create"]
     assert pod["restartPolicy"] == "Never"
