@@ -44,6 +44,9 @@ def lazy(target: str) -> SimulatorFactory:
 # provider key → simulator factory. One line per provider.
 SIMULATORS: dict[str, SimulatorFactory] = {
     "colt": lazy("hookline.providers.colt.simulator:create_app"),
+    "twilio": lazy("hookline.providers.twilio.simulator:create_app"),
+    "every8d": lazy("hookline.providers.every8d.simulator:create_app"),
+    "mitake": lazy("hookline.providers.mitake.simulator:create_app"),
 }
 
 

@@ -1,0 +1,221 @@
+"""The Twilio Messaging API as the sandbox serves it (providers.md §2.1, §2.4).
+
+Paths are Twilio's own, so the client differs only in ``base_url``. Basic auth
+is ``AccountSid:AuthToken``; when ``sandbox.providers.twilio.callback_secret``
+is set it is the Auth Token, checked on every call and used to sign the status
+callbacks (``X-Twilio-Signature``) sent to each message's ``StatusCallback``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp
+
+from hookline.config.models import HooklineSettings, SimulatorSettings
+from hookline.envelope import event_id
+from hookline.sandbox import Callback, EmitRejected, EmitRequest, ProviderFormat, Simulator
+from hookline.sandbox.layer import SimRoute
+from hookline.services.sms.segments import segment
+from hookline.services.sms.sim_world import SimMessage, SmsWorld, Status
+
+API = "/2010-04-01/Accounts/{account_sid}"
+_DEFAULT_SENDER = "+15017122661"
+
+_ERRORS: dict[int, tuple[int, str]] = {
+    20003: (401, "Authenticate"),
+    20404: (404, "The requested resource was not found"),
+    20429: (429, "Too Many Requests"),
+    20500: (500, "Internal Server Error"),
+    21211: (400, "The 'To' number is not a valid phone number."),
+    21602: (400, "Message body is required."),
+    21617: (400, "The concatenated message body exceeds the 1600 character limit."),
+}
+
+
+def error(code: int, status: int | None = None, message: str | None = None) -> Response:
+    default_status, default_message = _ERRORS.get(code, (status or 400, "Error"))
+    status = status or default_status
+    body = {
+        "code": code,
+        "message": message or default_message,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
+    return JSONResponse(body, status_code=status)
+
+
+def _render_error(status: int | None, code: str | None) -> Response:
+    if code is not None and code.isdigit():
+        return error(int(code), status)
+    if status == 429:
+        return error(20429, 429)
+    if status is not None and status >= 500:
+        return error(20500, status)
+    return error(20404 if status == 404 else 20003 if status == 401 else 21211, status)
+
+
+FORMAT = ProviderFormat(
+    content_type="application/json",
+    sample=json.dumps({"sid": "SM" + "0" * 32, "status": "queued", "num_segments": "1"}).encode(),
+    render_error=_render_error,
+)
+
+
+def _basic(request: Request) -> tuple[str, str] | None:
+    header = request.headers.get("authorization", "")
+    if not header.lower().startswith("basic "):
+        return None
+    try:
+        user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return user, password
+
+
+def create_app(settings: HooklineSettings, sim_settings: SimulatorSettings) -> ASGIApp:
+    sim = Simulator(
+        "twilio", sim_settings, fmt=FORMAT, source="sms-twilio", sandbox=settings.sandbox
+    )
+    auth_token = sim_settings.callback_secret.get() if sim_settings.callback_secret else None
+    # Without callback_secret the callbacks go out unsigned (and the ingress refuses them).
+    scheme = sim.signing_scheme({"scheme": "twilio"}) if auth_token else None
+    world = SmsWorld("SM")
+
+    def authorized(request: Request) -> bool:
+        creds = _basic(request)
+        if creds is None or creds[0] != request.path_params["account_sid"]:
+            return False
+        return auth_token is None or secrets.compare_digest(creds[1], auth_token)
+
+    def resource(message: SimMessage, account_sid: str) -> dict[str, Any]:
+        return {
+            "sid": message.id,
+            "account_sid": account_sid,
+            "to": message.to,
+            "from": message.extra.get("from"),
+            "messaging_service_sid": message.extra.get("messaging_service_sid"),
+            "body": message.body,
+            "status": message.status,
+            "num_segments": str(segment(message.body).segments),
+            "direction": "outbound-api",
+            "api_version": "2010-04-01",
+            "price": None,
+            "error_code": 30003 if message.status == "undelivered" else None,
+            "error_message": None,
+            "date_created": message.extra["date_created"],
+            "uri": f"{API.format(account_sid=account_sid)}/Messages/{message.id}.json",
+        }
+
+    async def send(request: Request) -> Response:
+        if not authorized(request):
+            return error(20003)
+        form = dict(parse_qsl((await request.body()).decode(), keep_blank_values=True))
+        to, body = form.get("To", ""), form.get("Body", "")
+        if not body:
+            return error(21602)
+        if len(body) > 1600:
+            return error(21617)
+        outcome = world.outcome(to)
+        if outcome == "invalid" or not to.startswith("+") or not to[1:].isdigit():
+            return error(21211, message=f"The 'To' number {to} is not a valid phone number.")
+        service = form.get("MessagingServiceSid")
+        callback = form.get("StatusCallback")
+        ref = dict(parse_qsl(callback.partition("?")[2])).get("ref") if callback else None
+        message = world.accept(
+            world.next_id() + secrets.token_hex(12),
+            to,
+            body,
+            outcome=outcome,
+            ref=ref,
+            attempt_key=request.headers.get("idempotency-key"),
+            account_sid=request.path_params["account_sid"],
+            callback=callback,
+            messaging_service_sid=service,
+            date_created=format_datetime(datetime.now(UTC), usegmt=False),
+            **{"from": None if service else form.get("From") or _DEFAULT_SENDER},
+        )
+        answer = resource(message, request.path_params["account_sid"])
+        answer["status"] = "accepted" if service else "queued"
+        return JSONResponse(answer, status_code=201)
+
+    async def fetch(request: Request) -> Response:
+        if not authorized(request):
+            return error(20003)
+        message = world.messages.get(request.path_params["sid"])
+        if message is None:
+            return error(20404)
+        return JSONResponse(resource(message, request.path_params["account_sid"]))
+
+    async def account(request: Request) -> Response:
+        if not authorized(request):
+            return error(20003)
+        sid = request.path_params["account_sid"]
+        return JSONResponse({"sid": sid, "status": "active", "type": "Full"})
+
+    def callback_for(message: SimMessage, status: Status) -> Callback | None:
+        url = message.extra.get("callback")
+        if not url:
+            return None
+        fields = {
+            "MessageSid": message.id,
+            "SmsSid": message.id,
+            "AccountSid": message.extra["account_sid"],
+            "From": message.extra.get("from") or "",
+            "To": message.to,
+            "MessageStatus": status,
+            "SmsStatus": status,
+            "ApiVersion": "2010-04-01",
+        }
+        if message.extra.get("messaging_service_sid"):
+            fields["MessagingServiceSid"] = message.extra["messaging_service_sid"]
+        if status in ("failed", "undelivered"):
+            fields["ErrorCode"] = "30003"
+        return Callback(
+            entity=message.id,
+            event_id=event_id("twilio", f"{message.id}:{status}"),
+            url=url,
+            body=urlencode(fields).encode(),
+            content_type="application/x-www-form-urlencoded",
+            scheme=scheme,
+            signature_header="X-Twilio-Signature",
+        )
+
+    def report(message: SimMessage, status: Status) -> None:
+        callback = callback_for(message, status)
+        if callback is not None:
+            sim.send(callback)
+
+    async def tick() -> None:
+        await world.advance(report)
+
+    async def emit(order: EmitRequest) -> Callback:
+        message = world.messages.get(order.entity_id)
+        if message is None:
+            raise EmitRejected(404, f"no message {order.entity_id}")
+        status = order.event if order.event != "status" else message.status
+        if status not in ("queued", "sent", "delivered", "failed", "undelivered"):
+            raise EmitRejected(400, f"unknown MessageStatus {status!r}")
+        callback = callback_for(message, status)  # type: ignore[arg-type]
+        if callback is None:
+            raise EmitRejected(409, "the message has no StatusCallback")
+        return callback
+
+    base = API
+    sim.route(f"{base}/Messages.json", send, methods=["POST"], idempotent=True)
+    sim.route(f"{base}/Messages/{{sid}}.json", fetch, methods=["GET"])
+    sim.route(f"{base}.json", account, methods=["GET"])
+    sim.routes.extend(SimRoute(route) for route in world.admin_routes())
+    sim.every_tick(tick)
+    sim.on_state(world.state)
+    sim.on_reset(world.reset)
+    sim.on_emit(emit)
+    return sim.build()
