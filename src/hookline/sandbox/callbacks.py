@@ -44,7 +44,7 @@ KEEP_LAST = 20
 
 # Header names that carry a signature or a token, for bad_signature when the
 # callback does not name its signature header itself.
-_SIGNATURE_HINTS = ("signature", "hmac", "token")
+_SIGNATURE_HINTS = ("sig", "hmac", "token")
 
 AckCheck = Callable[[int, bytes], bool]
 
