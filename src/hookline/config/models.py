@@ -122,6 +122,9 @@ class AuthSettings(_Section):
     refresh_buffer_seconds: float = Field(default=300, ge=0)
     username: Secret | None = None
     password: Secret | None = None
+    # form_credentials: the form field names (Every8d UID/PWD, Mitake username/password).
+    username_field: str = "username"
+    password_field: str = "password"
     header: str | None = None
     value: Secret | None = None
     api_key: ApiKeySettings | None = None
