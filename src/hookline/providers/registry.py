@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hookline.providers import colt, every8d, mitake, twilio
+from hookline.providers import colt, every8d, github, mitake, shopify, slack, stripe, twilio
 from hookline.providers.base import ProviderSpec
 from hookline.providers.standard import StandardAdapter
 from hookline.providers.standard import samples as standard_samples
@@ -15,6 +15,10 @@ PROVIDERS: dict[str, ProviderSpec] = {
         every8d.SPEC,
         mitake.SPEC,
         colt.SPEC,
+        github.SPEC,
+        stripe.SPEC,
+        slack.SPEC,
+        shopify.SPEC,
     )
 }
 
