@@ -45,7 +45,9 @@ def lazy(path: str) -> WorkerFactory:
     return factory
 
 
-WORKERS: dict[str, WorkerFactory] = {}
+WORKERS: dict[str, WorkerFactory] = {
+    "colt": lazy("hookline.services.colt.worker:create_worker"),
+}
 
 
 def get(name: str) -> WorkerFactory:

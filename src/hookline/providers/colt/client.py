@@ -16,82 +16,20 @@ from typing import Any
 import httpx
 
 from hookline.config.models import ProviderSettings
-from hookline.errors import HooklineError, ProviderRejected, ProviderUnavailable
+from hookline.errors import ProviderUnavailable
 from hookline.http.client import ApiClient
+from hookline.http.errors import PERMANENT, StatusErrorMap
 from hookline.providers.colt import models as m
 
-# The guide's per-status base delays (doubled per retry); config may override.
-STATUS_DELAYS_MS: dict[int, int] = {429: 60_000, 502: 10_000, 503: 30_000, 504: 10_000}
-NETWORK_BASE_DELAY_MS = 5_000
-RETRYABLE = frozenset(STATUS_DELAYS_MS)
-_CODES = {
-    400: "INVALID_REQUEST",
-    401: "UNAUTHORIZED",
-    403: "FORBIDDEN",
-    404: "NOT_FOUND",
-    409: "CONFLICT",
-    429: "RATE_LIMIT_EXCEEDED",
-    500: "INTERNAL_ERROR",
-    502: "BAD_GATEWAY",
-    503: "SERVICE_UNAVAILABLE",
-    504: "GATEWAY_TIMEOUT",
-}
+# The guide's per-status base delays (doubled per retry; key 0 = network errors).
+# The configuration's retry.status_delays_ms replaces the whole table when set.
+STATUS_DELAYS_MS: dict[int, int] = {0: 5_000, 429: 60_000, 502: 10_000, 503: 30_000, 504: 10_000}
 
-
-def error_body(response: httpx.Response) -> dict[str, Any]:
-    """``{"code", "message", "details": [{"field", "issue"}], "http_status"}`` from any answer."""
-    code = _CODES.get(response.status_code, f"HTTP_{response.status_code}")
-    message = response.reason_phrase or code
-    details: list[dict[str, str]] = []
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    error = body.get("error") if isinstance(body, dict) else None
-    if isinstance(error, dict):
-        code = str(error.get("code") or code)
-        message = str(error.get("message") or message)
-        for item in error.get("details") or ():
-            if isinstance(item, dict):
-                details.append(
-                    {"field": str(item.get("field", "")), "issue": str(item.get("issue", ""))}
-                )
-    return {"http_status": response.status_code, "code": code, "message": message, "details": details}
-
-
-def describe(error: dict[str, Any]) -> str:
-    """The guide's text: ``message (field: issue, …)``."""
-    pairs = ", ".join(f"{d['field']}: {d['issue']}" for d in error["details"])
-    return f"{error['message']} ({pairs})" if pairs else str(error["message"])
-
-
-class ColtErrorMap:
-    """Colt's status table: 429/502/503/504 retry, other 4xx and 500 are permanent.
-
-    401 is left to the ApiClient (class A: new token, one retry). For 429 the
-    ``x-ratelimit-reset`` header (Unix epoch seconds) sets the delay, at least 1 s.
-    """
-
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
-        self.clock = clock
-
-    def classify(self, response: httpx.Response) -> HooklineError | None:
-        status = response.status_code
-        if status < 400 or status == 401:
-            return None
-        error = error_body(response)
-        if status in RETRYABLE:
-            retry_after = None
-            reset = response.headers.get("x-ratelimit-reset")
-            if status == 429 and reset is not None:
-                try:
-                    retry_after = max(float(reset) - self.clock(), 1.0)
-                except ValueError:
-                    retry_after = None
-            return ProviderUnavailable(
-                describe(error), retry_after=retry_after, code=error["code"], details=error
-            )
-        return ProviderRejected(describe(error), code=error["code"], details=error)
+# Colt's status table (§1.5): 429/502/503/504 and network errors retry; 401 is
+# class A (the ApiClient fetches a new token and tries once more); 500 is
+# permanent ("contact support", not in the guide's retryable set); other 4xx
+# are permanent. The 429 delay comes from x-ratelimit-reset (the retry policy).
+COLT_ERRORS = StatusErrorMap({500: PERMANENT})
 
 
 def with_colt_defaults(settings: ProviderSettings) -> ProviderSettings:
@@ -99,9 +37,7 @@ def with_colt_defaults(settings: ProviderSettings) -> ProviderSettings:
     retry = settings.retry
     if retry.status_delays_ms:
         return settings
-    retry = retry.model_copy(
-        update={"status_delays_ms": dict(STATUS_DELAYS_MS), "base_delay_ms": NETWORK_BASE_DELAY_MS}
-    )
+    retry = retry.model_copy(update={"status_delays_ms": dict(STATUS_DELAYS_MS)})
     return settings.model_copy(update={"retry": retry})
 
 
@@ -223,7 +159,7 @@ class ColtClient:
         api = ApiClient(
             "colt",
             with_colt_defaults(settings),
-            errors=ColtErrorMap(clock),
+            errors=COLT_ERRORS,
             redis_url=redis_url,
             transport=transport,
         )

@@ -321,6 +321,9 @@ class WatchContinuation(_Data):
     deadline: float | None = Field(default=None, description="Unix seconds the watch ends.")
     alerts: int = Field(default=0, ge=0, description="Alerts emitted by earlier checks.")
     last_status: str | None = None
+    via_tier: bool = Field(
+        default=False, description="Travelling on a retry tier as a delay line, not to run there."
+    )
 
 
 # --------------------------------------------------------------------------- results
@@ -447,4 +450,5 @@ MESSAGE_TYPES: tuple[MessageType, ...] = (
     _command("colt.service.get", ServiceGet, "service id", "Read a service's status."),
     _command("colt.service.check_usage", ServiceCheckUsage, "service id", "Check usage once against the thresholds."),
     _command("colt.service.watch", ServiceWatch, "service id", "Check status and usage periodically, bounded."),
+    _command("colt.service.watch_check", WatchContinuation, "service id", "Internal: the next check of a running watch."),
 )

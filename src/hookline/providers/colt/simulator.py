@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import json
 import uuid
-from urllib.parse import parse_qsl
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response

@@ -1,0 +1,1 @@
+"""Colt ordering and monitoring: the handlers of worker ``colt``."""
