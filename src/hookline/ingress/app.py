@@ -18,7 +18,8 @@ from hookline.bus.connection import start_producer
 from hookline.bus.publisher import Publisher
 from hookline.bus.topics import Topics
 from hookline.config.models import HooklineSettings
-from hookline.ingress.dedup import DedupStore, MemoryDedupStore
+from hookline.ingress.dedup import DedupStore, DedupUnavailable, MemoryDedupStore
+from hookline.ingress.dedup_redis import RedisDedupStore
 from hookline.ingress.health import KafkaReadiness, healthz, metrics_endpoint, readyz
 from hookline.ingress.middleware import RequestIdMiddleware
 from hookline.ingress.problems import problem
@@ -46,7 +47,16 @@ async def _internal_error(request: Request, exc: Exception) -> Response:
     return problem(500, "An internal error occurred.")
 
 
+async def _dedup_unavailable(request: Request, exc: Exception) -> Response:
+    # We do not accept what we cannot de-duplicate: the provider retries later.
+    retry_after = str(request.app.state.retry_after_seconds)
+    return problem(503, "The dedup store is unavailable; retry later.", {"Retry-After": retry_after})
+
+
 def default_dedup(settings: HooklineSettings) -> DedupStore:
+    """Redis when ``redis_url`` is set (shared by every replica), else in-process."""
+    if settings.redis_url is not None:
+        return RedisDedupStore.from_url(settings.redis_url.get(), settings.dedup.window_seconds)
     return MemoryDedupStore(settings.dedup.window_seconds, settings.dedup.max_entries)
 
 
@@ -98,9 +108,15 @@ def create_app(
     ]
     for factory in ROUTE_FACTORIES:
         routes.extend(factory(settings, state))
-    return Starlette(
+    app = Starlette(
         routes=routes,
         middleware=[Middleware(RequestIdMiddleware)],
-        exception_handlers={HTTPException: _http_error, Exception: _internal_error},
+        exception_handlers={
+            HTTPException: _http_error,
+            DedupUnavailable: _dedup_unavailable,
+            Exception: _internal_error,
+        },
         lifespan=lifespan,
     )
+    app.state.retry_after_seconds = settings.server.retry_after_seconds
+    return app

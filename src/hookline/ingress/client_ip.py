@@ -1,4 +1,10 @@
-"""Who is calling: the peer address, or X-Forwarded-For when the peer is a trusted proxy."""
+"""Who is calling: the peer address, or X-Forwarded-For when the peer is a trusted proxy.
+
+Only hops appended by proxies we trust are believed: the header is walked
+from the right (the hop nearest to us) and the first address that is not a
+trusted proxy is the client. Anything left of it was written by the client
+and may be forged. A garbled hop stops the walk at the last believed one.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +16,19 @@ IPNetwork = IPv4Network | IPv6Network
 
 
 def _parse(value: str) -> IPAddress | None:
+    text = value.strip().strip('"')
+    if text.startswith("["):  # "[2001:db8::1]:443"
+        text = text[1:].partition("]")[0]
+    elif text.count(":") == 1:  # "203.0.113.7:51234" (some proxies keep the port)
+        text = text.partition(":")[0]
     try:
-        return ip_address(value.strip())
+        address = ip_address(text)
     except ValueError:
         return None
+    # A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d; allow-lists are written in IPv4.
+    if isinstance(address, IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
 
 
 def _within(address: IPAddress, networks: Sequence[IPNetwork]) -> bool:
@@ -23,7 +38,7 @@ def _within(address: IPAddress, networks: Sequence[IPNetwork]) -> bool:
 def client_address(
     peer: str | None, forwarded_for: str | None, trusted_proxies: Sequence[IPNetwork]
 ) -> IPAddress | None:
-    """Walk X-Forwarded-For from the right while hops are trusted proxies (the usual rule)."""
+    """The client's address: the peer, or the right-most X-Forwarded-For hop not a trusted proxy."""
     address = _parse(peer) if peer else None
     if address is None or not forwarded_for or not _within(address, trusted_proxies):
         return address

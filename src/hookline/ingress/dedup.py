@@ -4,6 +4,12 @@ A request *claims* its delivery key before publishing. A second request for
 the same key either finds it ``done`` (answer duplicate), or waits while the
 first is still publishing; if the first fails its claim is released and the
 retry publishes for real (a retry after a 503 is not a duplicate).
+
+Two stores share this contract: :class:`MemoryDedupStore` (one replica) and
+:class:`~hookline.ingress.dedup_redis.RedisDedupStore` (``redis_url``; every
+replica sees the same keys). A store that cannot answer ``claim`` raises
+:class:`DedupUnavailable`; the ingress then answers 503 so the provider
+retries, because accepting without dedup could publish a delivery twice.
 """
 
 from __future__ import annotations
@@ -13,6 +19,14 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Literal, Protocol
+
+from hookline.errors import HooklineError
+
+
+class DedupUnavailable(HooklineError):
+    """The dedup store cannot be reached; the delivery is refused with 503, not accepted."""
+
+    retryable = True
 
 
 @dataclass(frozen=True)
