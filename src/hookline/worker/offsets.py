@@ -53,7 +53,8 @@ class PartitionOffsets:
 
     @property
     def outstanding(self) -> int:
-        return len(self._pending)
+        """Records fetched and not finished yet."""
+        return len(self._pending) - len(self._done)
 
     def to_commit(self) -> int | None:
         """The position to commit now, or None when nothing new finished."""

@@ -47,6 +47,7 @@ def lazy(path: str) -> WorkerFactory:
 
 WORKERS: dict[str, WorkerFactory] = {
     "colt": lazy("hookline.services.colt.worker:create_worker"),
+    "sms": lazy("hookline.services.sms.worker:create_worker"),
 }
 
 
