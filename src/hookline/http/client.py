@@ -1,0 +1,375 @@
+"""One resilient client per provider API.
+
+A call goes through, in this order::
+
+    cache (GET) → [attempt: breaker fail-fast → rate limit → concurrency → breaker
+    admission → httpx (auth flow: token, 401 refresh, signing) → error map → breaker
+    outcome] → retry policy → result or one typed error
+
+It raises only :class:`~hookline.errors.ProviderUnavailable` (retryable: 5xx,
+429, 408, timeouts, connection errors, a rate-limit wait past the deadline),
+:class:`~hookline.errors.CircuitOpenError` and
+:class:`~hookline.errors.ProviderRejected` (never retried), each with the
+provider's code kept; ``retry_after`` tells the worker how long to park a
+retryable failure. A provider client holds only endpoint methods on top.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import structlog
+from redis.asyncio import Redis
+
+from hookline.config.models import ProviderSettings
+from hookline.errors import CircuitOpenError, HooklineError, RetryableError
+from hookline.http import metrics
+from hookline.http.auth import build_auth, token_source
+from hookline.http.breaker import Admission, CircuitBreaker
+from hookline.http.breaker_redis import RedisBreakerStore
+from hookline.http.cache import (
+    CachedResponse,
+    MemoryCache,
+    RedisCache,
+    ResponseCache,
+    TtlTable,
+    cache_key,
+)
+from hookline.http.clock import CALL_DEADLINE, SYSTEM_CLOCK, Clock
+from hookline.http.errors import (
+    DEFAULT_ERROR_MAP,
+    AuthFailed,
+    ErrorMap,
+    TokenUnavailable,
+    Unavailable,
+)
+from hookline.http.oauth import TokenSource
+from hookline.http.ratelimit import (
+    MemoryWindowStore,
+    RateLimiter,
+    RateLimitWaitTooLong,
+    RedisWindowStore,
+    WindowStore,
+)
+from hookline.http.registry import BREAKERS, REDIS_PREFIX, BreakerRegistry
+from hookline.http.retry import IDEMPOTENT_METHODS, RetryPolicy
+
+log = structlog.get_logger("hookline.http")
+
+USER_AGENT = "hookline/0.1 (+https://github.com/hookline/hookline)"
+
+
+@dataclass
+class _Failed(Exception):
+    """One attempt's failure, with what the retry policy needs to judge it."""
+
+    error: HooklineError
+    status_class: str
+    status: int | None = None
+    headers: httpx.Headers | None = None
+    inline: bool = False  # may be retried inside this call
+    not_processed: bool = False  # the provider provably did nothing (safe to repeat any method)
+
+
+def _counts_against_breaker(error: HooklineError | None, status: int | None) -> bool:
+    """Retryable outcomes and refused credentials count; business 4xx do not."""
+    if error is None:
+        return False
+    return isinstance(error, (RetryableError, AuthFailed)) or status in (401, 407)
+
+
+class ApiClient:
+    """A provider API behind retries, a circuit breaker, rate limits, auth and a GET cache."""
+
+    breaker: CircuitBreaker
+
+    def __init__(
+        self,
+        name: str,
+        settings: ProviderSettings,
+        *,
+        errors: ErrorMap | None = None,
+        redis_url: str | None = None,
+        clock: Clock | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        auth: httpx.Auth | None = None,
+        registry: BreakerRegistry | None = None,
+        redis_prefix: str = REDIS_PREFIX,
+    ) -> None:
+        self.name = name
+        self.settings = settings
+        self.errors: ErrorMap = errors if errors is not None else DEFAULT_ERROR_MAP
+        self.clock: Clock = clock if clock is not None else SYSTEM_CLOCK
+        self.policy = RetryPolicy.from_settings(settings.retry)
+        self._timeout = httpx.Timeout(settings.timeout_seconds, connect=settings.connect_timeout_seconds)
+        pool = httpx.Limits(
+            max_connections=settings.limits.max_connections,
+            max_keepalive_connections=settings.limits.max_connections,
+        )
+        headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        self._http = httpx.AsyncClient(
+            base_url=settings.base_url, timeout=self._timeout, limits=pool, transport=transport, headers=headers
+        )
+        self._token_http = httpx.AsyncClient(timeout=self._timeout, transport=transport, headers=headers)
+        self.auth: httpx.Auth | None = (
+            auth
+            if auth is not None
+            else build_auth(
+                name, settings.auth, token_http=self._token_http, policy=self.policy, clock=self.clock
+            )
+        )
+        self.tokens: TokenSource | None = token_source(self.auth)
+
+        self._redis: Redis | None = Redis.from_url(redis_url) if redis_url else None
+        window: WindowStore
+        cache: ResponseCache
+        if self._redis is not None:
+            store = RedisBreakerStore(self._redis, name, settings.breaker, prefix=redis_prefix)
+            self.breaker = CircuitBreaker(name, settings.breaker, store, self.clock)
+            window = RedisWindowStore(self._redis, name, prefix=redis_prefix)
+            cache = RedisCache(self._redis, name, prefix=redis_prefix)
+        else:
+            self.breaker = CircuitBreaker(name, settings.breaker, clock=self.clock)
+            window = MemoryWindowStore(self.clock)
+            cache = MemoryCache(clock=self.clock)
+        self.limiter = RateLimiter(settings.limits, window, self.clock)
+        self.cache = cache
+        self._ttls = TtlTable(settings.cache)
+        self._registry = registry if registry is not None else BREAKERS
+        self._registry.register(self.breaker)
+
+    async def __aenter__(self) -> ApiClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        self._registry.unregister(self.breaker)
+        await self._http.aclose()
+        await self._token_http.aclose()
+        await self.cache.aclose()
+        if self._redis is not None:
+            await self._redis.aclose()
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        endpoint: str | None = None,
+        json: Any = None,
+        data: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        idempotency_key: str | None = None,
+        cache_ttl: float | None = None,
+        deadline: float | None = None,
+    ) -> httpx.Response:
+        """Call the provider; a 2xx response, or one typed error.
+
+        ``endpoint`` labels metrics and logs (``"orders.submit"``); ``deadline``
+        is this call's total budget in seconds (default ``retry.deadline_seconds``).
+        """
+        method = method.upper()
+        label = endpoint or method.lower()
+        started = self.clock.monotonic()
+        call_deadline = started + (deadline if deadline is not None else self.policy.deadline)
+        ttl = cache_ttl if cache_ttl is not None else self._ttls.ttl_for(path)
+        key = cache_key(path, params) if method == "GET" and ttl else None
+        if key is not None:
+            cached = await self.cache.get(key)
+            metrics.CACHE.labels(self.name, "miss" if cached is None else "hit").inc()
+            if cached is not None:
+                self._log_call(label, method, path, cached.status, 0, started, outcome="cached")
+                return cached.to_response(self._http.build_request(method, path, params=params))
+
+        send_headers = dict(headers or {})
+        if idempotency_key is not None:
+            send_headers["Idempotency-Key"] = idempotency_key
+        repeatable = method in IDEMPOTENT_METHODS or idempotency_key is not None
+        context = CALL_DEADLINE.set(call_deadline)
+        try:
+            attempt = 0
+            while True:
+                attempt += 1
+                try:
+                    response = await self._attempt(
+                        method, path, label, call_deadline,
+                        json=json, data=data, params=params, headers=send_headers,
+                    )
+                except _Failed as failed:
+                    decision = self.policy.decide(
+                        attempt=attempt,
+                        retryable=failed.inline,
+                        may_repeat=repeatable or failed.not_processed,
+                        status=failed.status,
+                        headers=failed.headers,
+                        now=self.clock.time(),
+                        remaining=call_deadline - self.clock.monotonic(),
+                    )
+                    error = failed.error
+                    if isinstance(error, RetryableError) and failed.inline:
+                        error.retry_after = decision.delay
+                    if not decision.retry:
+                        self._log_call(
+                            label, method, path, failed.status, attempt, started,
+                            outcome=failed.status_class, error=error, reason=decision.reason,
+                        )
+                        raise error from error.__cause__
+                    metrics.RETRIES.labels(self.name, label, failed.status_class).inc()
+                    log.debug(
+                        "http.retry_scheduled", provider=self.name, endpoint=label,
+                        attempt=attempt, status=failed.status, delay_ms=round(decision.delay * 1000),
+                    )
+                    await self.clock.sleep(decision.delay)
+                    continue
+                self._log_call(label, method, path, response.status_code, attempt, started, outcome="ok")
+                if key is not None and ttl:
+                    await self.cache.set(key, CachedResponse.of(response), ttl)
+                return response
+        finally:
+            CALL_DEADLINE.reset(context)
+
+    async def _attempt(
+        self,
+        method: str,
+        path: str,
+        label: str,
+        call_deadline: float,
+        *,
+        json: Any,
+        data: Mapping[str, str] | None,
+        params: Mapping[str, Any] | None,
+        headers: Mapping[str, str],
+    ) -> httpx.Response:
+        try:
+            self.breaker.fail_fast()
+            await self._wait_for_limits(call_deadline)
+        except CircuitOpenError as exc:
+            metrics.REQUESTS.labels(self.name, label, "circuit_open").inc()
+            raise _Failed(exc, "circuit_open") from None
+        try:
+            try:
+                admission = await self.breaker.allow()
+            except CircuitOpenError as exc:
+                metrics.REQUESTS.labels(self.name, label, "circuit_open").inc()
+                raise _Failed(exc, "circuit_open") from None
+            return await self._exchange(
+                method, path, label, call_deadline, admission,
+                json=json, data=data, params=params, headers=headers,
+            )
+        finally:
+            self.limiter.leave()
+
+    async def _wait_for_limits(self, call_deadline: float) -> None:
+        try:
+            waited = await self.limiter.wait_for_slot(call_deadline - self.clock.monotonic())
+            await self.limiter.enter(call_deadline - self.clock.monotonic())
+        except RateLimitWaitTooLong as exc:
+            metrics.RATE_LIMIT_REJECTIONS.labels(self.name).inc()
+            error = Unavailable(
+                f"client-side rate limit for {self.name}: the wait would pass the deadline",
+                retry_after=exc.wait,
+                code="RATE_LIMITED_LOCALLY",
+            )
+            raise _Failed(error, "rate_limited") from None
+        if waited > 0:
+            metrics.RATE_LIMIT_WAIT.labels(self.name).observe(waited)
+
+    async def _exchange(
+        self,
+        method: str,
+        path: str,
+        label: str,
+        call_deadline: float,
+        admission: Admission,
+        *,
+        json: Any,
+        data: Mapping[str, str] | None,
+        params: Mapping[str, Any] | None,
+        headers: Mapping[str, str],
+    ) -> httpx.Response:
+        remaining = max(call_deadline - self.clock.monotonic(), 0.001)
+        timeout = httpx.Timeout(
+            min(self.settings.timeout_seconds, remaining),
+            connect=min(self.settings.connect_timeout_seconds, remaining),
+        )
+        sent = self.clock.monotonic()
+        try:
+            response = await self._http.request(
+                method, path, json=json, data=data, params=params, headers=headers,
+                auth=self.auth if self.auth is not None else httpx.USE_CLIENT_DEFAULT,
+                timeout=timeout,
+            )
+        except HooklineError as exc:  # from the auth flow: the token endpoint failed or refused
+            await self.breaker.record(admission, success=False)
+            metrics.REQUESTS.labels(self.name, label, "auth").inc()
+            raise _Failed(exc, "auth", status=getattr(exc, "status", None)) from None
+        except httpx.RequestError as exc:
+            await self.breaker.record(admission, success=False)
+            timed_out = isinstance(exc, httpx.TimeoutException)
+            metrics.REQUESTS.labels(self.name, label, "timeout" if timed_out else "network").inc()
+            metrics.LATENCY.labels(self.name, label).observe(self.clock.monotonic() - sent)
+            failure = Unavailable(
+                f"{type(exc).__name__} calling {self.name} {label}",
+                code="TIMEOUT" if timed_out else "NETWORK",
+            )
+            failure.__cause__ = exc
+            not_sent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
+            raise _Failed(
+                failure, "timeout" if timed_out else "network", inline=True, not_processed=not_sent
+            ) from None
+        status = response.status_code
+        metrics.LATENCY.labels(self.name, label).observe(self.clock.monotonic() - sent)
+        metrics.REQUESTS.labels(self.name, label, metrics.status_class(status)).inc()
+        error = self.errors.classify(response)
+        await self.breaker.record(admission, success=not _counts_against_breaker(error, status))
+        if error is None:
+            return response
+        raise _Failed(
+            error,
+            metrics.status_class(status),
+            status=status,
+            headers=response.headers,
+            inline=error.retryable and not isinstance(error, (CircuitOpenError, TokenUnavailable)),
+            # A 429 was refused before any work was done.
+            not_processed=status == 429,
+        )
+
+    def _log_call(
+        self,
+        endpoint: str,
+        method: str,
+        path: str,
+        status: int | None,
+        attempts: int,
+        started: float,
+        *,
+        outcome: str,
+        error: HooklineError | None = None,
+        reason: str | None = None,
+    ) -> None:
+        fields: dict[str, Any] = {
+            "provider": self.name,
+            "endpoint": endpoint,
+            "method": method,
+            "path": path,
+            "status": status,
+            "attempt": attempts,
+            "latency_ms": round((self.clock.monotonic() - started) * 1000, 1),
+            "outcome": outcome,
+        }
+        if error is None:
+            log.info("http.call", **fields)
+            return
+        fields["error"] = type(error).__name__
+        fields["code"] = getattr(error, "code", None)
+        fields["reason"] = reason
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after is not None:
+            fields["retry_after_ms"] = round(retry_after * 1000)
+        log.warning("http.call_failed", **fields)

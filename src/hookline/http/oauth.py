@@ -1,0 +1,285 @@
+"""OAuth2 access tokens as an httpx auth flow: client credentials and refresh token.
+
+- A token is used until ``expires_in`` minus the refresh buffer (at most half
+  its lifetime, so a short-lived token is not refreshed on every call), then
+  fetched again before the provider would reject it.
+- Concurrent calls share one fetch (single flight): the first caller starts it,
+  the others await the same task.
+- A ``401`` from the API triggers exactly one refresh and one resend; a second
+  ``401`` is the caller's error to see.
+- The token endpoint is retried on 5xx / 429 / network errors with the
+  provider's retry policy; a refusal (400 ``invalid_grant``, 401
+  ``invalid_client``) is permanent and says so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, Generator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import httpx
+import structlog
+
+from hookline.http import metrics
+from hookline.http.clock import CALL_DEADLINE, SYSTEM_CLOCK, Clock
+from hookline.http.errors import (
+    AuthFailed,
+    Fate,
+    TokenUnavailable,
+    Unavailable,
+    common_error_fields,
+    fate_for_status,
+    json_body,
+)
+from hookline.http.retry import RetryPolicy
+
+log = structlog.get_logger("hookline.http")
+
+DEFAULT_EXPIRES_IN = 3600.0
+
+
+class Grant(Protocol):
+    """What to post to the token endpoint, and what to keep from its answer."""
+
+    token_url: str
+
+    def form(self) -> dict[str, str]: ...
+
+    def update(self, answer: dict[str, Any]) -> None: ...
+
+
+class ClientCredentialsGrant:
+    """``grant_type=client_credentials`` with the client id and secret in the form (Colt)."""
+
+    def __init__(
+        self, token_url: str, client_id: str, client_secret: str, scope: str | None = None
+    ) -> None:
+        self.token_url = token_url
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self.scope = scope
+
+    def form(self) -> dict[str, str]:
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": self._client_id,
+            "client_secret": self._client_secret,
+        }
+        if self.scope:
+            form["scope"] = self.scope
+        return form
+
+    def update(self, answer: dict[str, Any]) -> None:
+        return None
+
+
+class RefreshTokenGrant:
+    """``grant_type=refresh_token`` (OpenTable, Shell Recharge); a rotated refresh token replaces ours."""
+
+    def __init__(
+        self,
+        token_url: str,
+        refresh_token: str,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        scope: str | None = None,
+    ) -> None:
+        self.token_url = token_url
+        self._refresh_token = refresh_token
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self.scope = scope
+
+    def form(self) -> dict[str, str]:
+        form = {"grant_type": "refresh_token", "refresh_token": self._refresh_token}
+        if self._client_id:
+            form["client_id"] = self._client_id
+        if self._client_secret:
+            form["client_secret"] = self._client_secret
+        if self.scope:
+            form["scope"] = self.scope
+        return form
+
+    def update(self, answer: dict[str, Any]) -> None:
+        rotated = answer.get("refresh_token")
+        if isinstance(rotated, str) and rotated:
+            self._refresh_token = rotated
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    value: str
+    refresh_at: float  # monotonic; after this the token is fetched again
+
+    def __repr__(self) -> str:  # never show the token itself
+        return f"AccessToken(refresh_at={self.refresh_at:.1f})"
+
+
+class TokenSource:
+    """Fetches, caches and refreshes one provider's access token (single flight)."""
+
+    def __init__(
+        self,
+        provider: str,
+        grant: Grant,
+        *,
+        http: httpx.AsyncClient,
+        policy: RetryPolicy,
+        refresh_buffer: float = 300.0,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
+        self.provider = provider
+        self.grant = grant
+        self.http = http
+        self.policy = policy
+        self.refresh_buffer = refresh_buffer
+        self.clock = clock
+        self.fetches = 0  # successful token fetches, for tests and state
+        self._token: AccessToken | None = None
+        self._inflight: asyncio.Task[AccessToken] | None = None
+
+    async def token(self, stale: str | None = None) -> str:
+        """A valid access token; ``stale`` is one the provider just refused (never returned again)."""
+        current = self._token
+        if current is not None and current.value != stale and self.clock.monotonic() < current.refresh_at:
+            return current.value
+        if self._inflight is None:
+            task = asyncio.create_task(self._fetch(), name=f"token-{self.provider}")
+            task.add_done_callback(self._fetched)
+            self._inflight = task
+        # shield: one impatient caller must not cancel the fetch the others wait for.
+        fresh = await asyncio.shield(self._inflight)
+        return fresh.value
+
+    def invalidate(self) -> None:
+        self._token = None
+
+    def _fetched(self, task: asyncio.Task[AccessToken]) -> None:
+        self._inflight = None
+        if task.cancelled():
+            return
+        error = task.exception()  # also marks it retrieved when every waiter was cancelled
+        if error is None:
+            self._token = task.result()
+
+    async def _fetch(self) -> AccessToken:
+        attempt = 0
+        started = self.clock.monotonic()
+        deadline = CALL_DEADLINE.get()
+        while True:
+            attempt += 1
+            try:
+                token = await self._fetch_once()
+            except Unavailable as exc:
+                now = self.clock.monotonic()
+                remaining = (deadline if deadline is not None else started + self.policy.deadline) - now
+                decision = self.policy.decide(
+                    attempt=attempt,
+                    retryable=True,
+                    may_repeat=True,
+                    status=exc.status,
+                    headers=exc.details if isinstance(exc.details, httpx.Headers) else None,
+                    now=self.clock.time(),
+                    remaining=remaining,
+                )
+                if not decision.retry:
+                    metrics.TOKEN_REFRESHES.labels(self.provider, "unavailable").inc()
+                    log.warning(
+                        "http.token_failed",
+                        provider=self.provider,
+                        attempts=attempt,
+                        status=exc.status,
+                        reason=decision.reason,
+                    )
+                    raise TokenUnavailable(
+                        f"token endpoint of {self.provider} unavailable after {attempt} attempt(s): {exc}",
+                        status=exc.status,
+                        retry_after=decision.delay,
+                        code="TOKEN_ENDPOINT_UNAVAILABLE",
+                    ) from exc
+                await self.clock.sleep(decision.delay)
+                continue
+            except AuthFailed:
+                metrics.TOKEN_REFRESHES.labels(self.provider, "rejected").inc()
+                raise
+            self.fetches += 1
+            metrics.TOKEN_REFRESHES.labels(self.provider, "ok").inc()
+            return token
+
+    async def _fetch_once(self) -> AccessToken:
+        try:
+            response = await self.http.post(
+                self.grant.token_url, data=self.grant.form(), headers={"Accept": "application/json"}
+            )
+        except httpx.TransportError as exc:
+            raise Unavailable(f"{type(exc).__name__} calling the token endpoint", code="NETWORK") from exc
+        body = json_body(response)
+        fate = fate_for_status(response.status_code)
+        if fate is not None:
+            code, message, _ = common_error_fields(body)
+            if fate is Fate.RETRYABLE:
+                raise Unavailable(
+                    f"token endpoint answered {response.status_code}",
+                    status=response.status_code,
+                    code=code,
+                    details=response.headers,
+                )
+            log.error(
+                "http.token_rejected", provider=self.provider, status=response.status_code, code=code
+            )
+            raise AuthFailed(
+                f"token endpoint of {self.provider} refused the credentials "
+                f"(HTTP {response.status_code} {code or 'error'}"
+                + (f": {message})" if message else ")"),
+                status=response.status_code,
+                code=code or "TOKEN_REJECTED",
+            )
+        if not isinstance(body, dict) or not isinstance(body.get("access_token"), str):
+            raise Unavailable(
+                "token endpoint answered without an access_token",
+                status=response.status_code,
+                code="INVALID_TOKEN_RESPONSE",
+            )
+        self.grant.update(body)
+        try:
+            expires_in = float(body.get("expires_in") or DEFAULT_EXPIRES_IN)
+        except (TypeError, ValueError):
+            expires_in = DEFAULT_EXPIRES_IN
+        buffer = min(self.refresh_buffer, expires_in / 2)
+        log.info("http.token_refreshed", provider=self.provider, expires_in=expires_in)
+        return AccessToken(body["access_token"], self.clock.monotonic() + expires_in - buffer)
+
+
+class OAuth2Auth(httpx.Auth):
+    """``Authorization: Bearer …`` from a :class:`TokenSource`; one refresh-and-resend on 401."""
+
+    def __init__(self, tokens: TokenSource) -> None:
+        self.tokens = tokens
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        raise RuntimeError("OAuth2Auth needs httpx.AsyncClient")
+        yield request  # pragma: no cover - makes this a generator
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        token = await self.tokens.token()
+        request.headers["Authorization"] = f"Bearer {token}"
+        response = yield request
+        if response.status_code == 401:
+            log.info("http.token_rejected_by_api", provider=self.tokens.provider)
+            token = await self.tokens.token(stale=token)
+            request.headers["Authorization"] = f"Bearer {token}"
+            yield request
+
+
+__all__ = [
+    "AccessToken",
+    "ClientCredentialsGrant",
+    "Grant",
+    "OAuth2Auth",
+    "RefreshTokenGrant",
+    "TokenSource",
+]
