@@ -43,6 +43,7 @@ from hookline.services.sms.models import (
 from hookline.services.sms.phone import InvalidPhoneNumber, validate_e164
 from hookline.services.sms.routing import ProviderHealth, Route, order
 from hookline.services.sms.segments import segment
+from hookline.services.sms.sending import ResendLater
 from hookline.services.sms.state import Attempt, MessageState, MessageStore
 from hookline.services.sms.success import SuccessTracker
 
@@ -253,6 +254,8 @@ class SmsService:
         started = time.perf_counter()
         try:
             receipt = await client.send(sms)
+        except ResendLater:
+            raise  # the attempt stays in flight; the retry tier resends it under the same key
         except HooklineError as exc:
             failure = classify(exc)
             attempt.status = "unknown" if failure.error_class == "unknown_outcome" else "failed"

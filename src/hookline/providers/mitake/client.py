@@ -1,0 +1,143 @@
+"""Mitake SMS HTTP API: send and account query (providers.md §2.3).
+
+Answers are INI-style text (``[1]``, ``msgid=``, ``statuscode=``), always 200.
+Mitake de-duplicates on ``clientid`` (hookline's attempt key), so an unanswered
+send is simply sent again: a repeat answers the original ``msgid`` with
+``Duplicate=Y`` (§2.5 rule 9).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import httpx
+
+from hookline.config.models import HooklineSettings
+from hookline.errors import ConfigError, HooklineError
+from hookline.http.client import ApiClient
+from hookline.http.errors import AuthFailed, Unavailable
+from hookline.services.sms.clients import api_client, provider_settings, secret_extra, webhook_url
+from hookline.services.sms.contract import OutboundSms, SendReceipt, rejected
+from hookline.services.sms.phone import is_taiwan, taiwan_national
+from hookline.services.sms.sending import SmsClientBase
+
+SEND = "/api/mtk/SmSend"
+QUERY = "/api/mtk/SmQuery"
+
+_RETRY = frozenset("*abrl")
+_PROVIDER = frozenset("cdefhkmnps")
+_CONTENT = frozenset("uxty")
+_ACCEPTED = frozenset("0124")
+
+
+def parse_ini(text: str) -> dict[str, str]:
+    """``[1]\\r\\nmsgid=…\\r\\nstatuscode=1`` → ``{"msgid": …, "statuscode": "1"}`` (first block)."""
+    fields: dict[str, str] = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("["):
+            if fields and line.startswith("["):
+                break
+            continue
+        key, sep, value = line.partition("=")
+        if sep:
+            fields[key.strip()] = value.strip()
+    return fields
+
+
+class MitakeErrors:
+    def classify(self, response: httpx.Response) -> HooklineError | None:
+        status = response.status_code
+        fields = parse_ini(response.content.decode("utf-8", errors="replace"))
+        code = fields.get("statuscode", "")
+        details = {"provider": "mitake", "provider_code": code or str(status)}
+        if status == 429 or status >= 500 or code in _RETRY:
+            return Unavailable(
+                f"mitake answered {status} statuscode={code}",
+                status=status,
+                code=code or str(status),
+                details=details,
+            )
+        if status >= 400:
+            return rejected("mitake", "content", str(status), f"HTTP {status}")
+        if code in _ACCEPTED or (not code and "AccountPoint" in fields):
+            return None
+        error = fields.get("Error", f"statuscode={code}")
+        if code in ("e", "d") or code in _PROVIDER:
+            if code in ("e", "d"):
+                return AuthFailed(
+                    f"mitake refused the account: {error}",
+                    status=status,
+                    code="provider",
+                    details=details,
+                )
+            return rejected("mitake", "provider", code, error)
+        if code == "v":
+            return rejected("mitake", "invalid_recipient", code, error)
+        if code in _CONTENT:
+            return rejected("mitake", "content", code, error)
+        return Unavailable(
+            f"mitake answer has no usable statuscode ({code!r})",
+            status=status,
+            code="malformed",
+            details=details,
+        )
+
+
+class MitakeClient(SmsClientBase):
+    name = "mitake"
+    deduplicates = True
+
+    def __init__(
+        self, api: ApiClient, *, callback_url: str | None, callback_token: str | None
+    ) -> None:
+        super().__init__(api)
+        self.callback_url = callback_url
+        self.callback_token = callback_token
+
+    async def _send(self, sms: OutboundSms) -> SendReceipt:
+        form = {
+            "dstaddr": taiwan_national(sms.to) if is_taiwan(sms.to) else sms.to.lstrip("+"),
+            "smbody": sms.body,
+            "clientid": sms.attempt_key,
+        }
+        if self.callback_url:
+            query = {"token": self.callback_token} if self.callback_token else {}
+            form["response"] = f"{self.callback_url}?{urlencode({**query, 'ref': sms.message_id})}"
+        response = await self.api.request(
+            "POST",
+            SEND,
+            endpoint="send",
+            params={"CharsetURL": "UTF-8"},
+            data=form,
+            **self.send_options(sms),
+        )
+        fields = parse_ini(response.content.decode("utf-8", errors="replace"))
+        if not fields.get("msgid"):
+            raise Unavailable(
+                "mitake accepted without a msgid", status=response.status_code, code="malformed"
+            )
+        return SendReceipt(
+            provider_message_id=fields["msgid"],
+            provider_status=fields.get("statuscode", "1"),
+            duplicate=fields.get("Duplicate") == "Y",
+        )
+
+    async def health(self) -> bool:
+        response = await self.api.request("GET", QUERY, endpoint="health")
+        return "AccountPoint" in parse_ini(response.content.decode("utf-8", errors="replace"))
+
+
+def from_settings(settings: HooklineSettings) -> MitakeClient:
+    provider = provider_settings(settings, "mitake")
+    if provider.auth is None or provider.auth.type != "form_credentials":
+        raise ConfigError("providers.mitake.auth must be form_credentials (username and password)")
+    callback_token = secret_extra(provider, "mitake", "callback_token")
+    callback_url = webhook_url(settings, provider, "mitake-dlr")
+    if callback_url and callback_token is None:
+        raise ConfigError("providers.mitake.callback_token is needed for delivery reports")
+    return MitakeClient(
+        api_client(settings, "mitake", provider, MitakeErrors()),
+        callback_url=callback_url,
+        callback_token=callback_token,
+    )

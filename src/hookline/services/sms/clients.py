@@ -1,0 +1,52 @@
+"""What every SMS provider client shares: its ApiClient, breaker and limiter views, and the config.
+
+Each provider's ``client.py`` holds only its endpoint methods and error map;
+this module builds the :class:`~hookline.http.client.ApiClient` for it and
+answers the router's questions (breaker open? can the limiter admit soon?).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hookline.config.models import HooklineSettings, ProviderSettings
+from hookline.config.secrets import Secret
+from hookline.errors import ConfigError
+from hookline.http.client import ApiClient
+from hookline.http.errors import ErrorMap
+
+
+def provider_settings(settings: HooklineSettings, name: str) -> ProviderSettings:
+    try:
+        return settings.providers[name]
+    except KeyError as exc:
+        raise ConfigError(f"providers.{name} is not configured") from exc
+
+
+def extra(provider: ProviderSettings, key: str, default: Any = None) -> Any:
+    return (provider.model_extra or {}).get(key, default)
+
+
+def secret_extra(provider: ProviderSettings, name: str, key: str) -> str | None:
+    """A provider-specific secret kept as an extra (``env:NAME``, ``file:/path`` or inline)."""
+    ref = extra(provider, key)
+    if ref is None:
+        return None
+    return Secret(str(ref)).resolve()
+
+
+def api_client(
+    settings: HooklineSettings, name: str, provider: ProviderSettings, errors: ErrorMap
+) -> ApiClient:
+    redis_url = settings.redis_url.get() if settings.redis_url is not None else None
+    return ApiClient(name, provider, errors=errors, redis_url=redis_url)
+
+
+def webhook_url(
+    settings: HooklineSettings, provider: ProviderSettings, default_source: str
+) -> str | None:
+    """``{server.public_base_url}/webhooks/{source}``, or None without a public base URL."""
+    base = settings.server.public_base_url
+    if not base:
+        return None
+    return f"{base.rstrip('/')}/webhooks/{provider.webhook_source or default_source}"
