@@ -1,0 +1,102 @@
+"""The simulator admin API (providers.md §0.5): state, reset, errors, and the ticker."""
+
+from __future__ import annotations
+
+import asyncio
+
+from hookline.sandbox import Ticker
+from tests.sandbox.conftest import Running, StartWidgets
+from tests.sandbox.receiver import Receiver
+from tests.support.servers import serve
+
+
+async def test_state_counts_requests_by_route_template(widgets_sim: Running) -> None:
+    """Every provider request is counted by method and route template; admin calls are not."""
+    c = widgets_sim.client
+    created = (await c.post("/v1/widgets", json={"colour": "red"})).json()
+    await c.get(f"/v1/widgets/{created['widget_id']}")
+    await c.get("/v1/widgets/w_missing")
+    await c.get("/v1/nowhere")
+    await c.get("/_sim/faults")
+    state = await widgets_sim.state()
+    assert state["provider"] == "widgets"
+    assert state["requests"] == {
+        "total": 4,
+        "by_route": {"POST /v1/widgets": 1, "GET /v1/widgets/{widget_id}": 2, "GET /v1/nowhere": 1},
+    }
+    assert set(state) >= {"provider", "requests", "faults", "idempotency", "callbacks", "entities"}
+
+
+async def test_unknown_path_answers_in_provider_format(widgets_sim: Running) -> None:
+    """A path the provider does not serve answers 404 in the provider's error format."""
+    response = await widgets_sim.client.get("/v1/nowhere")
+    assert (response.status_code, response.json()) == (404, {"error": {"code": "NOT_FOUND"}})
+    admin = await widgets_sim.client.get("/_sim/nothing")
+    assert admin.status_code == 404
+    assert "error" in admin.json()
+
+
+async def test_reset_clears_everything(widgets_sim: Running) -> None:
+    """``POST /_sim/reset`` clears faults, entities, keys, counters and callback queues."""
+    c = widgets_sim.client
+    receiver = Receiver(script=(500,))
+    async with serve(receiver.app()) as url:
+        widgets_sim.sim.callback_url = f"{url}/hook"
+        widget = (await c.post("/v1/widgets", json={}, headers={"Idempotency-Key": "k"})).json()
+        await c.post("/v1/widgets", json={}, headers={"Idempotency-Key": "k"})
+        await widgets_sim.fault(path="/v1/**", status=500, count=0)
+        await c.get("/v1/widgets/w_1")
+        emitted = await c.post("/_sim/emit", json={"event": "widget.ready", "entity_id": widget["widget_id"]})
+        assert emitted.status_code == 202
+        before = await widgets_sim.state()
+        assert before["callbacks"]["sent"] == 1
+        reset = await c.post("/_sim/reset")
+        assert reset.status_code == 204
+        state = await widgets_sim.state()
+    assert state["requests"] == {"total": 0, "by_route": {}}
+    assert state["faults"] == {"active": [], "applied": 0}
+    assert state["idempotency"] == {"keys": 0, "repeats": 0, "mismatches": 0}
+    assert state["entities"] == {"widgets": {}}
+    assert state["callbacks"] == {
+        "sent": 0, "delivered": 0, "retrying": 0, "abandoned": 0, "attempts": 0, "queued": 0, "last": [],
+    }
+    # The key is gone too: the same key now creates a new widget for real.
+    again = await c.post("/v1/widgets", json={}, headers={"Idempotency-Key": "k"})
+    assert again.status_code == 201
+    assert "idempotent-replayed" not in again.headers
+    assert (await c.get("/_sim/faults")).json() == []
+
+
+async def test_ticker_runs_steps_and_survives_failures() -> None:
+    """A ticker runs its step repeatedly; a step that raises is logged and the next tick still runs."""
+    calls: list[int] = []
+    done = asyncio.Event()
+
+    async def step() -> None:
+        calls.append(len(calls))
+        if len(calls) == 1:
+            raise RuntimeError("first step fails")
+        if len(calls) >= 3:
+            done.set()
+
+    ticker = Ticker(step, 0.01, name="test")
+    ticker.start()
+    try:
+        async with asyncio.timeout(5):
+            await done.wait()
+    finally:
+        await ticker.stop()
+    assert not ticker.running
+    assert ticker.ticks >= 3
+    count = len(calls)
+    await asyncio.sleep(0.05)
+    assert len(calls) == count
+
+
+async def test_tickers_start_and_stop_with_the_app(start_widgets: StartWidgets) -> None:
+    """The app's lifespan starts the simulator's tickers and stops them on shutdown."""
+    async with start_widgets(tick_ms=20) as sim:
+        ticker = sim.sim.tickers[0]
+        assert ticker.running
+        assert ticker.interval == 0.02
+    assert not ticker.running
