@@ -196,7 +196,10 @@ def build(settings: HooklineSettings, sim_settings: SimulatorSettings) -> Simula
         if order.event == "order.state_changed":
             known = world.orders.get(order.entity_id)
             if known is not None:
+                # The next status change: percent-only steps in between are taken silently.
                 note = world.step(known, order.data or None)
+                while note is None and known.plan:
+                    note = world.step(known)
                 if note is None:
                     raise EmitRejected(409, f"order {order.entity_id} has no further step")
             else:
