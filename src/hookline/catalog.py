@@ -57,4 +57,5 @@ def all_types() -> dict[str, MessageType]:
     # One line per provider/service module that defines message types:
     groups.append(__import__("hookline.services.sms.models", fromlist=["_"]).MESSAGE_TYPES)
     groups.append(__import__("hookline.providers.colt.models", fromlist=["_"]).MESSAGE_TYPES)
+    groups.append(__import__("hookline.services.reservation.models", fromlist=["_"]).MESSAGE_TYPES)
     return {t.type: t for group in groups for t in group}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from hookline.providers import colt, every8d, github, mitake, shopify, slack, stripe, twilio
+from hookline.providers import opentable, recreation_gov, shell_recharge
 from hookline.providers.base import ProviderSpec
 from hookline.providers.standard import StandardAdapter
 from hookline.providers.standard import samples as standard_samples
@@ -19,6 +20,9 @@ PROVIDERS: dict[str, ProviderSpec] = {
         stripe.SPEC,
         slack.SPEC,
         shopify.SPEC,
+        opentable.SPEC,
+        recreation_gov.SPEC,
+        shell_recharge.SPEC,
     )
 }
 

@@ -48,6 +48,7 @@ def lazy(path: str) -> WorkerFactory:
 WORKERS: dict[str, WorkerFactory] = {
     "colt": lazy("hookline.services.colt.worker:create_worker"),
     "sms": lazy("hookline.services.sms.worker:create_worker"),
+    "reservation": lazy("hookline.services.reservation.worker:create_worker"),
 }
 
 

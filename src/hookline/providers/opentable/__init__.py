@@ -1,0 +1,24 @@
+"""OpenTable: reservation webhook adapter, API client, simulator (providers.md §3)."""
+
+from __future__ import annotations
+
+from hookline.providers.base import ProviderSpec, Sample
+from hookline.providers.opentable.adapter import OpenTableAdapter
+from hookline.services.reservation import samples as _samples
+
+_DESCRIPTIONS = {
+    "reservation-cancelled": "reservation.cancelled by the diner (plans changed)",
+    "reservation-created": "reservation.created: a table for 4 at 19:00",
+    "reservation-modified": "reservation.modified: party size 4 → 6",
+    "reservation-reminder": "reservation.reminder 24 h before",
+}
+
+
+def samples() -> tuple[Sample, ...]:
+    """Realistic OpenTable webhook bodies for ``hookline send opentable [SAMPLE]``."""
+    return _samples.load(__name__, _DESCRIPTIONS)
+
+
+SPEC = ProviderSpec("opentable", OpenTableAdapter(), samples)
+
+__all__ = ["SPEC", "OpenTableAdapter", "samples"]

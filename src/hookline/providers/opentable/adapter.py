@@ -1,0 +1,85 @@
+"""OpenTable reservation webhooks → ``reservation.booking.*`` (providers.md §3.5).
+
+Body: ``{"type": "reservation.<event>", "timestamp", "data": {<reservation>,
+…event fields}}``, signed with Standard Webhooks; the provider event id is the
+``webhook-id`` header.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hookline.envelope import CloudEvent
+from hookline.errors import NormalizationError
+from hookline.providers.base import JSON_TYPES, Acknowledgement, RawWebhook, require_mapping
+from hookline.services.reservation.models import BookingEvent, e164_or_none
+from hookline.services.reservation.normalize import (
+    BOOKING_EVENTS,
+    build,
+    event_suffix,
+    mapping,
+    parse_time,
+    submap,
+    text,
+    validated,
+)
+
+
+def booking(suffix: str, data: dict[str, Any]) -> dict[str, Any]:
+    customer = submap(data.get("customer"))
+    out: dict[str, Any] = {
+        "reservation_id": text(data.get("reservation_id")),
+        "provider": "opentable",
+        "confirmation": text(data.get("confirmation_number")),
+        "venue": {
+            "id": text(data.get("restaurant_id")),
+            "name": text(data.get("restaurant_name")),
+            "kind": "restaurant",
+        },
+        "date": text(data.get("date")),
+        "time": text(data.get("time")),
+        "party_size": data.get("party_size"),
+        "status": text(data.get("status")),
+        "customer": {
+            "name": text(customer.get("name")),
+            "email": text(customer.get("email")),
+            "phone": e164_or_none(customer.get("phone")),
+        },
+    }
+    if suffix == "modified":
+        out["changes"] = submap(data.get("changes"))
+    elif suffix == "cancelled":
+        out["status"] = "cancelled"
+        out["cancellation"] = {"by": text(data.get("cancelled_by")), "reason": text(data.get("reason"))}
+    elif suffix == "reminder":
+        out["hours_before"] = data.get("hours_before", 24)
+    return out
+
+
+class OpenTableAdapter:
+    provider = "opentable"
+    domain: str | None = "reservation"
+    content_types: tuple[str, ...] = JSON_TYPES
+
+    def normalize(self, raw: RawWebhook) -> list[CloudEvent]:
+        payload = require_mapping(raw.payload)
+        suffix = event_suffix(payload.get("type"), "reservation", BOOKING_EVENTS)
+        data = mapping(payload.get("data"), "data")
+        event_id = raw.headers.get("webhook-id") or raw.headers.get("svix-id")
+        if not event_id:
+            raise NormalizationError("webhook-id header is missing")
+        model = validated(BookingEvent, booking(suffix, data))
+        assert isinstance(model, BookingEvent)
+        return [
+            build(
+                raw,
+                type_=f"reservation.booking.{suffix}",
+                subject=model.reservation_id,
+                data=model,
+                provider_event_id=event_id,
+                time=parse_time(payload.get("timestamp"), raw.received_at),
+            )
+        ]
+
+    def acknowledgement(self, events: list[CloudEvent]) -> Acknowledgement | None:
+        return None

@@ -1,0 +1,86 @@
+"""OpenTable endpoint methods on the shared :class:`~hookline.http.client.ApiClient`.
+
+OAuth2 refresh tokens, the ``X-API-Key`` header, request signing, retries, the
+breaker, the rate limit and the GET cache come from ``providers.opentable`` and
+are applied by the ApiClient; this module holds the endpoints (providers.md
+§3.3) and the error-code table (§3.2).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from hookline.providers.opentable.models import Availability, Reservation
+from hookline.services.reservation.errors import CodeSpec, error_map
+
+if TYPE_CHECKING:
+    from hookline.http.client import ApiClient
+
+CODES: dict[str, CodeSpec] = {
+    "RESTAURANT_NOT_FOUND": CodeSpec(404, "P"),
+    "RESERVATION_NOT_FOUND": CodeSpec(404, "P"),
+    "NO_AVAILABILITY": CodeSpec(409, "P"),
+    "INVALID_PARTY_SIZE": CodeSpec(422, "P"),
+    "BOOKING_WINDOW_EXCEEDED": CodeSpec(422, "P"),
+    "DUPLICATE_RESERVATION": CodeSpec(409, "P"),
+    "PAYMENT_REQUIRED": CodeSpec(402, "P"),
+    "RESTAURANT_CLOSED": CodeSpec(422, "P"),
+}
+ERRORS = error_map(CODES)
+
+SEARCH_TTL = 300.0  # providers.md §0.3
+AVAILABILITY_TTL = 60.0
+
+
+class OpenTableClient:
+    """Search, availability and the reservation lifecycle at OpenTable."""
+
+    def __init__(self, api: ApiClient) -> None:
+        self.api = api
+
+    async def search(self, **params: Any) -> list[dict[str, Any]]:
+        response = await self.api.request(
+            "GET", "/restaurants", endpoint="search", params=params, cache_ttl=SEARCH_TTL
+        )
+        restaurants = response.json().get("restaurants", [])
+        return list(restaurants) if isinstance(restaurants, list) else []
+
+    async def availability(
+        self, restaurant_id: str, *, party_size: int, date: str, time_preference: str | None = None
+    ) -> Availability:
+        params: dict[str, Any] = {"party_size": party_size, "date": date}
+        if time_preference:
+            params["time_preference"] = time_preference
+        response = await self.api.request(
+            "GET", f"/restaurants/{restaurant_id}/availability", endpoint="availability",
+            params=params, cache_ttl=AVAILABILITY_TTL,
+        )
+        return Availability.model_validate(response.json())
+
+    async def create(self, body: dict[str, Any], *, idempotency_key: str) -> Reservation:
+        response = await self.api.request(
+            "POST", "/reservations", endpoint="create", json=body, idempotency_key=idempotency_key
+        )
+        return Reservation.model_validate(response.json())
+
+    async def get(self, reservation_id: str) -> Reservation:
+        response = await self.api.request("GET", f"/reservations/{reservation_id}", endpoint="status")
+        return Reservation.model_validate(response.json())
+
+    async def modify(
+        self, reservation_id: str, changes: dict[str, Any], *, idempotency_key: str
+    ) -> Reservation:
+        response = await self.api.request(
+            "PATCH", f"/reservations/{reservation_id}", endpoint="modify", json=changes,
+            idempotency_key=idempotency_key,
+        )
+        return Reservation.model_validate(response.json())
+
+    async def cancel(
+        self, reservation_id: str, *, reason: str | None = None, idempotency_key: str
+    ) -> Reservation:
+        response = await self.api.request(
+            "POST", f"/reservations/{reservation_id}/cancel", endpoint="cancel",
+            json={"reason": reason} if reason else {}, idempotency_key=idempotency_key,
+        )
+        return Reservation.model_validate(response.json())

@@ -1,0 +1,24 @@
+"""Recreation.gov: reservation webhook adapter, RIDB and booking client, simulator (providers.md §3)."""
+
+from __future__ import annotations
+
+from hookline.providers.base import ProviderSpec, Sample
+from hookline.providers.recreation_gov.adapter import RecreationGovAdapter
+from hookline.services.reservation import samples as _samples
+
+_DESCRIPTIONS = {
+    "reservation-cancelled": "reservation.cancelled (fire closure) with a 60 USD refund",
+    "reservation-created": "reservation.created: site A12 at Pine Flat, 2 nights",
+    "reservation-modified": "reservation.modified: one more night",
+    "reservation-reminder": "reservation.reminder 24 h before arrival",
+}
+
+
+def samples() -> tuple[Sample, ...]:
+    """Realistic Recreation.gov webhook bodies for ``hookline send recreation-gov [SAMPLE]``."""
+    return _samples.load(__name__, _DESCRIPTIONS)
+
+
+SPEC = ProviderSpec("recreation_gov", RecreationGovAdapter(), samples)
+
+__all__ = ["SPEC", "RecreationGovAdapter", "samples"]

@@ -1,0 +1,102 @@
+"""Recreation.gov reservation webhooks → ``reservation.booking.*`` (providers.md §3.5).
+
+Body: ``{"event_id", "event_type": "reservation.<event>", "occurred_at",
+"reservation": {…}, "cancellation"?: {reason, refund}, "changes"?,
+"hours_before"?}``, signed with ``X-RecGov-Signature``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hookline.envelope import CloudEvent
+from hookline.errors import NormalizationError
+from hookline.providers.base import JSON_TYPES, Acknowledgement, RawWebhook, require_mapping
+from hookline.services.reservation.models import BookingEvent, e164_or_none
+from hookline.services.reservation.normalize import (
+    BOOKING_EVENTS,
+    build,
+    event_suffix,
+    mapping,
+    parse_time,
+    submap,
+    text,
+    validated,
+)
+
+# Recreation.gov says "reserved" where the other platforms say "confirmed".
+_STATUS = {"reserved": "confirmed"}
+
+
+def _party(customer: dict[str, Any]) -> int | None:
+    adults, children = customer.get("adults"), customer.get("children")
+    if not isinstance(adults, int) and not isinstance(children, int):
+        return None
+    return (adults if isinstance(adults, int) else 0) + (children if isinstance(children, int) else 0)
+
+
+def booking(suffix: str, payload: dict[str, Any]) -> dict[str, Any]:
+    res = mapping(payload.get("reservation"), "reservation")
+    customer = submap(res.get("customer"))
+    status = text(res.get("status")) or ""
+    out: dict[str, Any] = {
+        "reservation_id": text(res.get("reservation_id")),
+        "provider": "recreation_gov",
+        "confirmation": text(res.get("confirmation_code")),
+        "venue": {
+            "id": text(res.get("campground_id")),
+            "name": text(res.get("campground_name")),
+            "kind": "campground",
+        },
+        "site_id": text(res.get("site_id")),
+        "date": text(res.get("start_date")),
+        "end_date": text(res.get("end_date")),
+        "party_size": _party(customer),
+        "status": _STATUS.get(status, status),
+        "customer": {
+            "name": text(customer.get("name")),
+            "email": text(customer.get("email")),
+            "phone": e164_or_none(customer.get("phone")),
+        },
+    }
+    if suffix == "modified":
+        out["changes"] = submap(payload.get("changes"))
+    elif suffix == "cancelled":
+        cancellation = submap(payload.get("cancellation"))
+        out["status"] = "cancelled"
+        out["cancellation"] = {
+            "by": text(cancellation.get("cancelled_by")),
+            "reason": text(cancellation.get("reason")),
+            "refund": cancellation.get("refund"),
+        }
+    elif suffix == "reminder":
+        out["hours_before"] = payload.get("hours_before", 24)
+    return out
+
+
+class RecreationGovAdapter:
+    provider = "recreation_gov"
+    domain: str | None = "reservation"
+    content_types: tuple[str, ...] = JSON_TYPES
+
+    def normalize(self, raw: RawWebhook) -> list[CloudEvent]:
+        payload = require_mapping(raw.payload)
+        suffix = event_suffix(payload.get("event_type"), "reservation", BOOKING_EVENTS)
+        event_id = payload.get("event_id")
+        if not isinstance(event_id, str) or not event_id:
+            raise NormalizationError("event_id is missing")
+        model = validated(BookingEvent, booking(suffix, payload))
+        assert isinstance(model, BookingEvent)
+        return [
+            build(
+                raw,
+                type_=f"reservation.booking.{suffix}",
+                subject=model.reservation_id,
+                data=model,
+                provider_event_id=event_id,
+                time=parse_time(payload.get("occurred_at"), raw.received_at),
+            )
+        ]
+
+    def acknowledgement(self, events: list[CloudEvent]) -> Acknowledgement | None:
+        return None

@@ -1,0 +1,25 @@
+"""Shell Recharge: charging-session webhook adapter, API client, simulator (providers.md §3)."""
+
+from __future__ import annotations
+
+from hookline.providers.base import ProviderSpec, Sample
+from hookline.providers.shell_recharge.adapter import ShellRechargeAdapter
+from hookline.services.reservation import samples as _samples
+
+_DESCRIPTIONS = {
+    "session-completed": "session.completed: 42.7 kWh, 18.08 USD receipt",
+    "session-started": "session.started on conn_001",
+    "session-progress": "session.progress: 2.5 kWh, 23 % SOC",
+    "session-failed": "session.failed: CONNECTOR_FAULT",
+    "reservation-cancelled": "reservation.cancelled: connector reservation released",
+}
+
+
+def samples() -> tuple[Sample, ...]:
+    """Realistic Shell Recharge webhook bodies for ``hookline send shell-recharge [SAMPLE]``."""
+    return _samples.load(__name__, _DESCRIPTIONS)
+
+
+SPEC = ProviderSpec("shell_recharge", ShellRechargeAdapter(), samples)
+
+__all__ = ["SPEC", "ShellRechargeAdapter", "samples"]

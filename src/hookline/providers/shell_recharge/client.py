@@ -1,0 +1,92 @@
+"""Shell Recharge endpoint methods on the shared :class:`~hookline.http.client.ApiClient`.
+
+Stations, availability, connector reservations and charging sessions
+(providers.md §3.3). OAuth2 refresh tokens, ``X-API-Key``, request signing,
+retries, breaker, rate limit and GET cache come from ``providers.shell_recharge``.
+``CONNECTOR_UNAVAILABLE`` is the one retryable business code: 30 s base delay
+(seed 004), set as ``retry.status_delays_ms: {409: 30000}`` unless configured.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from hookline.providers.shell_recharge.models import ConnectorReservation, Receipt, Session
+from hookline.services.reservation.errors import CodeSpec, error_map
+
+if TYPE_CHECKING:
+    from hookline.http.client import ApiClient
+
+# CONNECTOR_UNAVAILABLE waits 30 s, doubling (seed 004): a 409 base delay for the retry policy;
+# the P codes sharing 409 are never retried, so only this code uses it.
+STATUS_DELAYS_MS: dict[int, int] = {409: 30_000}
+CODES: dict[str, CodeSpec] = {
+    "STATION_NOT_FOUND": CodeSpec(404, "P"),
+    "CONNECTOR_NOT_FOUND": CodeSpec(404, "P"),
+    "RESERVATION_NOT_FOUND": CodeSpec(404, "P"),
+    "CONNECTOR_UNAVAILABLE": CodeSpec(409, "R"),
+    "INVALID_SESSION": CodeSpec(410, "P"),
+    "PAYMENT_REQUIRED": CodeSpec(402, "P"),
+    "VEHICLE_INCOMPATIBLE": CodeSpec(422, "P"),
+    "RESERVATION_CONFLICT": CodeSpec(409, "P"),
+    "MAX_DURATION_EXCEEDED": CodeSpec(422, "P"),
+}
+ERRORS = error_map(CODES)
+
+STATIONS_TTL = 300.0  # providers.md §0.3
+AVAILABILITY_TTL = 30.0
+
+
+class ShellRechargeClient:
+    """Stations, connector reservations and charging sessions at Shell Recharge."""
+
+    def __init__(self, api: ApiClient) -> None:
+        self.api = api
+
+    async def stations(self, **params: Any) -> list[dict[str, Any]]:
+        response = await self.api.request("GET", "/stations", endpoint="stations", params=params, cache_ttl=STATIONS_TTL)
+        stations = response.json().get("stations", [])
+        return list(stations) if isinstance(stations, list) else []
+
+    async def availability(self, station_id: str, *, connector_id: str, duration_minutes: int) -> dict[str, Any]:
+        response = await self.api.request(
+            "GET", f"/stations/{station_id}/availability", endpoint="availability",
+            params={"connector_id": connector_id, "duration_minutes": duration_minutes}, cache_ttl=AVAILABILITY_TTL,
+        )
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def reserve(self, body: dict[str, Any], *, idempotency_key: str) -> ConnectorReservation:
+        response = await self.api.request("POST", "/reservations", endpoint="reserve", json=body, idempotency_key=idempotency_key)
+        return ConnectorReservation.model_validate(response.json())
+
+    async def modify_reservation(self, reservation_id: str, changes: dict[str, Any], *, idempotency_key: str) -> ConnectorReservation:
+        response = await self.api.request(
+            "PATCH", f"/reservations/{reservation_id}", endpoint="modify", json=changes, idempotency_key=idempotency_key
+        )
+        return ConnectorReservation.model_validate(response.json())
+
+    async def cancel_reservation(self, reservation_id: str, *, reason: str | None = None, idempotency_key: str) -> ConnectorReservation:
+        response = await self.api.request(
+            "POST", f"/reservations/{reservation_id}/cancel", endpoint="cancel",
+            json={"reason": reason} if reason else {}, idempotency_key=idempotency_key,
+        )
+        return ConnectorReservation.model_validate(response.json())
+
+    async def start(self, station_id: str, connector_id: str, reservation_id: str | None = None, *, idempotency_key: str) -> Session:
+        body: dict[str, Any] = {"station_id": station_id, "connector_id": connector_id}
+        if reservation_id:
+            body["reservation_id"] = reservation_id
+        response = await self.api.request("POST", "/sessions", endpoint="start", json=body, idempotency_key=idempotency_key)
+        return Session.model_validate(response.json())
+
+    async def session(self, session_id: str) -> Session:
+        response = await self.api.request("GET", f"/sessions/{session_id}", endpoint="session")
+        return Session.model_validate(response.json())
+
+    async def stop(self, session_id: str, *, reason: str | None = None, idempotency_key: str) -> Receipt:
+        response = await self.api.request(
+            "POST", f"/sessions/{session_id}/stop", endpoint="stop", json={"reason": reason} if reason else {},
+            idempotency_key=idempotency_key,
+        )
+        return Receipt.model_validate(response.json())

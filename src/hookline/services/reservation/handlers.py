@@ -1,0 +1,189 @@
+"""Worker ``reservation``: one handler per command on ``commands.reservation`` (providers.md §3.6).
+
+Each command names its platform in ``data.provider``. Every command ends in
+exactly one terminal result carrying ``command_id``: ``reservation.command.*``
+on ``events.reservation``, ``charging.command.*`` on ``events.charging``. A
+permanent failure (invalid command, a P-class provider code such as
+``NO_AVAILABILITY``) emits the ``*.command.failed`` result and then raises
+:class:`PermanentError`, so the record goes to ``dlq.reservation`` with the
+provider's code. Retryable failures (5xx, 429, ``CONNECTOR_UNAVAILABLE``) are
+raised as they are: the runtime retries in place, then on the retry tiers.
+
+Creation and charging start are effect-once: the runtime's idempotency store
+guards the command id, and the same id is the provider call's ``Idempotency-Key``,
+which covers a crash between the provider's effect and the store's ``done`` mark.
+The lifecycle facts themselves (``reservation.booking.*``, ``charging.session.*``)
+come only from the providers' webhooks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TypeVar
+
+import structlog
+from pydantic import BaseModel, ValidationError
+
+from hookline.envelope import CloudEvent, event_id, make_event
+from hookline.errors import PermanentError
+from hookline.services.reservation.models import (
+    CommandError,
+    CommandResult,
+    ReservationCancel,
+    ReservationCreate,
+    ReservationModify,
+    SessionStart,
+    SessionStop,
+)
+from hookline.services.reservation.platforms import Outcome, Platform, ShellPlatform
+from hookline.worker.handlers import Handler, HandlerContext, HandlerRegistry
+
+log = structlog.get_logger("hookline.services.reservation")
+
+SERVICE = "reservation"
+SOURCE = f"/hookline/workers/{SERVICE}"
+M = TypeVar("M", bound=BaseModel)
+PROVIDERS = ("opentable", "recreation_gov", "shell_recharge")
+
+
+def _domain(command_type: str) -> str:
+    return "charging" if command_type.startswith("charging.") else "reservation"
+
+
+def result_event(command: CloudEvent, type_: str, data: CommandResult, subject: str) -> CloudEvent:
+    """A redelivered command yields the same result id: ``event_id(source, "{command_id}:{type}")``."""
+    return make_event(
+        id=event_id(SOURCE, f"{command.id}:{type_}"),
+        source=SOURCE,
+        type=type_,
+        subject=subject,
+        data=data.model_dump(mode="json", exclude_none=True),
+        provider=data.provider,
+        traceparent=command.traceparent,
+    )
+
+
+class ReservationHandlers:
+    """The handlers of worker ``reservation``, over the configured platforms."""
+
+    def __init__(self, platforms: Mapping[str, Platform]) -> None:
+        self.platforms = dict(platforms)
+
+    def registry(self) -> HandlerRegistry:
+        handlers: dict[str, Handler] = {
+            "reservation.create": self.create,
+            "reservation.modify": self.modify,
+            "reservation.cancel": self.cancel,
+            "charging.session.start": self.start,
+            "charging.session.stop": self.stop,
+        }
+        return HandlerRegistry({k: self._guarded(k, h) for k, h in handlers.items()})
+
+    # ---------------------------------------------------------------- plumbing
+
+    def _guarded(self, type_: str, handler: Handler) -> Handler:
+        async def run(event: CloudEvent, ctx: HandlerContext) -> None:
+            try:
+                await handler(event, ctx)
+            except PermanentError as exc:
+                await self._failed(event, ctx, type_, exc)
+                raise
+
+        return run
+
+    async def _failed(self, event: CloudEvent, ctx: HandlerContext, type_: str, exc: PermanentError) -> None:
+        data = event.data if isinstance(event.data, dict) else {}
+        provider = data.get("provider") if data.get("provider") in PROVIDERS else None
+        status = getattr(exc, "status", None)
+        if status is None and isinstance(exc.details, dict):
+            status = exc.details.get("http_status")
+        entity = data.get("reservation_id") or data.get("session_id")
+        result = CommandResult(
+            command_id=event.id,
+            command_type=type_,
+            provider=provider or ("shell_recharge" if type_.startswith("charging.") else "opentable"),
+            reservation_id=data.get("reservation_id") if isinstance(data.get("reservation_id"), str) else None,
+            session_id=data.get("session_id") if isinstance(data.get("session_id"), str) else None,
+            error=CommandError(
+                code=exc.code or type(exc).__name__,
+                message=str(exc),
+                http_status=status if isinstance(status, int) else None,
+                retryable=False,
+            ),
+            attempts=ctx.attempt,
+        )
+        domain = _domain(type_)
+        subject = entity if isinstance(entity, str) and entity else event.id
+        await ctx.emit(result_event(event, f"{domain}.command.failed", result, subject), ctx.topics.events(domain))
+        log.warning("reservation.command_failed", command_id=event.id, type=type_, provider=provider, code=exc.code)
+
+    @staticmethod
+    def _parse(event: CloudEvent, model: type[M]) -> M:
+        try:
+            command = model.model_validate(event.data)
+        except ValidationError as exc:
+            details = [
+                {"field": ".".join(str(p) for p in e["loc"]) or "data", "issue": e["msg"]} for e in exc.errors()
+            ]
+            pairs = ", ".join(f"{d['field']}: {d['issue']}" for d in details[:5])
+            raise PermanentError(f"invalid {event.type} command ({pairs})", code="INVALID_COMMAND",
+                                 details={"fields": details}) from exc
+        body = command.root if hasattr(command, "root") else command
+        given = getattr(body, "command_id", None)
+        if given is not None and given != event.id:
+            raise PermanentError(f"data.command_id {given!r} differs from the CloudEvent id {event.id!r}",
+                                 code="COMMAND_ID_MISMATCH")
+        return command
+
+    def _platform(self, name: str) -> Platform:
+        platform = self.platforms.get(name)
+        if platform is None:
+            configured = ", ".join(sorted(self.platforms)) or "none"
+            raise PermanentError(f"provider {name!r} is not configured for worker reservation (configured: {configured})",
+                                 code="PROVIDER_NOT_CONFIGURED")
+        return platform
+
+    def _shell(self) -> ShellPlatform:
+        platform = self._platform("shell_recharge")
+        assert isinstance(platform, ShellPlatform)
+        return platform
+
+    async def _succeeded(self, event: CloudEvent, ctx: HandlerContext, provider: str, outcome: Outcome,
+                         entity: str = "reservation_id") -> None:
+        domain = _domain(event.type)
+        result = CommandResult.model_validate({"command_id": event.id, "command_type": event.type, "provider": provider,
+                                               "result": outcome.result, entity: outcome.entity_id})
+        await ctx.emit(result_event(event, f"{domain}.command.succeeded", result, outcome.entity_id),
+                       ctx.topics.events(domain))
+        log.info("reservation.command_succeeded", command_id=event.id, type=event.type, provider=provider,
+                 entity_id=outcome.entity_id)
+
+    # ---------------------------------------------------------------- commands
+
+    async def create(self, event: CloudEvent, ctx: HandlerContext) -> None:
+        command = self._parse(event, ReservationCreate).root
+        outcome = await self._platform(command.provider).create(command, ctx.idempotency_key)
+        await self._succeeded(event, ctx, command.provider, outcome)
+
+    async def modify(self, event: CloudEvent, ctx: HandlerContext) -> None:
+        command = self._parse(event, ReservationModify)
+        outcome = await self._platform(command.provider).modify(command, ctx.idempotency_key)
+        await self._succeeded(event, ctx, command.provider, outcome)
+
+    async def cancel(self, event: CloudEvent, ctx: HandlerContext) -> None:
+        command = self._parse(event, ReservationCancel)
+        outcome = await self._platform(command.provider).cancel(command, ctx.idempotency_key)
+        await self._succeeded(event, ctx, command.provider, outcome)
+
+    async def start(self, event: CloudEvent, ctx: HandlerContext) -> None:
+        command = self._parse(event, SessionStart)
+        outcome = await self._shell().start(command, ctx.idempotency_key)
+        await self._succeeded(event, ctx, command.provider, outcome, "session_id")
+
+    async def stop(self, event: CloudEvent, ctx: HandlerContext) -> None:
+        command = self._parse(event, SessionStop)
+        outcome = await self._shell().stop(command, ctx.idempotency_key)
+        await self._succeeded(event, ctx, command.provider, outcome, "session_id")
+
+
+__all__ = ["SERVICE", "SOURCE", "ReservationHandlers", "result_event"]

@@ -1,0 +1,85 @@
+"""Pieces the three seed-004 webhook adapters share: time parsing, money, event building.
+
+Pure: no HTTP, no Kafka. Each adapter maps its provider's body to
+:class:`BookingEvent` / :class:`SessionEvent`; this module builds the envelope
+with the id convention of providers.md §0.7.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from hookline.envelope import CloudEvent, make_event, source_uri
+from hookline.errors import NormalizationError
+from hookline.providers.base import RawWebhook
+
+BOOKING_EVENTS = ("created", "modified", "cancelled", "reminder")
+SESSION_EVENTS = ("started", "progress", "completed", "failed")
+
+
+def parse_time(value: Any, fallback: datetime) -> datetime:
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return fallback
+    return fallback
+
+
+def mapping(value: Any, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise NormalizationError(f"{what} must be a JSON object")
+    return value
+
+
+def submap(value: Any) -> dict[str, Any]:
+    """``value`` when it is a JSON object, else an empty one (optional nested objects)."""
+    return value if isinstance(value, dict) else {}
+
+
+def text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def event_suffix(kind: Any, prefix: str, allowed: tuple[str, ...]) -> str:
+    """``reservation.cancelled`` → ``cancelled``; an unknown type cannot be normalized."""
+    if not isinstance(kind, str) or not kind.startswith(prefix + "."):
+        raise NormalizationError(f"unknown event type {kind!r}")
+    suffix = kind[len(prefix) + 1 :]
+    if suffix not in allowed:
+        raise NormalizationError(f"unknown event type {kind!r}")
+    return suffix
+
+
+def validated(model: type[BaseModel], data: dict[str, Any]) -> BaseModel:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        # The first problem is enough to find the field; the raw body is kept in dlq.ingress.
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise NormalizationError(f"{where}: {first['msg']}") from exc
+
+
+def build(
+    raw: RawWebhook,
+    *,
+    type_: str,
+    subject: str,
+    data: BaseModel,
+    provider_event_id: str,
+    time: datetime,
+) -> CloudEvent:
+    return make_event(
+        source=source_uri(raw.source),
+        type=type_,
+        subject=subject,
+        data=data.model_dump(mode="json", exclude_none=True),
+        provider=raw.provider,
+        provider_event_id=provider_event_id,
+        time=time,
+        traceparent=raw.traceparent,
+    )
