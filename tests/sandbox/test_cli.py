@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import re
 import select
@@ -18,9 +19,12 @@ import httpx
 import pytest
 import yaml
 
-from hookline.cli.sandbox_cmd import sandbox_components
+from hookline.cli import sandbox_cmd
+from hookline.cli.sandbox_cmd import build_components, sandbox_components
 from hookline.config.models import HooklineSettings
+from hookline.errors import ConfigError
 from hookline.sandbox.registry import DEFAULT_PORTS, SIMULATORS, simulator_settings
+from tests.sandbox import widgets
 
 REPO = Path(__file__).resolve().parents[2]
 ENV = {k: v for k, v in os.environ.items() if not k.startswith("HOOKLINE_")}
@@ -167,3 +171,52 @@ def test_default_ports_follow_the_provider_table() -> None:
     }
     configured = HooklineSettings.model_validate({"sandbox": {"providers": {"colt": {"port": 9101}}}})
     assert simulator_settings(configured, "colt").port == 9101
+
+
+def test_callback_secret_and_url_come_from_the_receiving_source() -> None:
+    """Without callback_secret a simulator signs with its source's first secret; configured values win."""
+    source = {"provider": "colt", "verify": {"scheme": "hmac", "header": "X-Colt-Signature", "secrets": ["from-source-1", "old"]}}
+    by_default_name = HooklineSettings.model_validate({"sources": {"colt": source}})
+    sim = simulator_settings(by_default_name, "colt")
+    assert sim.callback_secret is not None
+    assert sim.callback_secret.get() == "from-source-1"
+    assert sim.callback_url is None  # the simulator's own default, /webhooks/colt
+
+    renamed = HooklineSettings.model_validate(
+        {"sources": {"colt-eu": source}, "sandbox": {"ingress_url": "http://127.0.0.1:8000/"}}
+    )
+    sim = simulator_settings(renamed, "colt")
+    assert sim.callback_url == "http://127.0.0.1:8000/webhooks/colt-eu"
+    assert sim.port == 8101
+
+    explicit = HooklineSettings.model_validate(
+        {
+            "sources": {"colt": source},
+            "sandbox": {"providers": {"colt": {"port": 0, "callback_secret": "mine", "callback_url": "http://x/y"}}},
+        }
+    )
+    sim = simulator_settings(explicit, "colt")
+    assert sim.callback_secret is not None
+    assert (sim.callback_secret.get(), sim.callback_url, sim.port) == ("mine", "http://x/y", 0)
+    assert simulator_settings(HooklineSettings(), "colt").callback_secret is None
+
+
+def test_run_skips_an_unconfigured_simulator_with_a_warning(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``hookline run`` leaves out a simulator it cannot configure and says so; ``sandbox`` refuses."""
+    registry = {
+        "widgets": functools.partial(widgets.create_app, require_secret=True),
+        "gadgets": widgets.create_app,
+    }
+    monkeypatch.setattr(sandbox_cmd, "SIMULATORS", registry)
+    settings = HooklineSettings.model_validate(
+        {"sandbox": {"providers": {"widgets": {"port": 0}, "gadgets": {"port": 0}}}}
+    )
+    components = sandbox_components(settings, argparse.Namespace(no_sandbox=False))
+    assert [c.name for c in components] == ["sim gadgets"]
+    assert capsys.readouterr().err.strip() == (
+        "hookline: widgets simulator not started: sandbox.providers.widgets.callback_secret is not set"
+    )
+    with pytest.raises(ConfigError, match="cannot start the widgets simulator"):
+        build_components(settings)

@@ -56,6 +56,7 @@ def create_app(
     *,
     retry_delays: tuple[float, ...] = (0.05, 0.1, 0.15, 0.2),
     handler_delay: float = 0.0,
+    require_secret: bool = False,
 ) -> Any:
     state = Widgets()
 
@@ -71,7 +72,7 @@ def create_app(
         credential=account_of,
         retry_delays=retry_delays,
     )
-    scheme = sim.signing_scheme(VERIFY, default_secret=SECRET)
+    scheme = sim.signing_scheme(VERIFY, default_secret=None if require_secret else SECRET)
 
     def callback(widget: dict[str, Any], event: str, overrides: dict[str, Any] | None = None) -> Callback:
         event_id = f"evt_{next(state.events)}"

@@ -69,15 +69,30 @@ def selected(settings: HooklineSettings, only: list[str] | None) -> list[str]:
 
 
 def build_components(
-    settings: HooklineSettings, only: list[str] | None = None, host: str | None = None
+    settings: HooklineSettings,
+    only: list[str] | None = None,
+    host: str | None = None,
+    *,
+    skip_unconfigured: bool = False,
 ) -> list[SimulatorComponent]:
-    """One uvicorn server per simulator, not started yet."""
+    """One uvicorn server per simulator, not started yet.
+
+    With ``skip_unconfigured`` a simulator whose configuration is incomplete
+    (e.g. no callback secret and no source to take it from) is left out with
+    a warning on stderr instead of stopping everything.
+    """
     host = host or settings.sandbox.host
     components: list[SimulatorComponent] = []
     for key in selected(settings, only):
         sim_settings = simulator_settings(settings, key)
         _check_port_free(key, host, sim_settings.port)
-        app = SIMULATORS[key](settings, sim_settings)
+        try:
+            app = SIMULATORS[key](settings, sim_settings)
+        except ConfigError as exc:
+            if not skip_unconfigured:
+                raise ConfigError(f"cannot start the {key} simulator: {exc}") from exc
+            print(f"hookline: {key} simulator not started: {exc}", file=sys.stderr)
+            continue
         config = uvicorn.Config(
             app,
             host=host,
@@ -95,7 +110,7 @@ def sandbox_components(settings: HooklineSettings, args: argparse.Namespace) -> 
     """The simulators as parts of ``hookline run`` (none with ``--no-sandbox``)."""
     if getattr(args, "no_sandbox", False):
         return []
-    return list(build_components(settings))
+    return list(build_components(settings, skip_unconfigured=True))
 
 
 async def run(args: argparse.Namespace) -> int:
