@@ -151,10 +151,15 @@ StartColt = Callable[..., AbstractAsyncContextManager[ColtStack]]
 
 @pytest.fixture
 def start_colt(broker: EmbeddedBroker, redis_server: RedisServer) -> StartColt:
-    """Start simulator + ingress for one test; keyword arguments override settings."""
+    """Start simulator + ingress for one test; keyword arguments override settings.
+
+    ``wrap`` puts an ASGI wrapper around the simulator (tests that need to time a crash).
+    """
 
     @asynccontextmanager
-    async def start(**overrides: Any) -> AsyncIterator[ColtStack]:
+    async def start(
+        wrap: Callable[[Any], Any] | None = None, **overrides: Any
+    ) -> AsyncIterator[ColtStack]:
         sim_port, ingress_port = free_port(), free_port()
         raw = colt_settings(broker.bootstrap_servers, redis_server.url, sim_port, ingress_port, **overrides)
         settings = prepare(HooklineSettings.model_validate(raw), names())
@@ -165,7 +170,7 @@ def start_colt(broker: EmbeddedBroker, redis_server: RedisServer) -> StartColt:
         ingress = create_app(settings, bootstrap_servers=broker.bootstrap_servers, embedded=True)
         async with (
             serve(ingress, port=ingress_port) as ingress_url,
-            serve(sim_app, port=sim_port) as sim_url,
+            serve(wrap(sim_app) if wrap else sim_app, port=sim_port) as sim_url,
             httpx.AsyncClient(timeout=10) as http,
         ):
             yield ColtStack(settings, sim_url, ingress_url, sim_app, http, raw)

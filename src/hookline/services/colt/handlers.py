@@ -146,14 +146,16 @@ class ColtHandlers:
             services = item.get("services") or []
             first = services[0] if services and isinstance(services[0], dict) else {}
             lead = (first.get("leadTime") or {}).get("standard")
-            results.append(m.LocationResult(
-                location_id=str(item.get("locationId")),
-                serviceable=bool(item.get("serviceable")),
-                on_net=item.get("onNet"),
-                bandwidth_options=[str(b) for b in first.get("bandwidthOptions") or []],
-                standard_lead_time_days=lead if isinstance(lead, int) else None,
-                requires_build_cost=item.get("buildCost") is not None,
-            ))
+            results.append(
+                m.LocationResult(
+                    location_id=str(item.get("locationId")),
+                    serviceable=bool(item.get("serviceable")),
+                    on_net=item.get("onNet"),
+                    bandwidth_options=[str(b) for b in first.get("bandwidthOptions") or []],
+                    standard_lead_time_days=lead if isinstance(lead, int) else None,
+                    requires_build_cost=item.get("buildCost") is not None,
+                )
+            )
         data = m.AvailabilityChecked(
             command_id=event.id, request_id=str(body.get("requestId", "")), results=results
         )
@@ -185,7 +187,9 @@ class ColtHandlers:
             command_id=event.id,
             order_id=str(body["orderId"]),
             quote_id=str(body.get("quoteId", command.quote_id)),
-            purchase_order_number=str(body.get("purchaseOrderNumber", command.purchase_order_number)),
+            purchase_order_number=str(
+                body.get("purchaseOrderNumber", command.purchase_order_number)
+            ),
             status=str(body.get("status", "acknowledged")),
         )
         log.info("colt.order_submitted", command_id=event.id, order_id=data.order_id)
@@ -200,9 +204,13 @@ class ColtHandlers:
             overall_status=body["overallStatus"],
             percent_complete=body.get("percentComplete"),
             milestones=[
-                m.Milestone(name=str(x.get("name")), status=str(x.get("status")),
-                            completed_at=x.get("completedAt"))
-                for x in body.get("milestones") or [] if isinstance(x, dict)
+                m.Milestone(
+                    name=str(x.get("name")),
+                    status=str(x.get("status")),
+                    completed_at=x.get("completedAt"),
+                )
+                for x in body.get("milestones") or []
+                if isinstance(x, dict)
             ],
             estimated_completion_date=body.get("estimatedCompletionDate"),
             service_id=body.get("serviceId"),
@@ -259,19 +267,33 @@ class ColtHandlers:
         step = self.schedule.step(pending, self.clock())
         if step.kind == "hop":
             assert step.tier is not None
-            await self._send_pending(event, ctx, pending.model_copy(update={"via_tier": True}),
-                                     f"{event.id}:hop", ctx.topics.retry("colt", step.tier))
+            await self._send_pending(
+                event,
+                ctx,
+                pending.model_copy(update={"via_tier": True}),
+                f"{event.id}:hop",
+                ctx.topics.retry("colt", step.tier),
+            )
             return
         if step.kind == "return":
-            await self._send_pending(event, ctx, pending.model_copy(update={"via_tier": False}),
-                                     f"{event.id}:run", ctx.topics.commands("colt"))
+            await self._send_pending(
+                event,
+                ctx,
+                pending.model_copy(update={"via_tier": False}),
+                f"{event.id}:run",
+                ctx.topics.commands("colt"),
+            )
             return
         if step.wait > 0:
             await asyncio.sleep(step.wait)
         await self._run_check(event, ctx, pending)
 
     async def _send_pending(
-        self, event: CloudEvent, ctx: HandlerContext, pending: m.WatchContinuation, name: str,
+        self,
+        event: CloudEvent,
+        ctx: HandlerContext,
+        pending: m.WatchContinuation,
+        name: str,
         topic: str,
     ) -> None:
         record = internal_command(event, WATCH_CHECK, pending, pending.watch.service_id, name)
@@ -288,12 +310,22 @@ class ColtHandlers:
         usage = latest_usage(watch.service_id, body, watch_id)
         found = breaches(usage, self.thresholds.for_command(watch))
         for type_, alert in found:
-            await self._emit(ctx, result_event(event, type_, alert, watch.service_id,
-                                               anchor=watch_id, suffix=f"check{n}"))
+            await self._emit(
+                ctx,
+                result_event(
+                    event, type_, alert, watch.service_id, anchor=watch_id, suffix=f"check{n}"
+                ),
+            )
         status = str(service.get("status", "")) or None
         alerts = pending.alerts + len(found)
-        log.info("colt.watch_checked", watch_id=watch_id, service_id=watch.service_id, check=n,
-                 status=status, alerts=len(found))
+        log.info(
+            "colt.watch_checked",
+            watch_id=watch_id,
+            service_id=watch.service_id,
+            check=n,
+            status=status,
+            alerts=len(found),
+        )
         next_due = pending.due_at + watch.interval_seconds
         ended: str | None = None
         if watch.max_checks is not None and n >= watch.max_checks:
@@ -301,21 +333,41 @@ class ColtHandlers:
         elif pending.deadline is not None and next_due > pending.deadline:
             ended = "duration"
         if ended is not None:
-            done = m.WatchCompleted(command_id=watch_id, service_id=watch.service_id, checks=n,
-                                    alerts=alerts, last_status=status, ended=ended)  # type: ignore[arg-type]
-            await self._emit(ctx, result_event(event, "colt.service.watch_completed", done,
-                                               watch.service_id, anchor=watch_id))
+            done = m.WatchCompleted(
+                command_id=watch_id,
+                service_id=watch.service_id,
+                checks=n,
+                alerts=alerts,
+                last_status=status,
+                ended=ended,
+            )
+            await self._emit(
+                ctx,
+                result_event(
+                    event, "colt.service.watch_completed", done, watch.service_id, anchor=watch_id
+                ),
+            )
             return
         following = m.WatchContinuation(
-            watch=watch, watch_command_id=watch_id, check=n + 1, due_at=next_due,
-            deadline=pending.deadline, alerts=alerts, last_status=status,
+            watch=watch,
+            watch_command_id=watch_id,
+            check=n + 1,
+            due_at=next_due,
+            deadline=pending.deadline,
+            alerts=alerts,
+            last_status=status,
         )
         step = self.schedule.step(following, self.clock())
         name = f"{watch_id}:check:{n + 1}"
         if step.kind == "hop":
             assert step.tier is not None
-            await self._send_pending(event, ctx, following.model_copy(update={"via_tier": True}),
-                                     name, ctx.topics.retry("colt", step.tier))
+            await self._send_pending(
+                event,
+                ctx,
+                following.model_copy(update={"via_tier": True}),
+                name,
+                ctx.topics.retry("colt", step.tier),
+            )
         else:
             await self._send_pending(event, ctx, following, name, ctx.topics.commands("colt"))
 

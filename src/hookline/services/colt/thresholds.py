@@ -31,7 +31,9 @@ class Thresholds:
         try:
             return cls(
                 float(service.get("utilization_threshold_percent", DEFAULT_UTILIZATION_THRESHOLD)),
-                float(service.get("availability_threshold_percent", DEFAULT_AVAILABILITY_THRESHOLD)),
+                float(
+                    service.get("availability_threshold_percent", DEFAULT_AVAILABILITY_THRESHOLD)
+                ),
             )
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"services.colt thresholds must be numbers: {exc}") from exc
@@ -72,15 +74,33 @@ def breaches(
     out: list[tuple[str, UtilizationHigh | AvailabilityLow]] = []
     peak, availability = usage.peak_utilization_percent, usage.availability_percent
     if peak is not None and peak > limits.utilization_percent:
-        out.append(("colt.service.utilization_high", UtilizationHigh(
-            service_id=usage.service_id, peak_utilization_percent=peak,
-            threshold_percent=limits.utilization_percent, period_start=usage.period_start,
-            period_end=usage.period_end, origin="poll", command_id=usage.command_id,
-        )))
+        out.append(
+            (
+                "colt.service.utilization_high",
+                UtilizationHigh(
+                    service_id=usage.service_id,
+                    peak_utilization_percent=peak,
+                    threshold_percent=limits.utilization_percent,
+                    period_start=usage.period_start,
+                    period_end=usage.period_end,
+                    origin="poll",
+                    command_id=usage.command_id,
+                ),
+            )
+        )
     if availability is not None and availability < limits.availability_percent:
-        out.append(("colt.service.availability_low", AvailabilityLow(
-            service_id=usage.service_id, availability_percent=availability,
-            threshold_percent=limits.availability_percent, period_start=usage.period_start,
-            period_end=usage.period_end, origin="poll", command_id=usage.command_id,
-        )))
+        out.append(
+            (
+                "colt.service.availability_low",
+                AvailabilityLow(
+                    service_id=usage.service_id,
+                    availability_percent=availability,
+                    threshold_percent=limits.availability_percent,
+                    period_start=usage.period_start,
+                    period_end=usage.period_end,
+                    origin="poll",
+                    command_id=usage.command_id,
+                ),
+            )
+        )
     return out
