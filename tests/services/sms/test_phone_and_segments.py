@@ -15,7 +15,9 @@ from hookline.services.sms.phone import (
 from hookline.services.sms.segments import segment
 
 
-@pytest.mark.parametrize("number", ["+886912345678", "+14155550123", "+447700900123", "+8613800138000"])
+@pytest.mark.parametrize(
+    "number", ["+886912345678", "+14155550123", "+447700900123", "+8613800138000"]
+)
 def test_valid_e164_numbers_pass(number: str) -> None:
     """Well-formed E.164 numbers are returned unchanged."""
     assert validate_e164(number) == number

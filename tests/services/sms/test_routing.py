@@ -24,9 +24,13 @@ def test_other_countries_only_use_international_providers() -> None:
 
 def test_preferred_provider_goes_first_when_eligible() -> None:
     """The command's preferred provider is tried first, but never outside its countries."""
-    tw = order("+886912345678", priority=PRIORITY, taiwan_only=TW_ONLY, configured=ALL, preferred="twilio")
+    tw = order(
+        "+886912345678", priority=PRIORITY, taiwan_only=TW_ONLY, configured=ALL, preferred="twilio"
+    )
     assert tw.providers == ["twilio", "every8d", "mitake"]
-    us = order("+14155550123", priority=PRIORITY, taiwan_only=TW_ONLY, configured=ALL, preferred="mitake")
+    us = order(
+        "+14155550123", priority=PRIORITY, taiwan_only=TW_ONLY, configured=ALL, preferred="mitake"
+    )
     assert us.providers == ["twilio"]
 
 
@@ -34,7 +38,10 @@ def test_open_breaker_and_full_limiter_are_skipped_but_reported_as_blocked() -> 
     """A provider with an open breaker or a full limiter is skipped now and listed as blocked."""
     health = {"every8d": ProviderHealth(breaker_open=True), "mitake": ProviderHealth(admits=False)}
     route = order(
-        "+886912345678", priority=PRIORITY, taiwan_only=TW_ONLY, configured=ALL,
+        "+886912345678",
+        priority=PRIORITY,
+        taiwan_only=TW_ONLY,
+        configured=ALL,
         health=lambda p: health.get(p, ProviderHealth()),
     )
     assert route.providers == ["twilio"]
@@ -44,8 +51,12 @@ def test_open_breaker_and_full_limiter_are_skipped_but_reported_as_blocked() -> 
 def test_unhealthy_provider_moves_to_the_end_and_tried_ones_are_dropped() -> None:
     """A low success rate moves a provider last; providers already tried are not offered again."""
     route = order(
-        "+886912345678", priority=PRIORITY, taiwan_only=TW_ONLY, configured=ALL,
-        tried={"mitake"}, health=lambda p: ProviderHealth(healthy=p != "every8d"),
+        "+886912345678",
+        priority=PRIORITY,
+        taiwan_only=TW_ONLY,
+        configured=ALL,
+        tried={"mitake"},
+        health=lambda p: ProviderHealth(healthy=p != "every8d"),
     )
     assert route.providers == ["twilio", "every8d"]
 

@@ -39,7 +39,10 @@ def api_client(
     settings: HooklineSettings, name: str, provider: ProviderSettings, errors: ErrorMap
 ) -> ApiClient:
     redis_url = settings.redis_url.get() if settings.redis_url is not None else None
-    return ApiClient(name, provider, errors=errors, redis_url=redis_url)
+    # Breakers and rate windows shared through Redis are namespaced like the topics.
+    return ApiClient(
+        name, provider, errors=errors, redis_url=redis_url, redis_prefix=settings.kafka.topic_prefix
+    )
 
 
 def webhook_url(

@@ -424,8 +424,12 @@ class SmsService:
             error_class=failure.error_class,
             attempts=len(state.attempts),
         )
+        tried = ", ".join(
+            f"{a.provider}={a.error_code or '-'}/{a.error_class or '-'}" for a in state.attempts
+        )
         raise MessageFailed(
-            f"sms {state.message_id} failed: {failure.reason}",
+            f"sms {state.message_id} failed ({failure.error_class}): {failure.reason}; "
+            f"attempts: {tried or 'none'}",
             code=failure.error_class,
             details={
                 "message_id": state.message_id,

@@ -1,0 +1,275 @@
+"""The whole SMS loop on one machine for tests: simulators, ingress, worker, broker, redis.
+
+Everything is real and talks over sockets: the three simulators and the ingress
+under uvicorn on free ports, the sms worker on the worker runtime against the
+session's tansu broker, and (when given) the session's redis-server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaConsumer
+
+from hookline.bus.broker import free_port
+from hookline.bus.codec import from_value
+from hookline.bus.topics import Topics, all_topics
+from hookline.config.check import prepare
+from hookline.config.models import HooklineSettings
+from hookline.envelope import CloudEvent, make_event
+from hookline.ingress.app import create_app
+from hookline.providers.registry import names
+from hookline.sandbox.registry import SIMULATORS
+from hookline.services.sms.worker import create_worker
+from hookline.worker.runtime import Worker
+from tests.support.kafka import create_topics
+from tests.support.servers import serve
+
+TWILIO_SID = "AC0123456789abcdef0123456789abcdef"
+TWILIO_TOKEN = "twilio-auth-token-0123456789"
+EVERY8D_TOKEN = "every8d-callback-token-0123"
+MITAKE_TOKEN = "mitake-callback-token-0123"
+SIMS = ("twilio", "every8d", "mitake")
+
+_FAST = {
+    "timeout_seconds": 2,
+    "connect_timeout_seconds": 1,
+    "retry": {"max_attempts": 3, "base_delay_ms": 10, "max_delay_ms": 40, "deadline_seconds": 10},
+    "breaker": {"failure_threshold": 3, "recovery_seconds": 2, "half_open_probes": 1},
+}
+
+
+def raw_settings(
+    bootstrap: str,
+    ports: dict[str, int],
+    *,
+    redis_url: str | None = None,
+    tick_ms: int = 50,
+    sms: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    ingress = f"http://127.0.0.1:{ports['ingress']}"
+    sim = {name: f"http://127.0.0.1:{ports[name]}" for name in SIMS}
+    return {
+        "kafka": {
+            "bootstrap_servers": bootstrap,
+            "topic_prefix": f"s{uuid.uuid4().hex[:10]}",
+            "partitions": 3,
+            "request_timeout_ms": 5000,
+        },
+        "server": {"port": ports["ingress"], "public_base_url": ingress},
+        "redis_url": redis_url,
+        "sources": {
+            "sms-twilio": {
+                "provider": "twilio",
+                "verify": {"scheme": "twilio", "secrets": [TWILIO_TOKEN]},
+            },
+            "every8d-dlr": {
+                "provider": "every8d",
+                "verify": {"scheme": "token", "query_param": "token", "secrets": [EVERY8D_TOKEN]},
+            },
+            "mitake-dlr": {
+                "provider": "mitake",
+                "verify": {"scheme": "token", "query_param": "token", "secrets": [MITAKE_TOKEN]},
+            },
+        },
+        "providers": {
+            "twilio": {
+                "base_url": sim["twilio"],
+                "sender": "+15017122661",
+                "auth": {"type": "basic", "username": TWILIO_SID, "password": TWILIO_TOKEN},
+                **_FAST,
+            },
+            "every8d": {
+                "base_url": sim["every8d"],
+                "auth": {
+                    "type": "form_credentials",
+                    "username": "e8d-user",
+                    "password": "e8d-pass",
+                },
+                **_FAST,
+            },
+            "mitake": {
+                "base_url": sim["mitake"],
+                "callback_token": MITAKE_TOKEN,
+                "auth": {
+                    "type": "form_credentials",
+                    "username": "mtk-user",
+                    "password": "mtk-pass",
+                },
+                **_FAST,
+            },
+        },
+        "services": {
+            "sms": {
+                "cost_per_segment": {"every8d": 0.8, "mitake": 0.9, "twilio": 2.5},
+                **(sms or {}),
+            }
+        },
+        "sandbox": {
+            "ingress_url": ingress,
+            "providers": {
+                "twilio": {
+                    "port": ports["twilio"],
+                    "tick_ms": tick_ms,
+                    "callback_secret": TWILIO_TOKEN,
+                },
+                "every8d": {
+                    "port": ports["every8d"],
+                    "tick_ms": tick_ms,
+                    "callback_secret": EVERY8D_TOKEN,
+                    "uid": "e8d-user",
+                    "pwd": "e8d-pass",
+                },
+                "mitake": {
+                    "port": ports["mitake"],
+                    "tick_ms": tick_ms,
+                    "callback_secret": MITAKE_TOKEN,
+                    "username": "mtk-user",
+                    "password": "mtk-pass",
+                },
+            },
+        },
+        "worker": {
+            "session_timeout_ms": 1500,
+            "heartbeat_interval_ms": 300,
+            "commit_interval_ms": 100,
+            "shutdown_grace_seconds": 5,
+            "revocation_grace_seconds": 2,
+            "retry_tiers": ["1s", "2s"],
+            "inline_retries": 2,
+            "inline_backoff_ms": 50,
+            "idempotency_lease_seconds": 3,
+        },
+    }
+
+
+@dataclass
+class SmsLoop:
+    settings: HooklineSettings
+    raw: dict[str, Any]
+    urls: dict[str, str]
+    bootstrap: str
+    worker: Worker | None = None
+    events: list[CloudEvent] = field(default_factory=list)
+    http: httpx.AsyncClient = field(default_factory=lambda: httpx.AsyncClient(timeout=10))
+
+    @property
+    def topics(self) -> Topics:
+        return Topics(self.settings.kafka.topic_prefix)
+
+    def command(self, to: str, body: str = "Your order shipped.", **extra: Any) -> CloudEvent:
+        return make_event(
+            source="/tests/sms", type="sms.send", data={"to": to, "body": body, **extra}
+        )
+
+    async def send(self, *commands: CloudEvent) -> None:
+        from tests.worker.support import produce
+
+        await produce(self.bootstrap, self.topics.commands("sms"), list(commands))
+
+    async def wait_event(self, type_: str, subject: str, timeout: float = 20.0) -> CloudEvent:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while asyncio.get_running_loop().time() < deadline:
+            for event in self.events:
+                if event.type == type_ and event.subject == subject:
+                    return event
+            await asyncio.sleep(0.05)
+        seen = [(e.type, e.provider) for e in self.events if e.subject == subject]
+        raise AssertionError(f"no {type_} for {subject} within {timeout}s; saw {seen}")
+
+    def of(self, subject: str) -> list[CloudEvent]:
+        return [e for e in self.events if e.subject == subject]
+
+    async def state(self, sim: str) -> dict[str, Any]:
+        response = await self.http.get(f"{self.urls[sim]}/_sim/state")
+        response.raise_for_status()
+        result: dict[str, Any] = response.json()
+        return result
+
+    async def fault(self, sim: str, **spec: Any) -> str:
+        response = await self.http.post(f"{self.urls[sim]}/_sim/faults", json=spec)
+        response.raise_for_status()
+        return str(response.json()["id"])
+
+    async def clear_fault(self, sim: str, fault_id: str) -> None:
+        (await self.http.delete(f"{self.urls[sim]}/_sim/faults/{fault_id}")).raise_for_status()
+
+    async def force(self, sim: str, number: str, outcome: str) -> None:
+        response = await self.http.post(
+            f"{self.urls[sim]}/_sim/sms/outcomes", json={"number": number, "outcome": outcome}
+        )
+        response.raise_for_status()
+
+    async def dead_letters(self, expect: int, timeout: float = 15.0) -> list[Any]:
+        from tests.support.kafka import consume_all
+
+        return await consume_all(
+            self.bootstrap, self.topics.dlq("sms"), expect=expect, timeout=timeout
+        )
+
+    async def start_worker(self) -> Worker:
+        worker = Worker(
+            self.settings,
+            await create_worker(self.settings),
+            bootstrap_servers=self.bootstrap,
+            embedded=True,
+        )
+        await worker.start()
+        self.worker = worker
+        return worker
+
+
+async def _collect(loop: SmsLoop, ready: asyncio.Event) -> None:
+    consumer = AIOKafkaConsumer(
+        loop.topics.events("sms"),
+        bootstrap_servers=loop.bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    ready.set()
+    try:
+        while True:
+            batch = await consumer.getmany(timeout_ms=100)
+            for records in batch.values():
+                loop.events.extend(from_value(r.value) for r in records)
+    finally:
+        await consumer.stop()
+
+
+@contextlib.asynccontextmanager
+async def sms_loop(
+    bootstrap: str, *, redis_url: str | None = None, worker: bool = True, **options: Any
+) -> AsyncIterator[SmsLoop]:
+    ports = {name: free_port() for name in ("ingress", *SIMS)}
+    raw = raw_settings(bootstrap, ports, redis_url=redis_url, **options)
+    settings = prepare(HooklineSettings.model_validate(raw), names())
+    await create_topics(bootstrap, all_topics(settings, extra_domains=settings.sources), 3)
+    loop = SmsLoop(settings, raw, {n: f"http://127.0.0.1:{ports[n]}" for n in ports}, bootstrap)
+    async with contextlib.AsyncExitStack() as stack:
+        for name in SIMS:
+            app = SIMULATORS[name](settings, settings.sandbox.providers[name])
+            await stack.enter_async_context(serve(app, port=ports[name]))
+        ingress = create_app(settings, bootstrap_servers=bootstrap, embedded=True)
+        await stack.enter_async_context(serve(ingress, port=ports["ingress"]))
+        ready = asyncio.Event()
+        collector = asyncio.create_task(_collect(loop, ready))
+        await ready.wait()
+        try:
+            if worker:
+                await loop.start_worker()
+            yield loop
+        finally:
+            if loop.worker is not None:
+                await loop.worker.stop()
+            collector.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await collector
+            await loop.http.aclose()
