@@ -76,14 +76,26 @@ def resolve_payload(settings: HooklineSettings, source: str, name: str | None) -
 def signed_request(
     settings: HooklineSettings, source: str, sample: Sample, base_url: str, delivery_id: str | None
 ) -> SignedRequest:
-    options = settings.sources[source].verify
+    """The request as the provider would send it: its own headers, a delivery id, its signature.
+
+    Twilio signs the public URL (``server.public_base_url``); for JSON bodies
+    the signed URL gains ``bodySHA256``, and token sources gain their query
+    parameter, so the URL is part of what is printed and posted.
+    """
+    source_settings = settings.sources[source]
+    options = source_settings.verify
     url = f"{(settings.server.public_base_url or base_url).rstrip('/')}/webhooks/{source}"
     headers = {"content-type": sample.content_type}
-    if delivery_id is not None and options.scheme == "standard-webhooks":
-        headers["webhook-id"] = delivery_id
-    request = SignedRequest(body=sample.body, headers=Headers(headers), url=url)
-    if options.scheme == "none":
-        return request
+    body = sample.body
+    stamp = PROVIDERS[source_settings.provider].extras.get("delivery")
+    if stamp is not None:
+        # The provider's own delivery headers (X-GitHub-Delivery, X-Shopify-Event-Id, …)
+        # or its body-borne event id (Stripe, Slack), fresh per request unless pinned.
+        body, extra = stamp(sample, delivery_id)
+        headers.update(extra)
+    elif options.scheme == "standard-webhooks":
+        headers["webhook-id"] = delivery_id or f"msg_{uuid.uuid4().hex}"
+    request = SignedRequest(body=body, headers=Headers(headers), url=url)
     return build_scheme(options).sign(request, time.time())
 
 
@@ -91,9 +103,13 @@ async def run_sign(args: argparse.Namespace) -> int:
     settings = load(args, logging=False)
     sample = resolve_payload(settings, args.source, args.file)
     request = signed_request(settings, args.source, sample, ingress_url(settings), None)
+    # The URL matters for URL-signing schemes (Twilio): it is the one the signature covers.
     print(f"POST {request.url}")
     for key, value in request.headers.items():
         print(f"{key}: {value}")
+    if request.body != sample.body:
+        print()
+        print(request.body.decode("utf-8", errors="replace"))
     return 0
 
 
