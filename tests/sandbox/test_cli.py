@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from hookline.cli import sandbox_cmd
-from hookline.cli.sandbox_cmd import build_components, sandbox_components
+from hookline.cli.sandbox_cmd import build_components, sandbox_components, with_ingress_url
 from hookline.config.models import HooklineSettings
 from hookline.errors import ConfigError
 from hookline.sandbox.registry import DEFAULT_PORTS, SIMULATORS, simulator_settings
@@ -220,3 +220,13 @@ def test_run_skips_an_unconfigured_simulator_with_a_warning(
     )
     with pytest.raises(ConfigError, match="cannot start the widgets simulator"):
         build_components(settings)
+
+
+def test_callbacks_follow_the_ingress_port_unless_configured() -> None:
+    """Without ``sandbox.ingress_url`` callbacks go to the ingress at server.host:server.port."""
+    derived = with_ingress_url(HooklineSettings.model_validate({"server": {"host": "0.0.0.0", "port": 8600}}))
+    assert derived.sandbox.ingress_url == "http://127.0.0.1:8600"
+    explicit = HooklineSettings.model_validate(
+        {"server": {"port": 8600}, "sandbox": {"ingress_url": "http://hooks.internal:9000"}}
+    )
+    assert with_ingress_url(explicit).sandbox.ingress_url == "http://hooks.internal:9000"

@@ -13,7 +13,7 @@ from typing import Any
 
 import uvicorn
 
-from hookline.cli.common import load
+from hookline.cli.common import ingress_url, load
 from hookline.cli.process import UvicornComponent, wait_for_signal
 from hookline.config.models import HooklineSettings
 from hookline.errors import ConfigError, HooklineError
@@ -68,6 +68,14 @@ def selected(settings: HooklineSettings, only: list[str] | None) -> list[str]:
     return [key for key in SIMULATORS if key in only]
 
 
+def with_ingress_url(settings: HooklineSettings) -> HooklineSettings:
+    """Callbacks follow ``server.host``/``server.port`` unless ``sandbox.ingress_url`` is set."""
+    if "ingress_url" in settings.sandbox.model_fields_set:
+        return settings
+    sandbox = settings.sandbox.model_copy(update={"ingress_url": ingress_url(settings)})
+    return settings.model_copy(update={"sandbox": sandbox})
+
+
 def build_components(
     settings: HooklineSettings,
     only: list[str] | None = None,
@@ -82,6 +90,7 @@ def build_components(
     a warning on stderr instead of stopping everything.
     """
     host = host or settings.sandbox.host
+    settings = with_ingress_url(settings)
     components: list[SimulatorComponent] = []
     for key in selected(settings, only):
         sim_settings = simulator_settings(settings, key)
