@@ -159,15 +159,15 @@ async def test_invalid_command_fails_without_calling_colt(colt: ColtStack) -> No
 
 async def test_usage_check_reports_breaches_with_configured_thresholds(start_colt: StartColt) -> None:
     """check_usage on a FLAKY service emits availability_low (poll) and usage_reported."""
-    async with start_colt(services={"colt": {"availability_threshold_percent": 99.0}}) as colt:
-        async with running_worker(colt.settings):
-            strict = await colt.command("colt.service.check_usage", {"service_id": "SVC-FLAKY-1",
-                                                                     "availability_threshold_percent": 99.9})
-            lenient = await colt.command("colt.service.check_usage", {"service_id": "SVC-FLAKY-2"})
-            await answer(colt, strict)
-            await answer(colt, lenient)
-            events = await colt.wait_for(lambda evs: sum(e.type == "colt.service.usage_reported"
-                                                         for e in evs) == 2)
+    settings = {"colt": {"availability_threshold_percent": 99.0}}
+    async with start_colt(services=settings) as colt, running_worker(colt.settings):
+        strict = await colt.command("colt.service.check_usage", {"service_id": "SVC-FLAKY-1",
+                                                                 "availability_threshold_percent": 99.9})
+        lenient = await colt.command("colt.service.check_usage", {"service_id": "SVC-FLAKY-2"})
+        await answer(colt, strict)
+        await answer(colt, lenient)
+        events = await colt.wait_for(lambda evs: sum(e.type == "colt.service.usage_reported"
+                                                     for e in evs) == 2)
     low = [e for e in events if e.type == "colt.service.availability_low" and e.data["origin"] == "poll"]
     assert [(e.subject, e.data["threshold_percent"], e.data["availability_percent"]) for e in low] == [
         ("SVC-FLAKY-1", 99.9, 99.5)]
