@@ -1,8 +1,9 @@
 """The retry policy as data: when to try again, and after how long.
 
-``delay = full_jitter(min(max_delay, base × 2^(attempt−1)))`` where ``base`` is the
-per-status delay from ``retry.status_delays_ms`` (key ``0`` = network errors and
-timeouts) or ``retry.base_delay_ms``. A server hint replaces the computed delay:
+``delay = full_jitter(min(max_delay, base_delay × 2^(attempt−1)))``, or with a
+per-status base from ``retry.status_delays_ms`` (key ``0`` = network errors and
+timeouts) ``full_jitter(status_base × 2^(attempt−1))`` uncapped, since that is an
+explicit schedule such as the Colt guide's. A server hint replaces the computed delay:
 ``Retry-After`` (seconds or HTTP date) on any retryable answer, and on a 429
 ``X-RateLimit-Reset`` (epoch seconds; Colt sends it lowercase), at least 1 s as
 in the Colt guide.
@@ -73,9 +74,9 @@ class RetryPolicy:
         """The jittered delay after failed attempt number ``attempt`` (1-based)."""
         key = NETWORK if status is None else status
         if key in self.status_delays:
-            base = self.status_delays[key]
-            # A per-status delay is an explicit wish: the cap never cuts it below its base.
-            cap = max(self.max_delay, base)
+            # A per-status delay is an explicit schedule (Colt: 30 s, 60 s): max_delay does not
+            # cut it; inline_max_delay and the deadline decide whether it is waited for inline.
+            base, cap = self.status_delays[key], float("inf")
         else:
             base, cap = self.base_delay, self.max_delay
         try:
