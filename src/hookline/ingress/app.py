@@ -120,3 +120,8 @@ def create_app(
     )
     app.state.retry_after_seconds = settings.server.retry_after_seconds
     return app
+
+
+from hookline.ingress.admin import breaker_routes  # noqa: E402 - admin routes join through the hook above
+
+ROUTE_FACTORIES.append(breaker_routes)
