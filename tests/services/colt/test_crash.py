@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -66,18 +65,19 @@ async def test_sigkill_between_submit_and_done_leaves_one_order(
         config = tmp_path / "hookline.yaml"
         raw: dict[str, Any] = {**colt.raw_settings, "observability": {"log_level": "warning"}}
         config.write_text(yaml.safe_dump(raw))
-        process = subprocess.Popen(
-            [sys.executable, "-m", "hookline", "--config", str(config), "worker", "colt"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "hookline", "--config", str(config), "worker", "colt",
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
         )
         try:
             command = await colt.command("colt.order.submit", {"quote_id": quote.subject, **ORDER})
             await asyncio.wait_for(hold["app"].answered.wait(), timeout=60)
             os.kill(process.pid, signal.SIGKILL)
-            await asyncio.to_thread(process.wait, 10)
+            await asyncio.wait_for(process.wait(), timeout=10)
         finally:
-            if process.poll() is None:
+            if process.returncode is None:
                 process.kill()
+                await process.wait()
         hold["app"].release.set()
         assert len((await colt.state())["entities"]["orders"]) == 1
 
