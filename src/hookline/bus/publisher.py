@@ -51,6 +51,7 @@ class Publisher:
         *,
         timeout: float,
         max_pending: int = 50_000,
+        max_rounds_in_flight: int = 2,
     ) -> None:
         self._producer = producer
         self._timeout = timeout
@@ -59,6 +60,10 @@ class Publisher:
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._round = 0
+        # While a round is on the wire, new requests queue up and travel together
+        # in the next one: the batch grows with the load instead of each
+        # request becoming its own tiny batch.
+        self._rounds = asyncio.Semaphore(max_rounds_in_flight)
 
     @property
     def producer(self) -> AIOKafkaProducer:
@@ -107,13 +112,16 @@ class Publisher:
     async def _drain(self) -> None:
         while True:
             await self._wakeup.wait()
+            await self._rounds.acquire()
             self._wakeup.clear()
             batch, self._queue = self._queue, []
             batch = [p for p in batch if not p.future.done()]
             if not batch:
+                self._rounds.release()
                 continue
+            acks: list[asyncio.Future[Any]] = []
             try:
-                await self._send_round(batch)
+                acks = await self._send_round(batch)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # every waiter must hear about any failure
@@ -123,9 +131,26 @@ class Publisher:
                     if not pending.future.done():
                         pending.future.set_exception(failure)
                         pending.future.exception()  # a caller that timed out never reads it
+            self._release_when_done(acks)
 
-    async def _send_round(self, batch: list[_Pending]) -> None:
+    def _release_when_done(self, acks: list[asyncio.Future[Any]]) -> None:
+        if not acks:
+            self._rounds.release()
+            return
+        remaining = len(acks)
+
+        def one_done(_: asyncio.Future[Any]) -> None:
+            nonlocal remaining
+            remaining -= 1
+            if remaining == 0:
+                self._rounds.release()
+
+        for ack in acks:
+            ack.add_done_callback(one_done)
+
+    async def _send_round(self, batch: list[_Pending]) -> list[asyncio.Future[Any]]:
         self._round += 1
+        producer = self._producer
         groups: dict[tuple[str, int], list[_Pending]] = {}
         partitions: dict[str, list[int]] = {}
         for pending in batch:
@@ -135,8 +160,9 @@ class Publisher:
             part = partition_for(pending.record.key, partitions[topic], self._round)
             groups.setdefault((topic, part), []).append(pending)
         now_ms = int(time.time() * 1000)
+        acks: list[asyncio.Future[Any]] = []
         for (topic, part), members in groups.items():
-            builder = self._producer.create_batch()
+            builder = producer.create_batch()
             in_builder: list[_Pending] = []
             for pending in members:
                 rec = pending.record
@@ -146,8 +172,8 @@ class Publisher:
                     )
                     is None
                 ):
-                    await self._submit(builder, topic, part, in_builder)
-                    builder, in_builder = self._producer.create_batch(), []
+                    acks.append(await self._submit(producer, builder, topic, part, in_builder))
+                    builder, in_builder = producer.create_batch(), []
                     if (
                         builder.append(
                             key=rec.key, value=rec.value, timestamp=now_ms, headers=rec.headers
@@ -158,12 +184,18 @@ class Publisher:
                         continue
                 in_builder.append(pending)
             if in_builder:
-                await self._submit(builder, topic, part, in_builder)
+                acks.append(await self._submit(producer, builder, topic, part, in_builder))
+        return acks
 
     async def _submit(
-        self, builder: Any, topic: str, partition: int, members: list[_Pending]
-    ) -> None:
-        ack = await self._producer.send_batch(builder, topic, partition=partition)
+        self,
+        producer: AIOKafkaProducer,
+        builder: Any,
+        topic: str,
+        partition: int,
+        members: list[_Pending],
+    ) -> asyncio.Future[Any]:
+        ack: asyncio.Future[Any] = await producer.send_batch(builder, topic, partition=partition)
 
         def resolve(done: asyncio.Future[Any]) -> None:
             error = None if done.cancelled() else done.exception()
@@ -178,3 +210,4 @@ class Publisher:
                     pending.future.set_result(None)
 
         ack.add_done_callback(resolve)
+        return ack

@@ -51,8 +51,6 @@ class KafkaSettings(_Section):
     # auto: on for a real Kafka, off for the embedded broker (it rejects InitProducerId).
     idempotence: Literal["auto", "on", "off"] = "auto"
     client_id: str = "hookline"
-    # Producers per ingress process: each keeps one produce request in flight.
-    producers: int = Field(default=3, ge=1, le=16)
     linger_ms: int = Field(default=0, ge=0)
     max_batch_bytes: int = Field(default=1_048_576, ge=1024)
     request_timeout_ms: int = Field(default=30_000, ge=100)

@@ -13,8 +13,7 @@ class BadContentLength(Exception):
     pass
 
 
-async def read_limited(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
+async def read_limited(request: Request, limit: int, declared: str | None) -> bytes:
     if declared is not None:
         try:
             size = int(declared)
