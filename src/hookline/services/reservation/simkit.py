@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -198,8 +199,8 @@ class TokenIssuer:
         self.issued = 0
 
     async def token_endpoint(self, request: Request) -> Response:
-        form = await request.form()
-        fields = {k: str(v) for k, v in form.items()}
+        # Parsed by hand: Starlette's form parser needs python-multipart, which we do not ship.
+        fields = dict(parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True))
         if fields.get("grant_type") != "refresh_token":
             return JSONResponse({"error": "unsupported_grant_type"}, status_code=400)
         for name in ("refresh_token", "client_id", "client_secret"):
