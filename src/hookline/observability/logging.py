@@ -49,5 +49,6 @@ def configure_logging(level: str = "info", fmt: str = "json", stream: TextIO | N
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(max(_LEVELS[level], logging.INFO))
-    for noisy in ("aiokafka", "kafka", "uvicorn.access"):
+    # httpx logs every request URL, query credentials included; hookline.http logs each call itself.
+    for noisy in ("aiokafka", "kafka", "uvicorn.access", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
