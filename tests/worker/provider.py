@@ -11,7 +11,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
@@ -38,7 +38,10 @@ def provider_app(effects: Effects) -> Starlette:
         key = request.headers.get("idempotency-key")
         if not key:
             return JSONResponse({"error": "Idempotency-Key required"}, status_code=400)
-        body = await request.json()
+        try:
+            body = await request.json()
+        except ClientDisconnect:  # the worker was killed mid-request: nothing arrived
+            return JSONResponse({}, status_code=499)
         entity = str(body["entity"])
         effects.calls[entity] += 1
         if effects.fail_transient.get(entity, 0) > 0:
