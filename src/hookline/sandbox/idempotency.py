@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -63,6 +64,8 @@ class IdempotencyStore:
         self.retention = retention_seconds
         self.clock = clock
         self._entries: dict[Scope, _Entry] = {}
+        # Stored entries in the order they were stored: expiry pops from the left.
+        self._stored: deque[tuple[Scope, _Entry]] = deque()
         self.repeats = 0
         self.mismatches = 0
 
@@ -72,13 +75,10 @@ class IdempotencyStore:
 
     def _purge(self) -> None:
         cutoff = self.clock() - self.retention
-        expired = [
-            scope
-            for scope, entry in self._entries.items()
-            if entry.response is not None and entry.stored_at < cutoff
-        ]
-        for scope in expired:
-            del self._entries[scope]
+        while self._stored and self._stored[0][1].stored_at < cutoff:
+            scope, entry = self._stored.popleft()
+            if self._entries.get(scope) is entry:
+                del self._entries[scope]
 
     async def claim(self, scope: Scope, body: bytes) -> Claim:
         """Own the key (``replay is None``: run the handler, then :meth:`finish`) or replay."""
@@ -112,6 +112,7 @@ class IdempotencyStore:
         if current and response is not None and response.storable:
             entry.response = response
             entry.stored_at = self.clock()
+            self._stored.append((claim.scope, entry))
         elif current:
             del self._entries[claim.scope]
         if not entry.done.done():
@@ -119,13 +120,15 @@ class IdempotencyStore:
 
     @property
     def keys(self) -> int:
-        return sum(1 for entry in self._entries.values() if entry.response is not None)
+        self._purge()
+        return len(self._stored)
 
     def clear(self) -> None:
         for entry in self._entries.values():
             if not entry.done.done():
                 entry.done.set_result(None)
         self._entries.clear()
+        self._stored.clear()
         self.repeats = 0
         self.mismatches = 0
 
