@@ -31,6 +31,7 @@ COMMANDS = [
     "hookline.cli.worker_cmd",
     "hookline.cli.dlq_cmd",
     "hookline.cli.sandbox_cmd",
+    "hookline.cli.schemas_cmd",
 ]
 
 

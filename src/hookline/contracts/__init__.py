@@ -1,0 +1,1 @@
+"""The contracts downstream teams read: JSON Schemas per type and an AsyncAPI document."""
