@@ -118,3 +118,16 @@ def test_every_sample_normalizes() -> None:
     assert SPEC.name == "colt"
     for item in SPEC.samples():
         assert len(ColtAdapter().normalize(raw(json.loads(item.body)))) == 1
+
+
+def test_every_colt_type_is_in_the_catalog_with_a_json_schema() -> None:
+    """catalog.all_types() lists each Colt event and command, and each model renders a JSON Schema."""
+    from hookline.catalog import all_types
+    from hookline.providers.colt.models import MESSAGE_TYPES
+
+    catalog = all_types()
+    for message in MESSAGE_TYPES:
+        assert catalog[message.type].model is message.model
+        schema = message.model.model_json_schema()
+        assert schema["type"] == "object"
+        assert message.topic in ("events.colt", "commands.colt")
