@@ -22,9 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
-from ingress import cpus, run_wrk, serve, stop  # noqa: E402
-
 from hookline.bus.broker import free_port  # noqa: E402
+from ingress import cpus, run_wrk, serve, stop  # noqa: E402
 
 GET = 'wrk.method = "GET"\n'
 POST = """
