@@ -101,7 +101,7 @@ def raw_settings(bootstrap: str, ports: dict[str, int], *, redis_url: str | None
             },
             "shell_recharge": {
                 "base_url": sim["shell_recharge"] + "/v2", "auth": _oauth(sim["shell_recharge"], "/oauth/token"),
-                **{**_FAST, "retry": {**_FAST["retry"], "status_delays_ms": {409: 20}}},
+                "connector_retry_seconds": 0.05, **_FAST,
             },
         },
         "sandbox": {

@@ -3,8 +3,10 @@
 Stations, availability, connector reservations and charging sessions
 (providers.md §3.3). OAuth2 refresh tokens, ``X-API-Key``, request signing,
 retries, breaker, rate limit and GET cache come from ``providers.shell_recharge``.
-``CONNECTOR_UNAVAILABLE`` is the one retryable business code: 30 s base delay
-(seed 004), set as ``retry.status_delays_ms: {409: 30000}`` unless configured.
+``CONNECTOR_UNAVAILABLE`` is the one retryable business code: the client raises it
+as a refusal (a busy connector says nothing about Shell's health, so no inline retry
+and no breaker failure) and the reservation service retries the command after
+``connector_retry_seconds`` (provider-settings extra, default 30 s).
 """
 
 from __future__ import annotations
@@ -17,14 +19,14 @@ from hookline.services.reservation.errors import CodeSpec, error_map
 if TYPE_CHECKING:
     from hookline.http.client import ApiClient
 
-# CONNECTOR_UNAVAILABLE waits 30 s, doubling (seed 004): a 409 base delay for the retry policy;
-# the P codes sharing 409 are never retried, so only this code uses it.
-STATUS_DELAYS_MS: dict[int, int] = {409: 30_000}
+# A busy connector is retried after 30 s (seed 004: 3 attempts, 30 s base) by the worker,
+# not inline by the HTTP stack, and it never counts against the breaker.
+CONNECTOR_RETRY_SECONDS = 30.0
 CODES: dict[str, CodeSpec] = {
     "STATION_NOT_FOUND": CodeSpec(404, "P"),
     "CONNECTOR_NOT_FOUND": CodeSpec(404, "P"),
     "RESERVATION_NOT_FOUND": CodeSpec(404, "P"),
-    "CONNECTOR_UNAVAILABLE": CodeSpec(409, "R"),
+    "CONNECTOR_UNAVAILABLE": CodeSpec(409, "R", later=True),
     "INVALID_SESSION": CodeSpec(410, "P"),
     "PAYMENT_REQUIRED": CodeSpec(402, "P"),
     "VEHICLE_INCOMPATIBLE": CodeSpec(422, "P"),

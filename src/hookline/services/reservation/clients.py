@@ -2,12 +2,11 @@
 
 A default applies only where the configuration leaves the field unset: client-side
 rate limits (sliding window, per minute, with a minimum interval), the GET cache
-TTLs and, for Shell Recharge, the 30 s base delay of ``CONNECTOR_UNAVAILABLE``.
+TTLs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from hookline.config.models import HooklineSettings, ProviderSettings
@@ -27,20 +26,19 @@ from hookline.services.reservation.platforms import (
 class Defaults:
     requests_per_minute: float
     min_interval_ms: int
-    status_delays_ms: Mapping[int, int] | None = None
 
 
 DEFAULTS: dict[str, Defaults] = {
     "opentable": Defaults(60, 100),
     "recreation_gov": Defaults(50, 200),
-    "shell_recharge": Defaults(120, 100, shell_recharge.STATUS_DELAYS_MS),
+    "shell_recharge": Defaults(120, 100),
 }
 
 
 def with_defaults(name: str, settings: ProviderSettings) -> ProviderSettings:
-    """``settings`` with §0.3's limits and retry delays filled in where they are unset."""
+    """``settings`` with §0.3's client-side rate limits filled in where they are unset."""
     wanted = DEFAULTS[name]
-    limits, retry = settings.limits, settings.retry
+    limits = settings.limits
     if "limits" not in settings.model_fields_set or (
         limits.requests_per_minute is None and limits.requests_per_second is None
     ):
@@ -48,9 +46,7 @@ def with_defaults(name: str, settings: ProviderSettings) -> ProviderSettings:
             "requests_per_minute": wanted.requests_per_minute,
             "min_interval_ms": limits.min_interval_ms or wanted.min_interval_ms,
         })
-    if wanted.status_delays_ms and not retry.status_delays_ms:
-        retry = retry.model_copy(update={"status_delays_ms": dict(wanted.status_delays_ms)})
-    return settings.model_copy(update={"limits": limits, "retry": retry})
+    return settings.model_copy(update={"limits": limits})
 
 
 def build_platforms(settings: HooklineSettings) -> tuple[dict[str, Platform], list[ApiClient]]:
@@ -71,5 +67,6 @@ def build_platforms(settings: HooklineSettings) -> tuple[dict[str, Platform], li
         elif name == "recreation_gov":
             platforms[name] = RecreationGovPlatform(recreation_gov.RecreationGovClient(api, provider))
         else:
-            platforms[name] = ShellPlatform(shell_recharge.ShellRechargeClient(api))
+            delay = (provider.model_extra or {}).get("connector_retry_seconds", shell_recharge.CONNECTOR_RETRY_SECONDS)
+            platforms[name] = ShellPlatform(shell_recharge.ShellRechargeClient(api), retry_later=float(delay))
     return platforms, apis

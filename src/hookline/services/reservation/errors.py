@@ -21,10 +21,16 @@ _FATES: dict[str, Fate] = {"P": PERMANENT, "R": RETRYABLE, "A": AUTH}
 
 @dataclass(frozen=True)
 class CodeSpec:
-    """One provider error code: its HTTP status and its class (P, R or A)."""
+    """One provider error code: its HTTP status and its class (P, R or A).
+
+    ``later`` marks an R code that says nothing about the provider's health (a busy
+    connector): the HTTP stack treats it as a refusal — no inline retry, no breaker
+    failure — and the service turns it into a worker retry after the code's delay.
+    """
 
     status: int
     kind: ErrorClass
+    later: bool = False
 
 
 # Codes every seed-004 provider shares (providers.md §3.2). UNAUTHORIZED is left to
@@ -61,4 +67,6 @@ def error_map(codes: Mapping[str, CodeSpec]) -> CodeMap:
     (``retry.status_delays_ms``, ``Retry-After``), not the table's.
     """
     table = {**COMMON, **codes}
-    return CodeMap({code: _FATES[spec.kind] for code, spec in table.items() if spec.kind != "A"})
+    return CodeMap({
+        code: PERMANENT if spec.later else _FATES[spec.kind] for code, spec in table.items() if spec.kind != "A"
+    })

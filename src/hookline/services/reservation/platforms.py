@@ -8,13 +8,18 @@ the command id as ``Idempotency-Key``.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
-from hookline.errors import PermanentError
+from hookline.errors import PermanentError, ProviderRejected, RetryableError
 from hookline.providers.opentable.client import OpenTableClient
 from hookline.providers.recreation_gov.client import RecreationGovClient
-from hookline.providers.shell_recharge.client import ShellRechargeClient
+from hookline.providers.shell_recharge.client import (
+    CODES,
+    CONNECTOR_RETRY_SECONDS,
+    ShellRechargeClient,
+)
 from hookline.services.reservation.models import (
     OpenTableCreate,
     RecreationGovCreate,
@@ -24,6 +29,8 @@ from hookline.services.reservation.models import (
     SessionStop,
     ShellCreate,
 )
+
+T = TypeVar("T")
 
 # Recreation.gov and Shell say "reserved"; results speak the events' vocabulary.
 _STATUS = {"reserved": "confirmed"}
@@ -176,8 +183,20 @@ class ShellPlatform:
     name = "shell_recharge"
     MODIFIABLE = ("start_time", "duration_minutes")
 
-    def __init__(self, client: ShellRechargeClient) -> None:
+    def __init__(self, client: ShellRechargeClient, *, retry_later: float = CONNECTOR_RETRY_SECONDS) -> None:
         self.client = client
+        self.retry_later = retry_later
+
+    async def _busy_means_later(self, call: Awaitable[T]) -> T:
+        """A busy connector (``later`` codes) becomes a worker retry after ``retry_later`` seconds."""
+        try:
+            return await call
+        except ProviderRejected as exc:
+            spec = CODES.get(exc.code or "")
+            if spec is not None and spec.later:
+                raise RetryableError(str(exc), retry_after=self.retry_later, code=exc.code,
+                                     details=exc.details) from exc
+            raise
 
     async def create(self, command: ShellCreate, key: str) -> Outcome:
         body = {
@@ -187,7 +206,7 @@ class ShellPlatform:
             "duration_minutes": command.duration_minutes,
             "vehicle": command.vehicle.model_dump(exclude_none=True),
         }
-        res = await self.client.reserve(body, idempotency_key=key)
+        res = await self._busy_means_later(self.client.reserve(body, idempotency_key=key))
         return Outcome(res.reservation_id, self._result(res))
 
     async def modify(self, command: ReservationModify, key: str) -> Outcome:
@@ -204,9 +223,9 @@ class ShellPlatform:
         return Outcome(res.reservation_id, self._result(res))
 
     async def start(self, command: SessionStart, key: str) -> Outcome:
-        session = await self.client.start(
+        session = await self._busy_means_later(self.client.start(
             command.station_id, command.connector_id, command.reservation_id, idempotency_key=key
-        )
+        ))
         return Outcome(
             session.session_id,
             {
