@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
-from hookline.sandbox import Ticker
+import pytest
+from starlette.requests import Request
+from starlette.responses import Response
+
+from hookline.config.models import SimulatorSettings
+from hookline.sandbox import Simulator, Ticker
+from tests.sandbox import widgets
 from tests.sandbox.conftest import Running, StartWidgets
 from tests.sandbox.receiver import Receiver
 from tests.support.servers import serve
@@ -100,3 +106,27 @@ async def test_tickers_start_and_stop_with_the_app(start_widgets: StartWidgets) 
         assert ticker.running
         assert ticker.interval == 0.02
     assert not ticker.running
+
+
+async def test_provider_admin_route_is_served_but_never_counted_or_faulted(widgets_sim: Running) -> None:
+    """A provider's own ``/_sim/...`` route works even under a catch-all fault and is not counted."""
+    c = widgets_sim.client
+    await c.post("/v1/widgets", json={"colour": "red"})
+    await widgets_sim.fault(path="/**", status=503, count=0)
+    painted = await c.post("/_sim/widgets/paint", json={"colour": "green"})
+    assert (painted.status_code, painted.json()) == (200, {"painted": 1})
+    state = await widgets_sim.state()
+    assert state["requests"]["total"] == 1
+    assert state["faults"]["applied"] == 0
+    assert [w["colour"] for w in state["entities"]["widgets"].values()] == ["green"]
+
+
+def test_admin_routes_must_live_under_sim() -> None:
+    """Provider admin routes outside ``/_sim/`` are refused at build time."""
+    sim = Simulator("x", SimulatorSettings(port=0), fmt=widgets.FORMAT)
+
+    async def endpoint(request: Request) -> Response:
+        return Response()
+
+    with pytest.raises(ValueError, match="/_sim/"):
+        sim.admin_route("/admin/x", endpoint)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 
@@ -186,3 +187,15 @@ async def test_invalid_fault_spec_is_rejected(widgets_sim: Running) -> None:
     broken = await widgets_sim.client.post("/_sim/faults", content=b"{not json")
     assert broken.status_code == 400
     assert (await widgets_sim.client.get("/_sim/faults")).json() == []
+
+
+async def test_late_answer_still_acts_after_client_gave_up(widgets_sim: Running) -> None:
+    """A delay-only fault past the client's timeout: the client times out, the provider still acts."""
+    await widgets_sim.fault(path="/v1/widgets", method="POST", delay_ms=400)
+    with pytest.raises(httpx.ReadTimeout):
+        await widgets_sim.client.post("/v1/widgets", json={"colour": "late"}, timeout=0.1)
+    async with asyncio.timeout(5):
+        while (await widgets_sim.state())["handled"] == 0:  # noqa: ASYNC110 - polling over HTTP
+            await asyncio.sleep(0.05)
+    widgets = (await widgets_sim.state())["entities"]["widgets"]
+    assert [w["colour"] for w in widgets.values()] == ["late"]

@@ -124,6 +124,13 @@ def create_app(
         state.widgets.clear()
         state.handled = 0
 
+    async def paint_all(request: Request) -> Response:
+        colour = (await request.json())["colour"]
+        for widget in state.widgets.values():
+            widget["colour"] = colour
+        return JSONResponse({"painted": len(state.widgets)})
+
+    sim.admin_route("/_sim/widgets/paint", paint_all, methods=["POST"])
     sim.route("/v1/widgets", create, methods=["POST"], idempotent=True)
     sim.route("/v1/widgets/{widget_id}", read, methods=["GET"])
     sim.every_tick(tick)

@@ -165,11 +165,18 @@ class SimulatorLayer:
         fault = self.faults.take(method, path)
         if fault is not None:
             log.info("sandbox.fault_applied", provider=self.provider, fault=fault.id, path=path)
-            if fault.spec.delay_ms:
-                await asyncio.sleep(fault.spec.delay_ms / 1000)
             if fault.spec.answers:
+                if fault.spec.delay_ms:
+                    await asyncio.sleep(fault.spec.delay_ms / 1000)
                 await self._answer_fault(fault, scope, receive, send)
                 return
+            if fault.spec.delay_ms:
+                # The request arrived in full; only the answer is late. Reading the body
+                # first lets the handler act even when the client gave up meanwhile
+                # (an ambiguous outcome: done at the provider, unknown to the client).
+                body = await _read_body(receive)
+                await asyncio.sleep(fault.spec.delay_ms / 1000)
+                receive = _replaying(body, receive)
             send = self._adding_headers(send, self._fault_headers(fault))
 
         key = _header(scope, IDEMPOTENCY_HEADER)

@@ -107,6 +107,7 @@ class Simulator:
         self._startup_hooks: list[Hook] = []
         self._shutdown_hooks: list[Hook] = []
         self._emit: EmitHook | None = None
+        self._admin_routes: list[Route] = []
 
     # ---- configuration ----------------------------------------------------
 
@@ -122,6 +123,14 @@ class Simulator:
         """Serve ``endpoint``; ``idempotent`` routes replay answers per ``Idempotency-Key``."""
         route = Route(path, endpoint, methods=list(methods), name=name)
         self.routes.append(SimRoute(route, idempotent))
+
+    def admin_route(
+        self, path: str, endpoint: Endpoint, methods: Iterable[str] = ("GET",)
+    ) -> None:
+        """A provider-specific admin route (e.g. ``/_sim/sms/outcomes``): not counted, never faulted."""
+        if not path.startswith("/_sim/"):
+            raise ValueError("admin routes live under /_sim/")
+        self._admin_routes.append(Route(path, endpoint, methods=list(methods)))
 
     def every_tick(self, step: Step, interval_ms: int | None = None) -> Ticker:
         """Run ``step`` every ``tick_ms`` (or ``interval_ms``) while the app runs."""
@@ -240,7 +249,7 @@ class Simulator:
             return self.fmt.render_error(exc.status_code, None)
 
         app = Starlette(
-            routes=[*admin_routes(self), *(r.route for r in self.routes)],
+            routes=[*admin_routes(self), *self._admin_routes, *(r.route for r in self.routes)],
             exception_handlers={HTTPException: http_error},
             lifespan=lifespan,
         )
