@@ -7,6 +7,7 @@ import itertools
 
 import pytest
 
+from hookline.bus.broker import free_port
 from hookline.errors import ProviderUnavailable
 from hookline.http import ManualClock
 from hookline.http.ratelimit import MemoryWindowStore, Rule
@@ -146,3 +147,14 @@ async def test_redis_cache_is_shared(fault: FaultServer, base_url: str, redis_se
     assert second.status_code == 200
     assert second.json() == first.json()
     assert fault.hits(CACHED) == 1
+
+
+async def test_unreachable_redis_refuses_calls_as_retryable(fault: FaultServer, base_url: str) -> None:
+    """With redis_url set but Redis down, calls fail as ProviderUnavailable REDIS_UNAVAILABLE and never reach the provider."""
+    provider = settings(base_url, limits={"requests_per_second": 10})
+    async with client_for(provider, redis_url=f"redis://127.0.0.1:{free_port()}/0") as client:
+        with pytest.raises(ProviderUnavailable) as caught:
+            await client.request("GET", "/search")
+    assert caught.value.code == "REDIS_UNAVAILABLE"
+    assert caught.value.retry_after is not None
+    assert fault.hits(PATH) == 0

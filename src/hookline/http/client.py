@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 import structlog
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from hookline.config.models import ProviderSettings
 from hookline.errors import CircuitOpenError, HooklineError, RetryableError
@@ -181,7 +182,7 @@ class ApiClient:
         ttl = cache_ttl if cache_ttl is not None else self._ttls.ttl_for(path)
         key = cache_key(path, params) if method == "GET" and ttl else None
         if key is not None:
-            cached = await self.cache.get(key)
+            cached = await self._cache_get(key)
             metrics.CACHE.labels(self.name, "miss" if cached is None else "hit").inc()
             if cached is not None:
                 self._log_call(label, method, path, cached.status, 0, started, outcome="cached")
@@ -229,7 +230,7 @@ class ApiClient:
                     continue
                 self._log_call(label, method, path, response.status_code, attempt, started, outcome="ok")
                 if key is not None and ttl:
-                    await self.cache.set(key, CachedResponse.of(response), ttl)
+                    await self._cache_set(key, CachedResponse.of(response), ttl)
                 return response
         finally:
             CALL_DEADLINE.reset(context)
@@ -252,12 +253,16 @@ class ApiClient:
         except CircuitOpenError as exc:
             metrics.REQUESTS.labels(self.name, label, "circuit_open").inc()
             raise _Failed(exc, "circuit_open") from None
+        except RedisError as exc:
+            raise self._coordination_failed(label, exc) from None
         try:
             try:
                 admission = await self.breaker.allow()
             except CircuitOpenError as exc:
                 metrics.REQUESTS.labels(self.name, label, "circuit_open").inc()
                 raise _Failed(exc, "circuit_open") from None
+            except RedisError as exc:
+                raise self._coordination_failed(label, exc) from None
             return await self._exchange(
                 method, path, label, call_deadline, admission,
                 json=json, data=data, params=params, headers=headers,
@@ -306,11 +311,11 @@ class ApiClient:
                 timeout=timeout,
             )
         except HooklineError as exc:  # from the auth flow: the token endpoint failed or refused
-            await self.breaker.record(admission, success=False)
+            await self._record(admission, success=False)
             metrics.REQUESTS.labels(self.name, label, "auth").inc()
             raise _Failed(exc, "auth", status=getattr(exc, "status", None)) from None
         except httpx.RequestError as exc:
-            await self.breaker.record(admission, success=False)
+            await self._record(admission, success=False)
             timed_out = isinstance(exc, httpx.TimeoutException)
             metrics.REQUESTS.labels(self.name, label, "timeout" if timed_out else "network").inc()
             metrics.LATENCY.labels(self.name, label).observe(self.clock.monotonic() - sent)
@@ -327,7 +332,7 @@ class ApiClient:
         metrics.LATENCY.labels(self.name, label).observe(self.clock.monotonic() - sent)
         metrics.REQUESTS.labels(self.name, label, metrics.status_class(status)).inc()
         error = self.errors.classify(response)
-        await self.breaker.record(admission, success=not _counts_against_breaker(error, status))
+        await self._record(admission, success=not _counts_against_breaker(error, status))
         if error is None:
             return response
         raise _Failed(
@@ -339,6 +344,39 @@ class ApiClient:
             # A 429 was refused before any work was done.
             not_processed=status == 429,
         )
+
+    def _coordination_failed(self, label: str, exc: RedisError) -> _Failed:
+        # Shared limits and breaker state are unknown: calling anyway could break the provider's
+        # limits for every replica, so the call is refused as retryable (like the ingress's dedup).
+        metrics.REQUESTS.labels(self.name, label, "redis_unavailable").inc()
+        log.warning("http.redis_unavailable", provider=self.name, error=type(exc).__name__)
+        error = Unavailable(
+            f"Redis is unreachable: {self.name}'s shared breaker and rate limit cannot be checked",
+            retry_after=self.settings.retry.base_delay_ms / 1000 or 1.0,
+            code="REDIS_UNAVAILABLE",
+        )
+        error.__cause__ = exc
+        return _Failed(error, "redis_unavailable")
+
+    async def _record(self, admission: Admission, *, success: bool) -> None:
+        # The provider has answered: losing the breaker update must not lose that answer.
+        try:
+            await self.breaker.record(admission, success)
+        except RedisError as exc:
+            log.warning("http.breaker_record_failed", provider=self.name, error=type(exc).__name__)
+
+    async def _cache_get(self, key: str) -> CachedResponse | None:
+        try:
+            return await self.cache.get(key)
+        except RedisError as exc:
+            log.warning("http.cache_unavailable", provider=self.name, error=type(exc).__name__)
+            return None
+
+    async def _cache_set(self, key: str, value: CachedResponse, ttl: float) -> None:
+        try:
+            await self.cache.set(key, value, ttl)
+        except RedisError as exc:
+            log.warning("http.cache_unavailable", provider=self.name, error=type(exc).__name__)
 
     def _log_call(
         self,
