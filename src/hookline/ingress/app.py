@@ -18,7 +18,7 @@ from hookline.bus.connection import start_producer
 from hookline.bus.publisher import Publisher
 from hookline.bus.topics import Topics
 from hookline.config.models import HooklineSettings
-from hookline.ingress.dedup import DedupStore, DedupUnavailable, MemoryDedupStore
+from hookline.ingress.dedup import DedupStore, MemoryDedupStore
 from hookline.ingress.dedup_redis import RedisDedupStore
 from hookline.ingress.health import KafkaReadiness, healthz, metrics_endpoint, readyz
 from hookline.ingress.middleware import RequestIdMiddleware
@@ -45,12 +45,6 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 async def _internal_error(request: Request, exc: Exception) -> Response:
     log.error("ingress.internal_error", error=type(exc).__name__, exc_info=exc)
     return problem(500, "An internal error occurred.")
-
-
-async def _dedup_unavailable(request: Request, exc: Exception) -> Response:
-    # We do not accept what we cannot de-duplicate: the provider retries later.
-    retry_after = str(request.app.state.retry_after_seconds)
-    return problem(503, "The dedup store is unavailable; retry later.", {"Retry-After": retry_after})
 
 
 def default_dedup(settings: HooklineSettings) -> DedupStore:
@@ -113,12 +107,10 @@ def create_app(
         middleware=[Middleware(RequestIdMiddleware)],
         exception_handlers={
             HTTPException: _http_error,
-            DedupUnavailable: _dedup_unavailable,
             Exception: _internal_error,
         },
         lifespan=lifespan,
     )
-    app.state.retry_after_seconds = settings.server.retry_after_seconds
     return app
 
 

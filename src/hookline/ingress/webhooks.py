@@ -23,7 +23,7 @@ from hookline.envelope import CloudEvent, make_event
 from hookline.errors import NormalizationError, PublishError, VerificationError
 from hookline.ingress.body import BadContentLength, BodyTooLarge, read_limited
 from hookline.ingress.client_ip import allowed, client_address
-from hookline.ingress.dedup import DedupStore
+from hookline.ingress.dedup import DedupStore, DedupUnavailable
 from hookline.ingress.problems import problem, unauthorized
 from hookline.ingress.sources import Source
 from hookline.observability import metrics
@@ -44,6 +44,12 @@ def public_url(request: Request, server: ServerSettings) -> str:
     query: str = request.scope.get("query_string", b"").decode("latin-1")
     path: str = request.scope.get("root_path", "") + request.scope["path"]
     return server.public_base_url.rstrip("/") + path + (f"?{query}" if query else "")
+
+
+def _forwarded_for(request: Request) -> str | None:
+    """Every X-Forwarded-For line joined in order: a proxy may add a line instead of appending."""
+    lines = [v.decode("latin-1") for k, v in request.scope["headers"] if k == b"x-forwarded-for"]
+    return ",".join(lines) if lines else None
 
 
 def _raw_headers(request: Request) -> Headers:
@@ -70,6 +76,9 @@ class WebhookEndpoint:
         # Metric children per label set, resolved once: labels() is costly per request.
         self._request_children: dict[tuple[str, str], Any] = {}
         self._latency_children: dict[str, Any] = {}
+
+    def _unavailable(self, detail: str = "The event log is unavailable; retry later.") -> Response:
+        return problem(503, detail, {"Retry-After": str(self.server.retry_after_seconds)})
 
     def _requests(self, source: str, outcome: str) -> Any:
         child = self._request_children.get((source, outcome))
@@ -116,9 +125,7 @@ class WebhookEndpoint:
         headers = _raw_headers(request)
         if settings.allow_ips:
             peer = request.client.host if request.client else None
-            address = client_address(
-                peer, headers.get("x-forwarded-for"), self.server.trusted_proxies
-            )
+            address = client_address(peer, _forwarded_for(request), self.server.trusted_proxies)
             if not allowed(address, settings.allow_ips):
                 log.warning("ingress.address_denied", source=source.name, address=str(address))
                 return "forbidden", None, problem(403, "This address may not post to this source.")
@@ -187,7 +194,13 @@ class WebhookEndpoint:
         use_dedup = self.dedup is not None and source.settings.dedup and first.providereventid
         if use_dedup:
             assert self.dedup is not None
-            claim = await self.dedup.claim(key, first.id, self.server.publish_timeout_seconds)
+            try:
+                claim = await self.dedup.claim(key, first.id, self.server.publish_timeout_seconds)
+            except DedupUnavailable as exc:
+                # Without the store we cannot promise "no second event": let the provider retry.
+                log.warning("ingress.dedup_unavailable", source=source.name, error=str(exc))
+                detail = "The dedup store is unavailable; retry later."
+                return "unavailable", first.id, self._unavailable(detail)
             if claim.state == "done":
                 body = {"id": claim.event_id or first.id, "duplicate": True}
                 return "duplicate", first.id, JSONResponse(body, status_code=200)
@@ -202,14 +215,7 @@ class WebhookEndpoint:
             log.warning(
                 "ingress.publish_failed", source=source.name, event_id=first.id, error=str(exc)
             )
-            retry_after = str(self.server.retry_after_seconds)
-            return (
-                "unavailable",
-                first.id,
-                problem(
-                    503, "The event log is unavailable; retry later.", {"Retry-After": retry_after}
-                ),
-            )
+            return "unavailable", first.id, self._unavailable()
         except BaseException:
             if use_dedup:
                 assert self.dedup is not None
@@ -261,14 +267,7 @@ class WebhookEndpoint:
         try:
             await self.publisher.publish([to_record(event, self.topics.ingress_dlq)])
         except PublishError:
-            retry_after = str(self.server.retry_after_seconds)
-            return (
-                "unavailable",
-                event.id,
-                problem(
-                    503, "The event log is unavailable; retry later.", {"Retry-After": retry_after}
-                ),
-            )
+            return "unavailable", event.id, self._unavailable()
         log.warning(
             "ingress.normalization_failed", source=raw.source, event_id=event.id, error=str(error)
         )
