@@ -26,7 +26,7 @@ def _rebase_refs(node: Any, base: str) -> Any:
     (OpenAPI's object form is not allowed there).
     """
     if isinstance(node, dict):
-        out = {}
+        out: dict[str, Any] = {}
         for k, v in node.items():
             if k == "$ref" and isinstance(v, str) and v.startswith("#/"):
                 out[k] = base + v[1:]
