@@ -7,8 +7,8 @@ provider or service keeps its models in its own ``models.py`` and exposes a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 import builtins
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel
