@@ -45,7 +45,7 @@ StartWidgets = Callable[..., AbstractAsyncContextManager[Running]]
 
 @pytest.fixture
 def start_widgets() -> StartWidgets:
-    """Serve a fresh widgets simulator; keyword arguments go to its factory or its settings."""
+    """Serve a fresh widgets simulator; keyword arguments go to its factory, settings or uvicorn (http)."""
 
     @asynccontextmanager
     async def start(
@@ -53,8 +53,9 @@ def start_widgets() -> StartWidgets:
     ) -> AsyncIterator[Running]:
         settings = HooklineSettings.model_validate({"sandbox": {"ingress_url": ingress_url}})
         sim_settings = SimulatorSettings(port=0, tick_ms=tick_ms, callback_url=options.pop("callback_url", None))
+        server_options = {"http": options.pop("http")} if "http" in options else {}
         app = widgets.create_app(settings, sim_settings, **options)
-        async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=10) as client:
+        async with serve(app, **server_options) as url, httpx.AsyncClient(base_url=url, timeout=10) as client:
             yield Running(url, app, client)
 
     return start

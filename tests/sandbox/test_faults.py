@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from hookline.sandbox.faults import FaultBook, FaultSpec, compile_glob
-from tests.sandbox.conftest import Running
+from tests.sandbox.conftest import Running, StartWidgets
 
 CREATE = {"colour": "blue"}
 
@@ -130,15 +130,17 @@ async def test_malformed_fault_cuts_the_body_in_half(widgets_sim: Running) -> No
     assert (await widgets_sim.client.get("/v1/widgets/w_1")).status_code == 201
 
 
-async def test_disconnect_fault_closes_without_an_answer(widgets_sim: Running) -> None:
-    """``disconnect`` drops the connection with no response; the simulator keeps serving."""
-    await widgets_sim.fault(path="/v1/widgets", method="POST", disconnect=True)
-    with pytest.raises(httpx.RemoteProtocolError):
-        await widgets_sim.client.post("/v1/widgets", json=CREATE)
-    state = await widgets_sim.state()
-    assert state["handled"] == 0
-    assert state["faults"]["applied"] == 1
-    assert (await widgets_sim.client.post("/v1/widgets", json=CREATE)).status_code == 201
+@pytest.mark.parametrize("http", ["httptools", "h11"])
+async def test_disconnect_fault_closes_without_an_answer(start_widgets: StartWidgets, http: str) -> None:
+    """``disconnect`` drops the connection with no response (both uvicorn HTTP stacks); serving goes on."""
+    async with start_widgets(http=http) as widgets_sim:
+        await widgets_sim.fault(path="/v1/widgets", method="POST", disconnect=True)
+        with pytest.raises(httpx.RemoteProtocolError):
+            await widgets_sim.client.post("/v1/widgets", json=CREATE)
+        state = await widgets_sim.state()
+        assert state["handled"] == 0
+        assert state["faults"]["applied"] == 1
+        assert (await widgets_sim.client.post("/v1/widgets", json=CREATE)).status_code == 201
 
 
 async def test_count_and_first_match_over_http(widgets_sim: Running) -> None:
