@@ -111,9 +111,9 @@ async def test_delay_only_fault_lets_the_handler_answer(widgets_sim: Running) ->
 
 async def test_delay_beyond_client_timeout_times_out(widgets_sim: Running) -> None:
     """A delay above the client's timeout is a read timeout for the client."""
-    await widgets_sim.fault(path="/v1/widgets/*", delay_ms=1500, status=200)
+    await widgets_sim.fault(path="/v1/widgets/*", delay_ms=600, status=200)
     with pytest.raises(httpx.ReadTimeout):
-        await widgets_sim.client.get("/v1/widgets/w_1", timeout=0.3)
+        await widgets_sim.client.get("/v1/widgets/w_1", timeout=0.2)
 
 
 async def test_malformed_fault_cuts_the_body_in_half(widgets_sim: Running) -> None:

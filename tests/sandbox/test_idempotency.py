@@ -90,6 +90,17 @@ async def test_5xx_is_not_stored(widgets_sim: Running) -> None:
     assert state["idempotency"] == {"keys": 0, "repeats": 0, "mismatches": 0}
 
 
+async def test_handler_crash_releases_the_key(widgets_sim: Running) -> None:
+    """A handler that raises answers 500 and keeps nothing; the retry with the same key runs again."""
+    c = widgets_sim.client
+    for _ in range(2):
+        response = await c.post("/v1/widgets", json={"colour": "explode"}, headers=key("k8"))
+        assert response.status_code == 500
+    state = await widgets_sim.state()
+    assert state["handled"] == 2
+    assert state["idempotency"]["keys"] == 0
+
+
 async def test_injected_fault_is_not_stored(widgets_sim: Running) -> None:
     """A faulted request keeps no answer, so the retry with the same key runs the handler."""
     c = widgets_sim.client

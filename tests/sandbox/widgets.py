@@ -94,6 +94,8 @@ def create_app(
         colour = payload.get("colour", "red")
         if colour == "plaid":
             return render_error(None, "SOLD_OUT")
+        if colour == "explode":
+            raise RuntimeError("handler bug")
         if colour == "broken":
             return JSONResponse({"error": {"code": "INTERNAL"}}, status_code=500)
         widget = {"widget_id": f"w_{next(state.ids)}", "status": "building", "colour": colour}
