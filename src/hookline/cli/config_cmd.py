@@ -54,5 +54,11 @@ def run_check(args: argparse.Namespace) -> int:
     return 0
 
 
-# Later parts (reactor rules, providers) add whole-configuration checks here.
-EXTRA_CHECKS: list[Any] = []
+def _reactor_rules(settings: Any) -> list[Any]:
+    from hookline.reactor.rules import rule_problems
+
+    return rule_problems(settings)
+
+
+# Whole-configuration checks beyond types and secrets.
+EXTRA_CHECKS: list[Any] = [_reactor_rules]

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from hookline.config.reactor import ReactorSettings
 from hookline.config.secrets import Secret
 from hookline.config.verify import VerifyConfig
 
@@ -122,7 +123,7 @@ class AuthSettings(_Section):
     password: Secret | None = None
     # form_credentials: the form field names (Every8d UID/PWD, Mitake username/password).
     username_field: str = "username"
-    password_field: str = "password"
+    password_field: str = "password"  # noqa: S105 - a form field name
     header: str | None = None
     value: Secret | None = None
     api_key: ApiKeySettings | None = None
@@ -221,7 +222,7 @@ class HooklineSettings(BaseModel):
     providers: dict[str, ProviderSettings] = Field(default_factory=dict)
     services: dict[str, dict[str, Any]] = Field(default_factory=dict)
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
-    reactor: dict[str, Any] = Field(default_factory=dict)
+    reactor: ReactorSettings = Field(default_factory=ReactorSettings)
     observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
 
 

@@ -49,6 +49,7 @@ WORKERS: dict[str, WorkerFactory] = {
     "colt": lazy("hookline.services.colt.worker:create_worker"),
     "sms": lazy("hookline.services.sms.worker:create_worker"),
     "reservation": lazy("hookline.services.reservation.worker:create_worker"),
+    "reactor": lazy("hookline.reactor.worker:create_worker"),
 }
 
 

@@ -1,0 +1,1 @@
+"""Event → command rules: the loop from one provider's webhook to another provider's API."""
