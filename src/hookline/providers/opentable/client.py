@@ -28,8 +28,6 @@ CODES: dict[str, CodeSpec] = {
 }
 ERRORS = error_map(CODES)
 
-SEARCH_TTL = 300.0  # providers.md §0.3
-AVAILABILITY_TTL = 60.0
 
 
 class OpenTableClient:
@@ -40,7 +38,7 @@ class OpenTableClient:
 
     async def search(self, **params: Any) -> list[dict[str, Any]]:
         response = await self.api.request(
-            "GET", "/restaurants", endpoint="search", params=params, cache_ttl=SEARCH_TTL
+            "GET", "/restaurants", endpoint="search", params=params
         )
         restaurants = response.json().get("restaurants", [])
         return list(restaurants) if isinstance(restaurants, list) else []
@@ -53,7 +51,7 @@ class OpenTableClient:
             params["time_preference"] = time_preference
         response = await self.api.request(
             "GET", f"/restaurants/{restaurant_id}/availability", endpoint="availability",
-            params=params, cache_ttl=AVAILABILITY_TTL,
+            params=params,
         )
         return Availability.model_validate(response.json())
 

@@ -32,8 +32,6 @@ CODES: dict[str, CodeSpec] = {
 }
 ERRORS = error_map(CODES)
 
-RIDB_TTL = 3600.0  # providers.md §0.3
-AVAILABILITY_TTL = 60.0
 DEFAULT_AVAILABILITY_URL = "https://www.recreation.gov/api/camps/availability/campground"
 DEFAULT_RESERVATIONS_URL = "https://www.recreation.gov/api/reservations"
 
@@ -62,19 +60,19 @@ class RecreationGovClient:
         return {"X-Account-Id": self.account_id} if self.account_id else {}
 
     async def facilities(self, **params: Any) -> dict[str, Any]:
-        response = await self.api.request("GET", "/facilities", endpoint="facilities", params=params, cache_ttl=RIDB_TTL)
+        response = await self.api.request("GET", "/facilities", endpoint="facilities", params=params)
         body: dict[str, Any] = response.json()
         return body
 
     async def facility(self, facility_id: str) -> dict[str, Any]:
-        response = await self.api.request("GET", f"/facilities/{facility_id}", endpoint="facility", cache_ttl=RIDB_TTL)
+        response = await self.api.request("GET", f"/facilities/{facility_id}", endpoint="facility")
         body: dict[str, Any] = response.json()
         return body
 
     async def month(self, campground_id: str, month_start: date) -> MonthAvailability:
         response = await self.api.request(
             "GET", f"{self.availability_url}/{campground_id}/month", endpoint="availability",
-            params={"start_date": f"{month_start:%Y-%m}-01T00:00:00.000Z"}, cache_ttl=AVAILABILITY_TTL,
+            params={"start_date": f"{month_start:%Y-%m}-01T00:00:00.000Z"},
         )
         return MonthAvailability.model_validate(response.json())
 

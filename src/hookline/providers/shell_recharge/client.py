@@ -35,8 +35,6 @@ CODES: dict[str, CodeSpec] = {
 }
 ERRORS = error_map(CODES)
 
-STATIONS_TTL = 300.0  # providers.md §0.3
-AVAILABILITY_TTL = 30.0
 
 
 class ShellRechargeClient:
@@ -46,14 +44,14 @@ class ShellRechargeClient:
         self.api = api
 
     async def stations(self, **params: Any) -> list[dict[str, Any]]:
-        response = await self.api.request("GET", "/stations", endpoint="stations", params=params, cache_ttl=STATIONS_TTL)
+        response = await self.api.request("GET", "/stations", endpoint="stations", params=params)
         stations = response.json().get("stations", [])
         return list(stations) if isinstance(stations, list) else []
 
     async def availability(self, station_id: str, *, connector_id: str, duration_minutes: int) -> dict[str, Any]:
         response = await self.api.request(
             "GET", f"/stations/{station_id}/availability", endpoint="availability",
-            params={"connector_id": connector_id, "duration_minutes": duration_minutes}, cache_ttl=AVAILABILITY_TTL,
+            params={"connector_id": connector_id, "duration_minutes": duration_minutes},
         )
         body: dict[str, Any] = response.json()
         return body

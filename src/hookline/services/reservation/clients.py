@@ -2,7 +2,7 @@
 
 A default applies only where the configuration leaves the field unset: client-side
 rate limits (sliding window, per minute, with a minimum interval), the GET cache
-TTLs.
+TTLs (availability 30–60 s, searches 300 s, RIDB 3600 s). ``cache: {}`` turns caching off.
 """
 
 from __future__ import annotations
@@ -26,17 +26,19 @@ from hookline.services.reservation.platforms import (
 class Defaults:
     requests_per_minute: float
     min_interval_ms: int
+    cache: dict[str, float]
 
 
 DEFAULTS: dict[str, Defaults] = {
-    "opentable": Defaults(60, 100),
-    "recreation_gov": Defaults(50, 200),
-    "shell_recharge": Defaults(120, 100),
+    "opentable": Defaults(60, 100, {"/restaurants": 300, "/restaurants/*/availability": 60}),
+    "recreation_gov": Defaults(50, 200, {"/facilities": 3600, "/facilities/**": 3600,
+                                         "**/availability/campground/*/month": 60}),
+    "shell_recharge": Defaults(120, 100, {"/stations": 300, "/stations/*/availability": 30}),
 }
 
 
 def with_defaults(name: str, settings: ProviderSettings) -> ProviderSettings:
-    """``settings`` with §0.3's client-side rate limits filled in where they are unset."""
+    """``settings`` with §0.3's client-side rate limits and GET cache TTLs where they are unset."""
     wanted = DEFAULTS[name]
     limits = settings.limits
     if "limits" not in settings.model_fields_set or (
@@ -46,7 +48,8 @@ def with_defaults(name: str, settings: ProviderSettings) -> ProviderSettings:
             "requests_per_minute": wanted.requests_per_minute,
             "min_interval_ms": limits.min_interval_ms or wanted.min_interval_ms,
         })
-    return settings.model_copy(update={"limits": limits})
+    cache = settings.cache if "cache" in settings.model_fields_set else dict(wanted.cache)
+    return settings.model_copy(update={"limits": limits, "cache": cache})
 
 
 def build_platforms(settings: HooklineSettings) -> tuple[dict[str, Platform], list[ApiClient]]:
