@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import httpx
 import pytest
 
@@ -161,3 +164,42 @@ async def test_invalid_number_is_dead_lettered_at_once_and_nothing_is_sent(
         assert "E.164" in headers["hookline-error-message"]
         for sim in ("every8d", "mitake", "twilio"):
             assert (await loop.state(sim))["requests"]["total"] == 0
+
+
+async def test_every8d_outage_opens_its_breaker_and_traffic_returns_when_healthy(
+    broker: EmbeddedBroker,
+) -> None:
+    """Every8d 503 for every call: Taiwan messages go through Mitake, the breaker opens, then recovers."""
+    async with sms_loop(broker.bootstrap_servers) as loop:
+        outage = await loop.fault("every8d", path="/API21/HTTP/sendSMS.ashx", status=503, count=0)
+        during = [loop.command(f"+8869123456{i:02d}") for i in range(4)]
+        for command in during:
+            await loop.send(command)
+            delivered = await loop.wait_event("sms.message.delivered", command.id)
+            assert delivered.provider == "mitake"
+        assert loop.worker is not None
+        service = loop.worker.spec.handlers
+        assert service.types() == ["sms.message.delivered", "sms.message.undelivered", "sms.send"]
+        breaker = _client(loop, "every8d").api.breaker
+        assert breaker.state == "open"
+        # With the breaker open Every8d is skipped without a call.
+        calls = (await loop.state("every8d"))["requests"]["total"]
+        skipped = loop.command("+886912345699")
+        await loop.send(skipped)
+        assert (await loop.wait_event("sms.message.accepted", skipped.id)).provider == "mitake"
+        assert (await loop.state("every8d"))["requests"]["total"] == calls
+        assert not [e for e in loop.of(skipped.id) if e.type == "sms.message.failed_over"]
+
+        await loop.clear_fault("every8d", outage)
+        await asyncio.sleep(2.2)  # the breaker's recovery_seconds in the test settings
+        after = loop.command("+886912345600")
+        await loop.send(after)
+        delivered = await loop.wait_event("sms.message.delivered", after.id)
+        assert delivered.provider == "every8d"
+        assert breaker.state == "closed"
+
+
+def _client(loop: SmsLoop, name: str) -> Any:
+    assert loop.worker is not None
+    handler = loop.worker.spec.handlers.get("sms.send")
+    return handler.__self__.providers[name]  # type: ignore[union-attr]

@@ -24,7 +24,7 @@ from hookline.sandbox.layer import SimRoute
 from hookline.services.sms.phone import from_taiwan_national, is_taiwan
 from hookline.services.sms.reports import TAIPEI
 from hookline.services.sms.segments import segment
-from hookline.services.sms.sim_world import SimMessage, SmsWorld, Status
+from hookline.services.sms.sim_world import GONE, SimMessage, SmsWorld, Status, complete_form
 
 SEND = "/API21/HTTP/sendSMS.ashx"
 STATUS = "/API21/HTTP/getDeliveryStatus.ashx"
@@ -92,7 +92,10 @@ def create_app(settings: HooklineSettings, sim_settings: SimulatorSettings) -> A
         return fields
 
     async def send(request: Request) -> Response:
-        fields = await fields_of(request)
+        form = await complete_form(request)
+        if form is None:
+            return Response(status_code=GONE)
+        fields = {**request.query_params, **form}
         if not authorized(fields):
             return failure("-2")
         body, dest = fields.get("MSG", ""), fields.get("DEST", "").strip()

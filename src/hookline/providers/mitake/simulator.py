@@ -26,7 +26,7 @@ from hookline.sandbox.layer import SimRoute
 from hookline.services.sms.phone import from_taiwan_national, is_taiwan
 from hookline.services.sms.reports import TAIPEI
 from hookline.services.sms.segments import segment
-from hookline.services.sms.sim_world import SimMessage, SmsWorld, Status
+from hookline.services.sms.sim_world import GONE, SimMessage, SmsWorld, Status, complete_form
 
 SEND = "/api/mtk/SmSend"
 QUERY = "/api/mtk/SmQuery"
@@ -93,7 +93,10 @@ def create_app(settings: HooklineSettings, sim_settings: SimulatorSettings) -> A
             if account["in_flight"] > max_concurrency:
                 return ini("statuscode=l", "Error=concurrent connection limit")
             await asyncio.sleep(0)
-            return await _send(await fields_of(request))
+            form = await complete_form(request)
+            if form is None:
+                return Response(status_code=GONE)
+            return await _send({**request.query_params, **form})
         finally:
             account["in_flight"] -= 1
 

@@ -25,7 +25,7 @@ from hookline.envelope import event_id
 from hookline.sandbox import Callback, EmitRejected, EmitRequest, ProviderFormat, Simulator
 from hookline.sandbox.layer import SimRoute
 from hookline.services.sms.segments import segment
-from hookline.services.sms.sim_world import SimMessage, SmsWorld, Status
+from hookline.services.sms.sim_world import GONE, SimMessage, SmsWorld, Status, complete_form
 
 API = "/2010-04-01/Accounts/{account_sid}"
 _DEFAULT_SENDER = "+15017122661"
@@ -118,7 +118,9 @@ def create_app(settings: HooklineSettings, sim_settings: SimulatorSettings) -> A
     async def send(request: Request) -> Response:
         if not authorized(request):
             return error(20003)
-        form = dict(parse_qsl((await request.body()).decode(), keep_blank_values=True))
+        form = await complete_form(request)
+        if form is None:
+            return Response(status_code=GONE)
         to, body = form.get("To", ""), form.get("Body", "")
         if not body:
             return error(21602)

@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, ConfigDict
 from starlette.requests import Request
@@ -23,6 +24,27 @@ from starlette.routing import Route
 Outcome = Literal["deliver", "fail", "silent", "invalid"]
 Status = Literal["queued", "sent", "delivered", "failed", "undelivered"]
 FINAL: frozenset[str] = frozenset({"delivered", "failed", "undelivered"})
+
+
+async def complete_form(request: Request) -> dict[str, str] | None:
+    """The form fields of a request, or None when the client went away before the body ended.
+
+    A client killed mid-request leaves a truncated body; a real API never acts on
+    one, so neither does a simulator (and a 5xx answer is not kept for replay).
+    """
+    raw = await request.body()
+    if await request.is_disconnected():
+        return None
+    charset = (
+        "big5"
+        if request.url.path.endswith("SmSend")
+        and (request.query_params.get("CharsetURL", "").upper() != "UTF-8")
+        else "utf-8"
+    )
+    return dict(parse_qsl(raw.decode(charset, errors="replace"), keep_blank_values=True))
+
+
+GONE = 503  # the status for a request whose client disconnected (never stored for replay)
 
 
 def outcome_for(number: str) -> Outcome:
