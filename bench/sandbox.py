@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -23,7 +25,7 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
 from hookline.bus.broker import free_port  # noqa: E402
-from ingress import cpus, run_wrk, serve, stop  # noqa: E402
+from ingress import cpus, serve, stop, to_ms  # noqa: E402
 
 GET = 'wrk.method = "GET"\n'
 POST = """
@@ -34,6 +36,18 @@ request = function()
     ["Idempotency-Key"] = "k-" .. counter, ["Authorization"] = "Bearer bench"}, '{"colour": "blue"}')
 end
 """
+
+
+def run_wrk(url: str, script: Path, duration: int, connections: int, pin: list[str]) -> dict[str, float]:
+    warm = [*pin, "wrk", "-t1", f"-c{connections}", "-d2s", "-s", str(script), url]
+    subprocess.run(warm, capture_output=True, check=True)
+    cmd = [*pin, "wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(script), url]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    # Anchored: a "+/- Stdev" column like "67.50%" must not pass for the 50th percentile.
+    rps = float(re.search(r"^Requests/sec:\s+([\d.]+)", out, re.M).group(1))  # type: ignore[union-attr]
+    p99 = to_ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    return {"rps": rps, "p99": p99, "non2xx": float(bad.group(1)) if bad else 0.0}
 
 
 def main() -> int:
