@@ -240,3 +240,13 @@ async def test_signature_is_recomputed_on_resend(fault: FaultServer, base_url: s
     for seen in fault.seen(PATH):
         assert verify_signature(secret, "POST", "/api/things", seen.headers["x-timestamp"], seen.body,
                                 seen.headers["x-signature"], now=time.time())
+
+
+async def test_token_endpoint_retry_after_is_honoured(fault: FaultServer, base_url: str) -> None:
+    """A 429 from the token endpoint waits its Retry-After before asking again."""
+    fault.script(TOKEN_PATH, Step(429, headers={"Retry-After": "3"}))
+    clock = ManualClock()
+    async with client_for(settings(base_url, auth=oauth(base_url)), clock=clock) as client:
+        await client.request("GET", "/things")
+    assert clock.sleeps == [3.0]
+    assert fault.hits(TOKEN_PATH) == 2

@@ -215,8 +215,9 @@ class CircuitBreaker:
 
     async def record(self, admission: Admission, success: bool) -> None:
         state = await self.store.record(success, admission.probe)
-        retry_in = self.settings.recovery_seconds if state == OPEN else None
-        self._observe(state, retry_in)
+        # Only a transition starts a cool-down; a late answer must not extend the current one.
+        opened = state == OPEN and self._known != OPEN
+        self._observe(state, self.settings.recovery_seconds if opened else None)
 
     async def snapshot(self) -> Snapshot:
         state, failures, retry_in = await self.store.snapshot()

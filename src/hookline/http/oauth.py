@@ -28,7 +28,6 @@ from hookline.http.errors import (
     AuthFailed,
     Fate,
     TokenUnavailable,
-    Unavailable,
     common_error_fields,
     fate_for_status,
     json_body,
@@ -108,6 +107,15 @@ class RefreshTokenGrant:
             self._refresh_token = rotated
 
 
+class _EndpointBusy(Exception):
+    """One token request failed in a way worth retrying."""
+
+    def __init__(self, reason: str, status: int | None = None, headers: httpx.Headers | None = None) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.headers = headers
+
+
 @dataclass(frozen=True)
 class AccessToken:
     value: str
@@ -172,7 +180,7 @@ class TokenSource:
             attempt += 1
             try:
                 token = await self._fetch_once()
-            except Unavailable as exc:
+            except _EndpointBusy as exc:
                 now = self.clock.monotonic()
                 remaining = (deadline if deadline is not None else started + self.policy.deadline) - now
                 decision = self.policy.decide(
@@ -180,7 +188,7 @@ class TokenSource:
                     retryable=True,
                     may_repeat=True,
                     status=exc.status,
-                    headers=exc.details if isinstance(exc.details, httpx.Headers) else None,
+                    headers=exc.headers,
                     now=self.clock.time(),
                     remaining=remaining,
                 )
@@ -214,17 +222,14 @@ class TokenSource:
                 self.grant.token_url, data=self.grant.form(), headers={"Accept": "application/json"}
             )
         except httpx.TransportError as exc:
-            raise Unavailable(f"{type(exc).__name__} calling the token endpoint", code="NETWORK") from exc
+            raise _EndpointBusy(f"{type(exc).__name__} calling the token endpoint") from exc
         body = json_body(response)
         fate = fate_for_status(response.status_code)
         if fate is not None:
             code, message, _ = common_error_fields(body)
             if fate is Fate.RETRYABLE:
-                raise Unavailable(
-                    f"token endpoint answered {response.status_code}",
-                    status=response.status_code,
-                    code=code,
-                    details=response.headers,
+                raise _EndpointBusy(
+                    f"token endpoint answered {response.status_code}", response.status_code, response.headers
                 )
             log.error(
                 "http.token_rejected", provider=self.provider, status=response.status_code, code=code
@@ -237,11 +242,7 @@ class TokenSource:
                 code=code or "TOKEN_REJECTED",
             )
         if not isinstance(body, dict) or not isinstance(body.get("access_token"), str):
-            raise Unavailable(
-                "token endpoint answered without an access_token",
-                status=response.status_code,
-                code="INVALID_TOKEN_RESPONSE",
-            )
+            raise _EndpointBusy("token endpoint answered without an access_token", response.status_code)
         self.grant.update(body)
         try:
             expires_in = float(body.get("expires_in") or DEFAULT_EXPIRES_IN)
