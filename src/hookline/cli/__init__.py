@@ -32,6 +32,7 @@ COMMANDS = [
     "hookline.cli.dlq_cmd",
     "hookline.cli.sandbox_cmd",
     "hookline.cli.schemas_cmd",
+    "hookline.cli.demo_cmd",
 ]
 
 

@@ -6,7 +6,7 @@ import argparse
 import logging as stdlib_logging
 
 from hookline.config.check import prepare
-from hookline.config.loader import load_settings
+from hookline.config.loader import dev_config, load_settings
 from hookline.config.models import HooklineSettings
 from hookline.config.secrets import iter_secrets
 from hookline.observability.logging import configure_logging
@@ -14,9 +14,15 @@ from hookline.observability.masking import SECRETS
 from hookline.providers.registry import names as provider_names
 
 
+DEV_COMMANDS = frozenset({"run", "send", "sign", "tail", "demo", "sandbox", "dlq"})
+
+
 def load(args: argparse.Namespace, *, logging: bool = True) -> HooklineSettings:
     """Load, validate and resolve the configuration; raises ConfigProblems."""
-    settings = load_settings(getattr(args, "config", None))
+    # The one-machine commands fall back to the shipped development configuration;
+    # serve, worker and the rest never do (production must say what it runs).
+    fallback = dev_config() if getattr(args, "command", None) in DEV_COMMANDS else None
+    settings = load_settings(getattr(args, "config", None), fallback=fallback)
     prepare(settings, provider_names())
     SECRETS.add(secret.get() for _, secret in iter_secrets(settings))
     if logging:

@@ -38,8 +38,16 @@ def run_check(args: argparse.Namespace) -> int:
         for problem in problems:
             print(str(problem), file=sys.stderr)
         return 1
-    for warning in inline_secret_warnings(settings):
-        print(f"warning: {warning}", file=sys.stderr)
+    warnings = inline_secret_warnings(settings)
+    if len(warnings) > 3:
+        print(
+            f"warning: {len(warnings)} inline secret values (first: {warnings[0].path}); "
+            "use env:NAME or file:/path outside development",
+            file=sys.stderr,
+        )
+    else:
+        for warning in warnings:
+            print(f"warning: {warning}", file=sys.stderr)
     print(f"ok: {file or 'built-in defaults'}")
     for name, source in sorted(settings.sources.items()):
         ips = f", allow_ips: {len(source.allow_ips)}" if source.allow_ips else ""

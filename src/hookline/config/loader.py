@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from importlib import resources
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,13 +77,22 @@ def _environment_settings(environ: Mapping[str, str]) -> type[HooklineSettings]:
     return FromEnvironment
 
 
-def config_path(explicit: str | os.PathLike[str] | None, environ: Mapping[str, str]) -> Path | None:
-    """``--config``, else ``HOOKLINE_CONFIG``, else ``./hookline.yaml`` when it exists."""
+def dev_config() -> Path:
+    """The development configuration shipped with hookline (everything on one machine)."""
+    return Path(str(resources.files("hookline.config") / "dev.yaml"))
+
+
+def config_path(
+    explicit: str | os.PathLike[str] | None,
+    environ: Mapping[str, str],
+    fallback: Path | None = None,
+) -> Path | None:
+    """``--config``, else ``HOOKLINE_CONFIG``, else ``./hookline.yaml``, else ``fallback``."""
     if explicit:
         return Path(explicit)
     if environ.get(CONFIG_ENV):
         return Path(environ[CONFIG_ENV])
-    return DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None
+    return DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else fallback
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -139,10 +149,12 @@ def problems_from_validation(exc: ValidationError) -> list[Problem]:
 def load_settings(
     path: str | os.PathLike[str] | None = None,
     environ: Mapping[str, str] | None = None,
+    *,
+    fallback: Path | None = None,
 ) -> HooklineSettings:
     """Read and validate the configuration; raises :class:`ConfigProblems`. Secrets stay unresolved."""
     env = os.environ if environ is None else environ
-    file = config_path(path, env)
+    file = config_path(path, env, fallback)
     data = _read_yaml(file) if file is not None else {}
     cls = _environment_settings(env)
     try:

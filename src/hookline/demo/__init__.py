@@ -1,0 +1,1 @@
+"""Scripted scenarios that drive the running loop and show each step as it happens."""
