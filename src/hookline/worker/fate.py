@@ -9,6 +9,8 @@ record ends in exactly one outcome, and each outcome is counted.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -53,34 +55,40 @@ class _Attempted:
     retry_after: float | None
 
 
-class _Lease:
-    """Keeps an idempotency lease alive while a slow handler runs (renewed every third of it)."""
+class _Leases:
+    """Keeps the leases of running handlers alive: one sweep every third of the lease renews
+    those older than that, so a fast handler costs no timer at all."""
 
-    __slots__ = ("_handle", "_key", "_lease", "_store", "_task", "_token")
-
-    def __init__(self, store: IdempotencyStore, key: str, token: str, lease: float) -> None:
-        self._store, self._key, self._token, self._lease = store, key, token, lease
+    def __init__(self, store: IdempotencyStore, lease: float) -> None:
+        self._store = store
+        self._lease = lease
+        self.held: dict[str, tuple[str, float]] = {}
         self._task: asyncio.Task[None] | None = None
-        self._handle = asyncio.get_running_loop().call_later(lease / 3, self._fire)
 
-    def _fire(self) -> None:
-        self._task = asyncio.create_task(self._renew())
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._sweep(), name="hookline-leases")
 
-    async def _renew(self) -> None:
-        try:
-            held = await self._store.renew(self._key, self._token, self._lease)
-        except Exception as exc:  # a failed renewal must not fail the handler; the next may work
-            log.warning("worker.lease_renew_failed", event_id=self._key, error=type(exc).__name__)
-            held = True
-        if held:
-            self._handle = asyncio.get_running_loop().call_later(self._lease / 3, self._fire)
-        else:
-            log.warning("worker.lease_lost", event_id=self._key)
-
-    def stop(self) -> None:
-        self._handle.cancel()
+    async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _sweep(self) -> None:
+        interval = self._lease / 3
+        while True:
+            await asyncio.sleep(interval)
+            now = time.monotonic()
+            for key, (token, since) in list(self.held.items()):
+                if now - since < interval:
+                    continue
+                try:
+                    if not await self._store.renew(key, token, self._lease):
+                        log.warning("worker.lease_lost", event_id=key)
+                except Exception as exc:  # the next sweep may work; the handler must go on
+                    log.warning("worker.lease_renew_failed", event_id=key, error=type(exc).__name__)
 
 
 class Fate:
@@ -117,7 +125,12 @@ class Fate:
         self._finished = {o: metrics.FINISHED.labels(service, o) for o in metrics.OUTCOMES}
         self._latency_ok = metrics.HANDLER_SECONDS.labels(service, "ok")
         self._latency_failed = metrics.HANDLER_SECONDS.labels(service, "failed")
-        self._in_flight = metrics.IN_FLIGHT.labels(service)
+        self._running = 0
+        metrics.IN_FLIGHT.labels(service).set_function(lambda: self._running)
+        self.leases = _Leases(store, self._lease)
+        # Lease tokens: unique per attempt, cheap to make.
+        self._owner = uuid.uuid4().hex[:12]
+        self._tokens = itertools.count()
         self._inline_counter = metrics.INLINE_RETRIES.labels(service)
 
     async def settle(self, record: ConsumerRecord[bytes, bytes]) -> str:
@@ -145,7 +158,7 @@ class Fate:
         if handler is None:
             log.info("worker.skipped", event_id=event.id, type=event.type, reason="no handler")
             return SKIPPED
-        token = uuid.uuid4().hex
+        token = f"{self._owner}-{next(self._tokens)}"
         while True:
             begun = await self._store.begin(event.id, token, self._lease)
             if begun.state == "done":
@@ -156,11 +169,12 @@ class Fate:
             # Another attempt holds the lease (a live worker, or a crashed one whose lease
             # has not expired): wait for it instead of running the effect in parallel.
             await asyncio.sleep(min(max(begun.retry_in, 0.02), 0.5))
-        lease = _Lease(self._store, event.id, token, self._lease)
+        held = self.leases.held
+        held[event.id] = (token, time.monotonic())
         try:
             return await self._attempts(record, event, handler, token)
         finally:
-            lease.stop()
+            held.pop(event.id, None)
 
     async def _attempts(
         self,
@@ -169,8 +183,10 @@ class Fate:
         handler: Callable[[CloudEvent, HandlerContext], Awaitable[None]],
         token: str,
     ) -> str:
-        prior, first_failure, original_topic, original_partition, original_offset = history(record)
-        attempt = prior
+        # Only records from retry tiers carry a history; commands start at attempt 1.
+        tier_now = self._tiers.of_topic(record.topic)
+        attempt = history(record)[0] if tier_now is not None else 0
+        first_failure: str | None = None
         inline = 0
         while True:
             attempt += 1
@@ -178,7 +194,8 @@ class Fate:
             if result is None:
                 await self._store.complete(event.id, self._ttl)
                 return HANDLED
-            first_failure = first_failure or now_rfc3339()
+            _, first, original_topic, original_partition, original_offset = history(record)
+            first_failure = first_failure or first or now_rfc3339()
             bound = log.bind(
                 event_id=event.id, type=event.type, key=event.key, attempt=attempt,
                 error=type(result.error).__name__, detail=str(result.error)[:500],
@@ -200,7 +217,7 @@ class Fate:
             )
             tier = None
             if not result.permanent:
-                tier = self._tiers.next(self._tiers.of_topic(record.topic), result.retry_after)
+                tier = self._tiers.next(tier_now, result.retry_after)
             if tier is None:
                 reason = "permanent" if result.permanent else "retries_exhausted"
                 await self._park(dead_letter_record(record, self.service, failure, self._dlq_topic, reason))
@@ -222,7 +239,7 @@ class Fate:
         context = HandlerContext(event, attempt, self._settings, self._topics, self._emit)
         started = time.perf_counter()
         result: _Attempted | None = None
-        self._in_flight.inc()
+        self._running += 1
         try:
             await handler(event, context)
         except PermanentError as exc:
@@ -237,7 +254,7 @@ class Fate:
             )
             result = _Attempted(exc, False, None)
         finally:
-            self._in_flight.dec()
+            self._running -= 1
         elapsed = time.perf_counter() - started
         (self._latency_ok if result is None else self._latency_failed).observe(elapsed)
         return result

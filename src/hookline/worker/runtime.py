@@ -42,6 +42,8 @@ from hookline.worker.registry import WorkerSpec
 log = structlog.get_logger("hookline.worker")
 
 POLL_TIMEOUT_MS = 200
+# How long a full buffer may last before its partitions are paused.
+PAUSE_AFTER_SECONDS = 1.0
 
 
 def open_store(settings: HooklineSettings, service: str) -> IdempotencyStore:
@@ -101,6 +103,7 @@ class Worker:
         self._full = False
         self._stopping = False
         self._progress = asyncio.Event()  # set whenever a record finishes
+        self._room = asyncio.Event()  # set when the buffer has drained to half
         self._task: asyncio.Task[None] | None = None
         self._consumer: AIOKafkaConsumer | None = None
         self._publisher: Publisher | None = None
@@ -157,6 +160,7 @@ class Worker:
             raise
         self._lanes = Lanes(config.concurrency, self._run)
         self._lanes.start()
+        self._fate.leases.start()
         self._task = asyncio.create_task(self._poll(), name=f"hookline-worker-{self.service}")
         log.info(
             "worker.started", service=self.service, group=self.group_id,
@@ -193,6 +197,17 @@ class Worker:
         max_poll = self.settings.worker.max_poll_records
         next_commit = time.monotonic() + self._commit_interval
         while not self._stopping:
+            if self._outstanding >= self._cap and not self._full:
+                # Full: stop asking for records first (aiokafka keeps at most one fetched
+                # batch per partition meanwhile); pause the partitions only when it lasts,
+                # because pausing throws the fetched batches away.
+                self._room.clear()
+                try:
+                    async with asyncio.timeout(PAUSE_AFTER_SECONDS):
+                        await self._room.wait()
+                except TimeoutError:
+                    self._full = True
+                continue
             self._refresh_pauses()
             room = max(1, min(max_poll, self._cap - self._outstanding))
             try:
@@ -247,8 +262,6 @@ class Worker:
             return
         if self._full and self._outstanding <= self._cap // 2:
             self._full = False
-        elif not self._full and self._outstanding >= self._cap:
-            self._full = True
         assigned = consumer.assignment()
         want = set(assigned) if (self._full or self._stopping) else set(self._delayed) & assigned
         current = consumer.paused()
@@ -290,8 +303,10 @@ class Worker:
             self._outstanding -= 1
             self._progress.set()
         offsets.finish(work.record.offset)
-        if self._full and self._outstanding <= self._cap // 2:
-            self._refresh_pauses()
+        if self._outstanding <= self._cap // 2:
+            if self._full:
+                self._refresh_pauses()
+            self._room.set()
 
     # ---- commits and rebalancing ----------------------------------------------------------------
 
@@ -388,8 +403,10 @@ class Worker:
             return
         self._stopping = True
         task, self._task = self._task, None
-        with contextlib.suppress(Exception):
+        try:
             await task
+        except Exception:
+            log.exception("worker.fetch_loop_failed", service=self.service)
         self._refresh_pauses()
         gone = list(self._assigned.values())
         self._assigned.clear()
@@ -399,6 +416,8 @@ class Worker:
         await self._release(gone, self._grace)
         assert self._lanes is not None and self._consumer is not None
         await self._lanes.close()
+        if self._fate is not None:
+            await self._fate.leases.stop()
         await self._consumer.stop()
         if self._publisher is not None:
             await self._publisher.stop()

@@ -1,0 +1,163 @@
+"""Worker runtime throughput against raw aiokafka, measured in the same run.
+
+    python bench/worker.py [--records 50000] [--slow-records 6000] [--concurrency 64]
+
+Starts the embedded broker, writes N CloudEvent commands (1000 keys) and reads
+them three ways, each as a fresh consumer group from the beginning:
+
+(a) raw aiokafka ``getmany`` with no work at all (the baseline);
+(b) hookline's runtime with a no-op handler: decode, idempotency store,
+    per-key lanes, gap-free commits, metrics;
+(c) hookline's runtime with a handler that awaits 20 ms (a stand-in for a
+    provider call) at the given concurrency, against the ideal
+    concurrency / latency.
+
+Each is timed from its first record to its last. Targets: (b)/(a) >= 0.6,
+(c) >= 0.7 of ideal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+import structlog
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from hookline.bus.broker import EmbeddedBroker
+from hookline.bus.codec import to_record
+from hookline.bus.topics import Topics
+from hookline.config.models import HooklineSettings
+from hookline.envelope import CloudEvent, make_event
+from hookline.observability.logging import configure_logging
+from hookline.worker.handlers import HandlerContext, HandlerRegistry
+from hookline.worker.registry import WorkerSpec
+from hookline.worker.runtime import Worker
+
+TYPE = "bench.command"
+SERVICE = "bench"
+
+
+def settings_for(bootstrap: str, prefix: str, concurrency: int) -> HooklineSettings:
+    return HooklineSettings.model_validate(
+        {
+            "kafka": {
+                "bootstrap_servers": bootstrap, "topic_prefix": prefix, "partitions": 6,
+                "idempotence": "off",
+            },
+            "worker": {
+                "concurrency": concurrency, "session_timeout_ms": 3000,
+                "heartbeat_interval_ms": 500, "commit_interval_ms": 1000,
+                "max_poll_records": 1000, "max_buffered_records": 4000,
+            },
+            "observability": {"log_level": "warning"},
+        }
+    )
+
+
+async def write(bootstrap: str, topic: str, count: int) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    await admin.create_topics([NewTopic(topic, 6, 1)])
+    await admin.close()
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", linger_ms=20, max_batch_size=1 << 20
+    )
+    await producer.start()
+    futures = []
+    for i in range(count):
+        event = make_event(
+            source="/bench", type=TYPE, subject=f"entity-{i % 1000}",
+            data={"to": "+10000000000", "text": "bench", "seq": i},
+        )
+        record = to_record(event, topic)
+        futures.append(await producer.send(topic, record.value, key=record.key, headers=record.headers))
+    await asyncio.gather(*futures)
+    await producer.stop()
+
+
+async def raw(bootstrap: str, topic: str, count: int) -> float:
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, group_id=f"raw-{uuid.uuid4().hex[:6]}",
+        enable_auto_commit=False, auto_offset_reset="earliest", max_poll_records=1000,
+    )
+    await consumer.start()
+    seen, first = 0, 0.0
+    try:
+        while seen < count:
+            batch = await consumer.getmany(timeout_ms=1000)
+            if batch and not first:
+                first = time.perf_counter()
+            seen += sum(len(records) for records in batch.values())
+        return count / (time.perf_counter() - first)
+    finally:
+        await consumer.stop()
+
+
+async def runtime(
+    bootstrap: str, prefix: str, topic: str, count: int, concurrency: int, delay: float
+) -> float:
+    settings = settings_for(bootstrap, prefix, concurrency)
+    done = asyncio.Event()
+    state = {"seen": 0, "first": 0.0, "last": 0.0}
+
+    async def handler(event: CloudEvent, ctx: HandlerContext) -> None:
+        if not state["seen"]:
+            state["first"] = time.perf_counter()
+        if delay:
+            await asyncio.sleep(delay)
+        state["seen"] += 1
+        if state["seen"] == count:
+            state["last"] = time.perf_counter()
+            done.set()
+
+    spec = WorkerSpec(
+        SERVICE, [topic], HandlerRegistry({TYPE: handler}),
+        group_id=f"{prefix}.rt-{uuid.uuid4().hex[:6]}",
+    )
+    worker = Worker(settings, spec, embedded=True)
+    await worker.start()
+    try:
+        await done.wait()
+    finally:
+        await worker.stop()
+    return count / (state["last"] - state["first"])
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--records", type=int, default=50_000)
+    parser.add_argument("--slow-records", type=int, default=6_000)
+    parser.add_argument("--concurrency", type=int, default=64)
+    args = parser.parse_args()
+    configure_logging("warning", "console")
+    structlog.get_logger().debug("bench.start")
+    with EmbeddedBroker() as broker:
+        bootstrap = broker.bootstrap_servers
+        prefix = f"bench{uuid.uuid4().hex[:6]}"
+        topic = Topics(prefix).commands(SERVICE)
+        slow_topic = Topics(prefix).commands(SERVICE + "slow")
+        await write(bootstrap, topic, args.records)
+        await write(bootstrap, slow_topic, args.slow_records)
+        a = await raw(bootstrap, topic, args.records)
+        b = await runtime(bootstrap, prefix, topic, args.records, args.concurrency, 0.0)
+        c = await runtime(bootstrap, prefix, slow_topic, args.slow_records, args.concurrency, 0.02)
+    ideal = args.concurrency / 0.02
+    print(f"records: {args.records} (a, b), {args.slow_records} (c); 1000 keys; 6 partitions")
+    print(f"(a) raw aiokafka, no work          {a:>10,.0f} records/s")
+    print(f"(b) hookline, no-op handler        {b:>10,.0f} records/s")
+    print(f"(c) hookline, 20 ms handler @ {args.concurrency:<4} {c:>10,.0f} records/s (ideal {ideal:,.0f})")
+    print(f"(b)/(a) = {b / a:.2f}   (target >= 0.6)")
+    print(f"(c)/ideal = {c / ideal:.2f}   (target >= 0.7)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(asyncio.run(main()))
