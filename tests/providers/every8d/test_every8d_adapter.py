@@ -17,13 +17,27 @@ MID = "7b0e2f6c-3f1a-4e55-9a0b-1c2d3e4f5a6b"
 
 
 def raw(status: str, mobile: str = "0912345678", **drop: str) -> RawWebhook:
-    fields = {"BatchID": "b-1", "Mobile": mobile, "Subject": MID, "Status": status,
-              "StatusTime": "20250301181504", "Cost": "1.0"}
+    fields = {
+        "BatchID": "b-1",
+        "Mobile": mobile,
+        "Subject": MID,
+        "Status": status,
+        "StatusTime": "20250301181504",
+        "Cost": "1.0",
+    }
     for key in drop:
         fields.pop(key)
     body = urlencode(fields).encode()
-    return RawWebhook("every8d-dlr", "every8d", body, FORM, Headers(), {"token": "t"},
-                      datetime.now(UTC), parse_body(body, FORM))
+    return RawWebhook(
+        "every8d-dlr",
+        "every8d",
+        body,
+        FORM,
+        Headers(),
+        {"token": "t"},
+        datetime.now(UTC),
+        parse_body(body, FORM),
+    )
 
 
 @pytest.mark.parametrize(
@@ -40,7 +54,9 @@ def raw(status: str, mobile: str = "0912345678", **drop: str) -> RawWebhook:
         ("-3", "sms.message.undelivered", False, "invalid_recipient"),
     ],
 )
-def test_status_table(status: str, type_: str, eligible: bool | None, error_class: str | None) -> None:
+def test_status_table(
+    status: str, type_: str, eligible: bool | None, error_class: str | None
+) -> None:
     """Each Every8d status gives the documented type, class and failover eligibility."""
     [event] = SPEC.adapter.normalize(raw(status))
     assert event.type == type_

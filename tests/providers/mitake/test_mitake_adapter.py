@@ -15,12 +15,29 @@ MID = "7b0e2f6c-3f1a-4e55-9a0b-1c2d3e4f5a6b"
 
 
 def raw(flag: str, **override: str) -> RawWebhook:
-    query = {"token": "t", "ref": MID, "msgid": "1010079522", "dstaddr": "0912345678",
-             "dlvtime": "20250301181500", "donetime": "20250301181504", "statusstr": "DELIVRD",
-             "statuscode": "0", "StatusFlag": flag, **override}
+    query = {
+        "token": "t",
+        "ref": MID,
+        "msgid": "1010079522",
+        "dstaddr": "0912345678",
+        "dlvtime": "20250301181500",
+        "donetime": "20250301181504",
+        "statusstr": "DELIVRD",
+        "statuscode": "0",
+        "StatusFlag": flag,
+        **override,
+    }
     query = {k: v for k, v in query.items() if v}
-    return RawWebhook("mitake-dlr", "mitake", b"", "application/x-www-form-urlencoded", Headers(),
-                      query, datetime.now(UTC), {})
+    return RawWebhook(
+        "mitake-dlr",
+        "mitake",
+        b"",
+        "application/x-www-form-urlencoded",
+        Headers(),
+        query,
+        datetime.now(UTC),
+        {},
+    )
 
 
 @pytest.mark.parametrize(
@@ -37,7 +54,9 @@ def raw(flag: str, **override: str) -> RawWebhook:
         ("9", "sms.message.undelivered", False, "provider"),
     ],
 )
-def test_status_flag_table(flag: str, type_: str, eligible: bool | None, error_class: str | None) -> None:
+def test_status_flag_table(
+    flag: str, type_: str, eligible: bool | None, error_class: str | None
+) -> None:
     """StatusFlag decides the type (statuscode is only a carrier detail)."""
     [event] = SPEC.adapter.normalize(raw(flag, statuscode="9"))
     assert event.type == type_

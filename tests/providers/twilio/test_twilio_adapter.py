@@ -20,15 +20,28 @@ MID = "7b0e2f6c-3f1a-4e55-9a0b-1c2d3e4f5a6b"
 def raw(fields: dict[str, str], ref: str | None = MID) -> RawWebhook:
     body = urlencode(fields).encode()
     return RawWebhook(
-        source="sms-twilio", provider="twilio", body=body, content_type=FORM, headers=Headers(),
-        query={"ref": ref} if ref else {}, received_at=datetime(2025, 3, 1, 10, 15, tzinfo=UTC),
+        source="sms-twilio",
+        provider="twilio",
+        body=body,
+        content_type=FORM,
+        headers=Headers(),
+        query={"ref": ref} if ref else {},
+        received_at=datetime(2025, 3, 1, 10, 15, tzinfo=UTC),
         payload=parse_body(body, FORM),
     )
 
 
 def fields(status: str, **extra: str) -> dict[str, str]:
-    return {"MessageSid": "SMabc", "SmsSid": "SMabc", "AccountSid": "AC1", "From": "+15017122661",
-            "To": "+14155550123", "MessageStatus": status, "SmsStatus": status, **extra}
+    return {
+        "MessageSid": "SMabc",
+        "SmsSid": "SMabc",
+        "AccountSid": "AC1",
+        "From": "+15017122661",
+        "To": "+14155550123",
+        "MessageStatus": status,
+        "SmsStatus": status,
+        **extra,
+    }
 
 
 @pytest.mark.parametrize(
@@ -69,7 +82,11 @@ def test_same_callback_gives_the_same_event_id() -> None:
 
 @pytest.mark.parametrize(
     "payload",
-    [fields("delivered") | {"MessageSid": "", "SmsSid": ""}, fields("") | {"SmsStatus": ""}, fields("exploded")],
+    [
+        fields("delivered") | {"MessageSid": "", "SmsSid": ""},
+        fields("") | {"SmsStatus": ""},
+        fields("exploded"),
+    ],
 )
 def test_unusable_callbacks_raise_normalization_error(payload: dict[str, str]) -> None:
     """A callback without sid, status, or with an unknown status cannot be normalized."""
@@ -89,7 +106,15 @@ def test_registered_with_samples_that_normalize() -> None:
     for sample in SPEC.samples():
         payload = parse_body(sample.body, sample.content_type)
         event = SPEC.adapter.normalize(
-            RawWebhook("sms-twilio", "twilio", sample.body, sample.content_type, Headers(), {},
-                       datetime.now(UTC), payload)
+            RawWebhook(
+                "sms-twilio",
+                "twilio",
+                sample.body,
+                sample.content_type,
+                Headers(),
+                {},
+                datetime.now(UTC),
+                payload,
+            )
         )[0]
         assert event.type.startswith("sms.message.")
