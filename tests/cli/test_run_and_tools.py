@@ -73,11 +73,13 @@ def test_run_prints_parts_and_a_send_line_that_tail_shows(running: tuple[subproc
         line = process.stdout.readline()
         assert line, "hookline run exited early"
         lines.append(line)
-        if line.startswith("try it:"):
+        if line.startswith("Ctrl-C"):
             break
     output = "".join(lines)
     assert f"127.0.0.1:{kafka_port}" in output and "ingress" in output
-    try_line = line.split(":", 1)[1].strip()
+    send_lines = [ln for ln in lines if ln.startswith(("try it:", "   or:")) and " send " in ln]
+    assert send_lines, output
+    try_line = send_lines[0].split(":", 1)[1].strip()
     send, tail = (part.strip().split() for part in try_line.split("&&"))
     assert send[0] == "hookline" and tail[0] == "hookline"
     sent = cli(*send[1:])

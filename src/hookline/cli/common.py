@@ -13,7 +13,6 @@ from hookline.observability.logging import configure_logging
 from hookline.observability.masking import SECRETS
 from hookline.providers.registry import names as provider_names
 
-
 DEV_COMMANDS = frozenset({"run", "send", "sign", "tail", "demo", "sandbox", "dlq"})
 
 

@@ -36,12 +36,22 @@ def _config_flag(args: argparse.Namespace) -> str:
     return f" --config {shlex.quote(args.config)}" if args.config else ""
 
 
-def try_it(settings: HooklineSettings, args: argparse.Namespace) -> str:
+def try_it(settings: HooklineSettings, args: argparse.Namespace) -> list[str]:
+    """What to type next: the demo when the loop runs, and a webhook round trip."""
     flag = _config_flag(args)
+    lines = []
+    if not args.no_sandbox and {"colt", "sms"} <= set(worker_names()):
+        lines.append(f"hookline{flag} demo          (a Colt order that completes and ends in an SMS)")
     source = next(iter(settings.sources), None)
-    if source is None:
-        return "add a source to the configuration to receive webhooks"
-    return f"hookline{flag} send {source} && hookline{flag} tail --from-beginning --count 1"
+    if source is not None:
+        lines.append(f"hookline{flag} send {source} && hookline{flag} tail --from-beginning --count 1")
+    return lines or ["add a source to the configuration to receive webhooks"]
+
+
+def worker_names() -> list[str]:
+    from hookline.worker.registry import WORKERS
+
+    return sorted(WORKERS)
 
 
 async def run(args: argparse.Namespace) -> int:
@@ -69,7 +79,10 @@ async def run(args: argparse.Namespace) -> int:
         print("hookline is running:")
         for name, where in rows:
             print(f"  {name:<{width}}  {where}")
-        print(f"\ntry it:  {try_it(settings, args)}")
+        first, *others = try_it(settings, args)
+        print(f"\ntry it:  {first}")
+        for other in others:
+            print(f"   or:   {other}")
         print("Ctrl-C stops everything.", flush=True)
         await wait_for_signal()
         print("stopping…", file=sys.stderr, flush=True)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Awaitable, Callable
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from hookline.demo.runner import Run, of
 
@@ -117,8 +118,110 @@ async def colt_order(run: Run) -> str:
     return f"order {order_id} completed, {sms}"
 
 
+def _day(ahead: int = 9) -> date:
+    day = date.today() + timedelta(days=ahead)
+    return (
+        day + timedelta(days=1) if day.weekday() == 0 else day
+    )  # the simulated restaurant closes Mondays
+
+
+async def reservation_cancel(run: Run) -> str:
+    """An OpenTable booking, cancelled → the platform's webhook → SMS to the customer."""
+    create = await run.command(
+        "reservation.create",
+        {
+            "provider": "opentable",
+            "venue_id": "rest_001",
+            "party_size": 2,
+            "date": _day().isoformat(),
+            "time": "19:30",
+            "customer": {"name": "Ada Lovelace", "email": "ada@example.com", "phone": PHONE_UK},
+        },
+    )
+    created = await run.expect(
+        "reservation.command.succeeded",
+        of("reservation.command.succeeded", command_id=create.id),
+        lambda e: f"reservation {e['data'].get('reservation_id')}",
+    )
+    reservation_id = created["data"]["reservation_id"]
+    await run.command(
+        "reservation.cancel",
+        {"provider": "opentable", "reservation_id": reservation_id, "reason": "plans changed"},
+        subject=reservation_id,
+    )
+    await run.expect(
+        "webhook → reservation.booking.cancelled",
+        of("reservation.booking.cancelled", reservation_id=reservation_id),
+        lambda e: f"{e['data'].get('confirmation') or reservation_id}",
+    )
+    sms = await _sms_steps(run, f"opentable:{reservation_id}")()
+    return f"reservation {reservation_id} cancelled, {sms}"
+
+
+async def charging(run: Run) -> str:
+    """A Shell Recharge slot, a charging session that progresses and completes → receipt SMS."""
+    # A fresh 45-minute slot each run, so repeated demos never collide on the connector.
+    slot = secrets.randbelow(400)
+    start_at = datetime.now(UTC).replace(microsecond=0, second=0) + timedelta(minutes=60 + 45 * slot)
+    reserve = await run.command(
+        "reservation.create",
+        {
+            "provider": "shell_recharge",
+            "venue_id": "shell_ev_001",
+            "connector_id": "conn_004",
+            "start_time": start_at.isoformat().replace("+00:00", "Z"),
+            "duration_minutes": 30,
+            "vehicle": {
+                "make": "Tesla",
+                "model": "Model 3",
+                "battery_capacity_kwh": 75,
+                "connector_type": "CCS",
+                "driver_name": "Bob Johnson",
+                "driver_email": "bob@example.com",
+                "driver_phone": PHONE_TW,
+                "target_soc": 60,
+            },
+        },
+    )
+    reserved = await run.expect(
+        "reservation.command.succeeded",
+        of("reservation.command.succeeded", command_id=reserve.id),
+        lambda e: f"reservation {e['data'].get('reservation_id')}",
+    )
+    start = await run.command(
+        "charging.session.start",
+        {
+            "station_id": "shell_ev_001",
+            "connector_id": "conn_004",
+            "reservation_id": reserved["data"]["reservation_id"],
+        },
+    )
+    started = await run.expect(
+        "charging.command.succeeded (start)",
+        of("charging.command.succeeded", command_id=start.id),
+        lambda e: f"session {e['data'].get('session_id')}",
+    )
+    session_id = started["data"]["session_id"]
+    await run.expect(
+        "webhook → charging.session.progress",
+        of("charging.session.progress", session_id=session_id),
+        lambda e: f"{e['data'].get('energy_kwh')} kWh, SOC {e['data'].get('soc_percent')} %",
+    )
+    completed = await run.expect(
+        "webhook → charging.session.completed",
+        of("charging.session.completed", session_id=session_id),
+        lambda e: (
+            f"{e['data'].get('energy_kwh')} kWh, {e['data'].get('cost', {}).get('amount')} {e['data'].get('cost', {}).get('currency')}"
+        ),
+    )
+    sms = await _sms_steps(run, f"shell_recharge:{session_id}")()
+    return f"session {session_id} charged {completed['data'].get('energy_kwh')} kWh, {sms}"
+
+
 SCENARIOS: dict[str, tuple[Scenario, str]] = {
     "colt-order": (colt_order, "a Colt order from quote to completion, ending in an SMS"),
+    "reservation-cancel": (reservation_cancel, "an OpenTable booking cancelled, ending in an SMS"),
+    "charging": (charging, "a charging session that completes, ending in a receipt SMS"),
 }
 
 

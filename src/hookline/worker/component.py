@@ -30,9 +30,10 @@ class WorkerComponent:
         try:
             for factory in factories:
                 spec = await factory(self.settings)
-                worker = Worker(self.settings, spec, bootstrap_servers=self._bootstrap)
-                await worker.start()
-                self.workers.append(worker)
+                self.workers.append(Worker(self.settings, spec, bootstrap_servers=self._bootstrap))
+            # Concurrently: each group join takes seconds on the embedded broker, and
+            # one after another they would keep the last worker idle for all of them.
+            await asyncio.gather(*(worker.start() for worker in self.workers))
         except BaseException:
             await self.stop()
             raise
@@ -45,6 +46,5 @@ class WorkerComponent:
     def where(self) -> str:
         if not self.workers:
             return ", ".join(self.names)
-        return "; ".join(
-            f"{w.service}: {', '.join(w.spec.topics)} (group {w.group_id})" for w in self.workers
-        )
+        prefix = self.settings.kafka.topic_prefix
+        return f"{', '.join(w.service for w in self.workers)}  (consumer groups {prefix}.worker.<name>)"
