@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
-from hookline.providers import colt, every8d, github, mitake, shopify, slack, stripe, twilio
-from hookline.providers import opentable, recreation_gov, shell_recharge
+from hookline.providers import (
+    colt,
+    every8d,
+    github,
+    mitake,
+    opentable,
+    recreation_gov,
+    shell_recharge,
+    shopify,
+    slack,
+    stripe,
+    twilio,
+)
 from hookline.providers.base import ProviderSpec
 from hookline.providers.standard import StandardAdapter
 from hookline.providers.standard import samples as standard_samples
