@@ -17,6 +17,24 @@ from hookline.signatures.base import Headers, SignedRequest
 from tests.support.ingress import HMAC_SECRET, WHSEC, running_ingress, settings_for
 
 
+def test_stdlib_messages_are_masked_and_dates_kept() -> None:
+    """A library's log message (httpx, uvicorn) is masked too; ISO dates are not phone numbers."""
+    import logging
+
+    stream = io.StringIO()
+    configure_logging("info", "json", stream)
+    try:
+        logging.getLogger("somelib").warning(
+            "GET https://api.example/2010-04-01/send?PWD=hunter22&to=+886912345678 token=abc Bearer zzz.yyy"
+        )
+    finally:
+        configure_logging("info", "json")
+    line = stream.getvalue().strip().splitlines()[-1]
+    assert "/2010-04-01/" in line
+    for leaked in ("912345678", "zzz.yyy", "hunter22"):
+        assert leaked not in line, leaked
+
+
 def test_masking_processor_by_key_and_pattern() -> None:
     """Sensitive keys, bearer tokens, whsec_ keys and phone numbers are masked in any field."""
     stream = io.StringIO()

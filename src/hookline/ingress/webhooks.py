@@ -202,8 +202,11 @@ class WebhookEndpoint:
                 detail = "The dedup store is unavailable; retry later."
                 return "unavailable", first.id, self._unavailable(detail)
             if claim.state == "done":
+                # A provider that needs its own acknowledgement needs it for a repeat too,
+                # or it keeps retrying a delivery we already have.
+                special = self._acknowledge(source, events)
                 body = {"id": claim.event_id or first.id, "duplicate": True}
-                return "duplicate", first.id, JSONResponse(body, status_code=200)
+                return "duplicate", first.id, special or JSONResponse(body, status_code=200)
         records: list[Record] = [to_record(event, source.topic) for event in events]
         started = time.perf_counter()
         try:
@@ -226,18 +229,19 @@ class WebhookEndpoint:
         if use_dedup:
             assert self.dedup is not None
             await self.dedup.complete(key, first.id)
-        ack = source.adapter.acknowledgement(events)
-        if ack is not None:
-            return (
-                "accepted",
-                first.id,
-                Response(ack.body, status_code=ack.status or 200, media_type=ack.media_type),
-            )
+        special = self._acknowledge(source, events)
         return (
             "accepted",
             first.id,
-            JSONResponse({"id": first.id, "duplicate": False}, status_code=202),
+            special or JSONResponse({"id": first.id, "duplicate": False}, status_code=202),
         )
+
+    @staticmethod
+    def _acknowledge(source: Source, events: list[CloudEvent]) -> Response | None:
+        ack = source.adapter.acknowledgement(events)
+        if ack is None:
+            return None
+        return Response(ack.body, status_code=ack.status or 200, media_type=ack.media_type)
 
     async def _dead_letter(
         self, raw: RawWebhook, error: NormalizationError

@@ -15,6 +15,7 @@ _SENSITIVE_KEY = re.compile(
 )
 # E.164 and local mobile numbers: 8-15 digits, optionally with + and separators.
 _PHONE = re.compile(r"(?<![\w.-])\+?\d[\d -]{6,17}\d(?![\w.-])")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+")
 _KNOWN_PREFIXES = re.compile(r"\b(whsec|whpk|whsk|sk_live|sk_test|rk_live)_[A-Za-z0-9+/=_-]+")
 _QUERY_SECRET = re.compile(r"(?i)([?&](?:token|password|pwd|signature|sig|key|secret)=)[^&\s]+")
@@ -55,7 +56,13 @@ def mask_text(text: str) -> str:
     text = _BEARER.sub(lambda m: f"{m.group(1)} {MASK}", text)
     text = _KNOWN_PREFIXES.sub(lambda m: f"{m.group(1)}_{MASK}", text)
     text = _QUERY_SECRET.sub(lambda m: m.group(1) + MASK, text)
-    return _PHONE.sub(lambda m: mask_phone(m.group(0)), text)
+    return _PHONE.sub(_phone_or_date, text)
+
+
+def _phone_or_date(match: re.Match[str]) -> str:
+    found = match.group(0)
+    # ISO dates (Twilio's /2010-04-01/ API path, timestamps) are not phone numbers.
+    return found if _DATE.fullmatch(found) else mask_phone(found)
 
 
 def mask_value(key: str, value: Any) -> Any:
@@ -83,7 +90,8 @@ def mask_any(value: Any) -> Any:
 
 
 # Keys whose values are ids or plain words; masking them would only hurt debugging.
-_PASS_THROUGH = frozenset({"event", "level", "timestamp", "logger", "request_id", "event_id"})
+# ``event`` is not among them: for stdlib loggers (httpx, uvicorn) it is free text.
+_PASS_THROUGH = frozenset({"level", "timestamp", "logger", "request_id", "event_id"})
 
 
 def masking_processor(
@@ -92,6 +100,9 @@ def masking_processor(
     """structlog processor: the only place masking happens."""
     for key in list(event_dict):
         if key in _PASS_THROUGH:
+            continue
+        if key == "event":
+            event_dict[key] = mask_text(str(event_dict[key]))
             continue
         event_dict[key] = mask_value(key, event_dict[key])
     return event_dict

@@ -6,7 +6,6 @@ import asyncio
 from typing import Any
 
 import httpx
-import pytest
 
 from hookline.bus.broker import EmbeddedBroker
 from tests.services.sms.loop import MITAKE_TOKEN, SmsLoop, sms_loop
@@ -63,11 +62,6 @@ async def test_taiwan_number_through_mitake_gets_the_exact_acknowledgement(
         assert response.headers["content-type"].startswith("text/plain")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ingress answers a duplicate with its JSON body, not the adapter's acknowledgement; "
-    "Mitake then retries the report forever (ingress/webhooks.py duplicate branch)",
-)
 async def test_a_repeated_mitake_report_still_gets_the_exact_acknowledgement(
     broker: EmbeddedBroker,
 ) -> None:
