@@ -36,6 +36,7 @@ from hookline.worker.parking import (
     now_rfc3339,
     retry_record,
 )
+from hookline.worker.registry import ExhaustedHook
 
 log = structlog.get_logger("hookline.worker")
 
@@ -106,8 +107,10 @@ class Fate:
         emit: Emitter,
         settings: HooklineSettings,
         topics: Topics,
+        on_exhausted: ExhaustedHook | None = None,
     ) -> None:
         self.service = service
+        self._on_exhausted = on_exhausted
         self._handlers = handlers
         self._store = store
         self._tiers = tiers
@@ -220,6 +223,8 @@ class Fate:
                 tier = self._tiers.next(tier_now, result.retry_after)
             if tier is None:
                 reason = "permanent" if result.permanent else "retries_exhausted"
+                if not result.permanent and self._on_exhausted is not None:
+                    await self._exhausted(event, attempt, result.error)
                 await self._park(dead_letter_record(record, self.service, failure, self._dlq_topic, reason))
                 metrics.DEAD_LETTERED.labels(self.service, reason).inc()
                 bound.warning("worker.dead_lettered", reason=reason, topic=self._dlq_topic)
@@ -229,6 +234,17 @@ class Fate:
             metrics.RETRIED.labels(self.service, tier.name).inc()
             bound.info("worker.retry_parked", tier=tier.name, delay_seconds=delay)
             return RETRIED
+
+    async def _exhausted(self, event: CloudEvent, attempt: int, error: BaseException) -> None:
+        assert self._on_exhausted is not None
+        context = HandlerContext(event, attempt, self._settings, self._topics, self._emit)
+        try:
+            await self._on_exhausted(event, context, error)
+        except Exception as exc:
+            # The record still goes to the DLQ; a failing hook must not keep it cycling.
+            log.warning(
+                "worker.exhausted_hook_failed", event_id=event.id, error=type(exc).__name__
+            )
 
     async def _attempt(
         self,

@@ -14,8 +14,9 @@ from importlib import import_module
 from typing import cast
 
 from hookline.config.models import HooklineSettings
+from hookline.envelope import CloudEvent
 from hookline.errors import ConfigError
-from hookline.worker.handlers import HandlerRegistry
+from hookline.worker.handlers import HandlerContext, HandlerRegistry
 
 
 @dataclass
@@ -28,9 +29,14 @@ class WorkerSpec:
     close: Callable[[], Awaitable[None]] | None = None
     # Overrides the consumer group id (default "<prefix>.worker.<service>").
     group_id: str | None = None
+    # Called once when a record's retries are exhausted, just before it is dead-lettered,
+    # so a service can publish the command's terminal failure result (permanent errors
+    # are the handler's own to report: it sees them first).
+    on_exhausted: ExhaustedHook | None = None
 
 
 WorkerFactory = Callable[[HooklineSettings], Awaitable[WorkerSpec]]
+ExhaustedHook = Callable[[CloudEvent, HandlerContext, BaseException], Awaitable[None]]
 
 
 def lazy(path: str) -> WorkerFactory:

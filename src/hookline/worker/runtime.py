@@ -138,6 +138,7 @@ class Worker:
             emit=self._emit,
             settings=settings,
             topics=self.topics,
+            on_exhausted=self.spec.on_exhausted,
         )
         config = settings.worker
         self._consumer = AIOKafkaConsumer(

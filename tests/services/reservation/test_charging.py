@@ -98,7 +98,7 @@ async def test_start_is_effect_once_when_the_command_repeats(rloop: ReservationL
 
 
 async def test_start_on_occupied_connector_exhausts_retries_into_the_dlq(rloop: ReservationLoop) -> None:
-    """CONNECTOR_UNAVAILABLE is retryable: retried in place and on every retry tier, then dead-lettered."""
+    """CONNECTOR_UNAVAILABLE is retryable: retried in place and on every retry tier, then dead-lettered with a failed result."""
     command = rloop.command("charging.session.start", {"station_id": "shell_ev_001", "connector_id": "conn_003"})
     await rloop.send(command)
     letters: list = []
@@ -114,3 +114,8 @@ async def test_start_on_occupied_connector_exhausts_retries_into_the_dlq(rloop: 
     # One call per handler attempt: a busy connector is not retried inside the HTTP client
     # (nor counted by its breaker); the worker tried inline and then on both retry tiers.
     assert state["requests"]["by_route"]["POST /v2/sessions"] >= 4
+    # Even when retries run out, the command ends in exactly one terminal result.
+    result = await rloop.result(command)
+    assert result.type == "charging.command.failed"
+    assert result.data["error"]["code"] == "CONNECTOR_UNAVAILABLE"
+    assert result.data["error"]["retryable"] is True

@@ -87,10 +87,15 @@ class ColtHandlers:
 
         return run
 
+    async def exhausted(self, event: CloudEvent, ctx: HandlerContext, exc: BaseException) -> None:
+        """Retries ran out: the command still ends in exactly one result, a retryable failure."""
+        await self._failed(event, ctx, event.type, exc)
+
     async def _failed(
-        self, event: CloudEvent, ctx: HandlerContext, type_: str, exc: PermanentError
+        self, event: CloudEvent, ctx: HandlerContext, type_: str, exc: BaseException
     ) -> None:
-        details = exc.details if isinstance(exc.details, (dict, list)) else None
+        raw_details = getattr(exc, "details", None)
+        details = raw_details if isinstance(raw_details, (dict, list)) else None
         status = getattr(exc, "status", None)
         anchor = event.id
         if type_ == WATCH_CHECK and isinstance(event.data, dict):
@@ -99,17 +104,17 @@ class ColtHandlers:
             command_id=anchor,
             command_type=type_,
             http_status=status if isinstance(status, int) else None,
-            error_code=exc.code,
+            error_code=getattr(exc, "code", None) or type(exc).__name__,
             message=str(exc),
             details=_field_issues(details),
-            retryable=False,
+            retryable=not isinstance(exc, PermanentError),
             attempts=ctx.attempt,
         )
         await ctx.emit(
             result_event(event, "colt.command.failed", failed, anchor, anchor=anchor),
             ctx.topics.events("colt"),
         )
-        log.warning("colt.command_failed", command_id=anchor, type=type_, code=exc.code)
+        log.warning("colt.command_failed", command_id=anchor, type=type_, code=failed.error_code)
 
     @staticmethod
     def _parse(event: CloudEvent, model: type[C]) -> C:

@@ -29,4 +29,5 @@ async def create_worker(settings: HooklineSettings) -> WorkerSpec:
         topics=[topics.commands("colt")],
         handlers=handlers.registry(),
         close=client.aclose,
+        on_exhausted=handlers.exhausted,
     )

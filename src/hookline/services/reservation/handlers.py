@@ -91,12 +91,17 @@ class ReservationHandlers:
 
         return run
 
-    async def _failed(self, event: CloudEvent, ctx: HandlerContext, type_: str, exc: PermanentError) -> None:
+    async def exhausted(self, event: CloudEvent, ctx: HandlerContext, exc: BaseException) -> None:
+        """Retries ran out: the command still ends in exactly one result, a retryable failure."""
+        await self._failed(event, ctx, event.type, exc)
+
+    async def _failed(self, event: CloudEvent, ctx: HandlerContext, type_: str, exc: BaseException) -> None:
         data = event.data if isinstance(event.data, dict) else {}
         provider = data.get("provider") if data.get("provider") in PROVIDERS else None
         status = getattr(exc, "status", None)
-        if status is None and isinstance(exc.details, dict):
-            status = exc.details.get("http_status")
+        raw_details = getattr(exc, "details", None)
+        if status is None and isinstance(raw_details, dict):
+            status = raw_details.get("http_status")
         entity = data.get("reservation_id") or data.get("session_id")
         result = CommandResult(
             command_id=event.id,
@@ -105,17 +110,18 @@ class ReservationHandlers:
             reservation_id=data.get("reservation_id") if isinstance(data.get("reservation_id"), str) else None,
             session_id=data.get("session_id") if isinstance(data.get("session_id"), str) else None,
             error=CommandError(
-                code=exc.code or type(exc).__name__,
+                code=getattr(exc, "code", None) or type(exc).__name__,
                 message=str(exc),
                 http_status=status if isinstance(status, int) else None,
-                retryable=False,
+                retryable=not isinstance(exc, PermanentError),
             ),
             attempts=ctx.attempt,
         )
         domain = _domain(type_)
         subject = entity if isinstance(entity, str) and entity else event.id
         await ctx.emit(result_event(event, f"{domain}.command.failed", result, subject), ctx.topics.events(domain))
-        log.warning("reservation.command_failed", command_id=event.id, type=type_, provider=provider, code=exc.code)
+        log.warning("reservation.command_failed", command_id=event.id, type=type_, provider=provider,
+                    code=result.error.code if result.error else None)
 
     @staticmethod
     def _parse(event: CloudEvent, model: type[M]) -> M:

@@ -23,9 +23,11 @@ async def create_worker(settings: HooklineSettings) -> WorkerSpec:
             await api.aclose()
 
     topics = Topics(settings.kafka.topic_prefix)
+    handlers = ReservationHandlers(platforms)
     return WorkerSpec(
         service=SERVICE,
         topics=[topics.commands(SERVICE)],
-        handlers=ReservationHandlers(platforms).registry(),
+        handlers=handlers.registry(),
         close=close,
+        on_exhausted=handlers.exhausted,
     )
