@@ -19,7 +19,7 @@ run: $(STAMP)
 
 # The tests start their own redis-server; install it when the machine lacks one.
 redis:
-	@command -v redis-server >/dev/null 2>&1 || scripts/install-redis.sh
+	@scripts/install-package.sh redis-server
 
 test: $(STAMP) redis lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -33,6 +33,7 @@ fmt: $(STAMP)
 	$(BIN)/ruff format src tests bench
 
 bench: $(STAMP)
+	@scripts/install-package.sh wrk
 	$(BIN)/python bench/ingress.py
 
 schemas: $(STAMP)
