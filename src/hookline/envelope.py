@@ -12,7 +12,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_serializer
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
 
 STRUCTURED_CONTENT_TYPE = "application/cloudevents+json"
 SCHEMA_URN_PREFIX = "urn:hookline:schema:"
@@ -38,11 +38,11 @@ class CloudEvent(BaseModel):
     provider: str | None = None
     providereventid: str | None = None
 
-    @field_serializer("time")
-    def _rfc3339(self, value: datetime) -> str:
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return value.isoformat().replace("+00:00", "Z")
+    @field_validator("time")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        # RFC 3339 needs an offset; pydantic then writes UTC as "Z" by itself.
+        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
     @field_serializer("data")
     def _data(self, value: Any) -> Any:
@@ -96,13 +96,16 @@ def make_event(
     """Build an event with hookline's conventions for id, schema, key and trace."""
     if id is None:
         id = event_id(source, provider_event_id) if provider_event_id else str(uuid.uuid4())
+    when = time or datetime.now(UTC)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
     # Every value here is built by us; skipping re-validation keeps the ingress hot path cheap.
     return CloudEvent.model_construct(
         id=id,
         source=source,
         type=type,
         subject=subject,
-        time=time or datetime.now(UTC),
+        time=when,
         dataschema=f"{SCHEMA_URN_PREFIX}{type}",
         data=data,
         partitionkey=partitionkey or subject or id,

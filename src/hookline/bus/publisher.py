@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
@@ -59,6 +60,10 @@ class Publisher:
         self._queue: list[_Pending] = []
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._sweeper: asyncio.Task[None] | None = None
+        # (deadline, future) in publish order; the sweeper fails the overdue ones.
+        self._deadlines: deque[tuple[float, asyncio.Future[None]]] = deque()
+        self._sweep_interval = min(0.05, timeout / 4)
         self._round = 0
         # While a round is on the wire, new requests queue up and travel together
         # in the next one: the batch grows with the load instead of each
@@ -72,8 +77,26 @@ class Publisher:
     def start(self) -> None:
         if self._task is None:
             self._task = asyncio.create_task(self._drain(), name="hookline-publisher")
+            self._sweeper = asyncio.create_task(self._sweep(), name="hookline-publish-deadlines")
+
+    async def _sweep(self) -> None:
+        """Fail writes past their deadline: one timer for all requests, not one per request."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(self._sweep_interval)
+            now = loop.time()
+            deadlines = self._deadlines
+            while deadlines and (deadlines[0][1].done() or deadlines[0][0] <= now):
+                _, future = deadlines.popleft()
+                if not future.done():
+                    future.set_exception(PublishError("Kafka did not acknowledge the write in time"))
 
     async def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+            self._sweeper = None
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -89,17 +112,19 @@ class Publisher:
         if len(self._queue) >= self._max_pending:
             raise PublishError("too many writes waiting for Kafka")
         loop = asyncio.get_running_loop()
+        deadline = loop.time() + (self._timeout if timeout is None else timeout)
         futures = []
         for record in records:
             future: asyncio.Future[None] = loop.create_future()
             self._queue.append(_Pending(record, future))
+            self._deadlines.append((deadline, future))
             futures.append(future)
         self._wakeup.set()
         try:
-            async with asyncio.timeout(self._timeout if timeout is None else timeout):
+            if len(futures) == 1:
+                await futures[0]
+            else:
                 await asyncio.gather(*futures)
-        except TimeoutError as exc:
-            raise PublishError("Kafka did not acknowledge the write in time") from exc
         except KafkaError as exc:
             raise PublishError(f"Kafka rejected the write: {type(exc).__name__}") from exc
 

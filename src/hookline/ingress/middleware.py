@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 import uuid
 
-import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from hookline.observability.context import REQUEST_ID
 
 _VALID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 
@@ -32,5 +33,8 @@ class RequestIdMiddleware:
                 message["headers"] = [*message.get("headers", []), header]
             await send(message)
 
-        with structlog.contextvars.bound_contextvars(request_id=request_id):
+        token = REQUEST_ID.set(request_id)
+        try:
             await self.app(scope, receive, send_with_id)
+        finally:
+            REQUEST_ID.reset(token)

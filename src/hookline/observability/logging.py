@@ -8,6 +8,7 @@ from typing import Any, TextIO
 
 import structlog
 
+from hookline.observability.context import add_request_id
 from hookline.observability.masking import masking_processor
 
 _LEVELS = {
@@ -28,6 +29,7 @@ def configure_logging(level: str = "info", fmt: str = "json", stream: TextIO | N
     )
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
+        add_request_id,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.format_exc_info,
