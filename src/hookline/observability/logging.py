@@ -19,9 +19,26 @@ _LEVELS = {
 }
 
 
+class _CurrentStderr:
+    """Whatever ``sys.stderr`` is when a line is written, not when logging was configured.
+
+    Binding the object at configure time breaks when it is later replaced and
+    closed (pytest's capture does exactly that between tests).
+    """
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
+
+
 def configure_logging(level: str = "info", fmt: str = "json", stream: TextIO | None = None) -> None:
     """Configure structlog (and stdlib logging, so uvicorn and aiokafka go the same way)."""
-    out = stream or sys.stderr
+    out: Any = stream or _CurrentStderr()
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if fmt == "json"
