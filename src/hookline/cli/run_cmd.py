@@ -14,12 +14,14 @@ from hookline.cli.process import UvicornComponent, wait_for_signal
 from hookline.cli.sandbox_cmd import sandbox_components
 from hookline.cli.serve_cmd import build, uvicorn_config
 from hookline.cli.topics_cmd import ensure_topics
+from hookline.cli.worker_cmd import run_components as worker_components
 from hookline.config.models import HooklineSettings, bootstrap
 from hookline.errors import HooklineError
 
-# Workers, reactor and simulators add themselves here: (settings, args) → components.
+# The parts beyond broker and ingress: (settings, args) → components.
 ComponentFactory = Callable[[HooklineSettings, argparse.Namespace], list[Any]]
-EXTRA_COMPONENTS: list[ComponentFactory] = [sandbox_components]
+# Order matters: simulators before the workers that call them.
+EXTRA_COMPONENTS: list[ComponentFactory] = [sandbox_components, worker_components]
 
 
 def register(sub: Any) -> None:

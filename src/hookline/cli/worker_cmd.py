@@ -26,10 +26,6 @@ def register(sub: Any) -> None:
         "or an import path package.module:factory",
     )
     parser.set_defaults(func=run)
-    from hookline.cli import run_cmd
-
-    if run_components not in run_cmd.EXTRA_COMPONENTS:
-        run_cmd.EXTRA_COMPONENTS.append(run_components)
 
 
 def run_components(settings: HooklineSettings, args: argparse.Namespace) -> list[Any]:
