@@ -83,6 +83,14 @@ class Scheme(Protocol):
         """The request as the provider would send it, signed with the first secret."""
 
 
+def reads_url(scheme: Scheme) -> bool:
+    """Whether the scheme's check reads ``request.url`` (a class attribute ``reads_url = True``).
+
+    The ingress builds the public URL only for those: it is not free on the hot path.
+    """
+    return bool(getattr(scheme, "reads_url", False))
+
+
 def require(headers: Headers, name: str) -> str:
     value = headers.get(name)
     if value is None or value == "":

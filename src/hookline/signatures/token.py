@@ -24,6 +24,7 @@ from hookline.signatures.base import (
 
 
 class TokenScheme:
+    reads_url = True  # the signature / token is in the URL the provider called
     name = "token"
 
     def __init__(self, options: TokenVerify) -> None:

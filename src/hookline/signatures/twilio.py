@@ -101,6 +101,7 @@ def _is_json(request: SignedRequest) -> bool:
 
 
 class TwilioScheme:
+    reads_url = True  # the signature / token is in the URL the provider called
     name = "twilio"
 
     def __init__(self, options: TwilioVerify) -> None:
