@@ -5,6 +5,10 @@ sends the notifications this module returns. Behaviour follows providers.md
 §1.1-§1.6 exactly (validation errors with field details, order lifecycle,
 ``REJECT`` / ``DELAY`` purchase orders, ``HOT`` / ``FLAKY`` services,
 ``ZZ1 1ZZ`` / (0, 0) unserviceable locations).
+
+It is longer than our modules usually are because it is one state machine:
+quotes, orders and services validate and advance against each other, and
+split by entity the rules that link them would be scattered.
 """
 
 from __future__ import annotations
