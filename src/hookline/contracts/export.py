@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from hookline.catalog import all_types
+from hookline.contracts import openapi
 from hookline.contracts.asyncapi import document
 from hookline.contracts.jsonschemas import data_schema, envelope_schema
 
@@ -27,6 +28,7 @@ def render() -> dict[str, str]:
         files[f"{folder}/{name}.json"] = _json(data_schema(message))
         summary = (message.description or "").strip().split("\n")[0]
         rows.append(f"| `{name}` | {message.kind} | `hookline.{message.topic}` | {message.key} | {summary} |")
+    files["openapi.json"] = _json(openapi.document())
     files["asyncapi.yaml"] = yaml.safe_dump(document(types), sort_keys=False, allow_unicode=True, width=100)
     files["README.md"] = (
         "# hookline contracts\n\n"
@@ -34,7 +36,9 @@ def render() -> dict[str, str]:
         "- `envelope.json`: the CloudEvents 1.0 envelope every Kafka value follows.\n"
         "- `events/<type>.json`, `commands/<type>.json`: the JSON Schema (draft 2020-12) of each type's `data`; "
         "its `$id` is the event's `dataschema`.\n"
-        "- `asyncapi.yaml`: AsyncAPI 3.0 description of every topic, its key and its messages.\n\n"
+        "- `asyncapi.yaml`: AsyncAPI 3.0 description of every topic, its key and its messages.\n"
+        "- `openapi.json`: OpenAPI 3.1 description of the ingress's HTTP surface "
+        "(also served at `GET /openapi.json`).\n\n"
         "| type | kind | topic (default prefix) | key | what it means |\n|---|---|---|---|---|\n"
         + "\n".join(rows)
         + "\n"

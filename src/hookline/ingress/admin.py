@@ -20,6 +20,7 @@ from starlette.routing import BaseRoute, Route
 from hookline.config.models import HooklineSettings
 from hookline.http.registry import BREAKERS, BreakerRegistry
 from hookline.ingress.problems import problem
+from hookline.providers.registry import PROVIDERS
 
 log = structlog.get_logger("hookline.ingress")
 
@@ -69,7 +70,22 @@ def breaker_routes(
         log.info("ingress.admin_breaker_reset", provider=name)
         return JSONResponse({"breaker": snapshot.as_dict()})
 
+    async def list_sources(request: Request) -> Response:
+        prefix = settings.kafka.topic_prefix
+        sources = {
+            name: {
+                "provider": source.provider,
+                "scheme": source.verify.scheme,
+                "allow_ips": [str(net) for net in source.allow_ips],
+                "dedup": source.dedup,
+                "topic": f"{prefix}.events.{PROVIDERS[source.provider].adapter.domain or name}",
+            }
+            for name, source in sorted(settings.sources.items())
+        }
+        return JSONResponse({"sources": sources})
+
     return [
+        Route("/admin/sources", require_admin(settings, list_sources), methods=["GET"]),
         Route("/admin/breakers", require_admin(settings, list_breakers), methods=["GET"]),
         Route(
             "/admin/breakers/{name}/reset", require_admin(settings, reset_breaker), methods=["POST"]

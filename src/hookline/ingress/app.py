@@ -11,13 +11,14 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from hookline.bus.connection import start_producer
 from hookline.bus.publisher import Publisher
 from hookline.bus.topics import Topics
 from hookline.config.models import HooklineSettings
+from hookline.contracts import openapi
 from hookline.ingress.dedup import DedupStore, MemoryDedupStore
 from hookline.ingress.dedup_redis import RedisDedupStore
 from hookline.ingress.health import KafkaReadiness, healthz, metrics_endpoint, readyz
@@ -45,6 +46,13 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 async def _internal_error(request: Request, exc: Exception) -> Response:
     log.error("ingress.internal_error", error=type(exc).__name__, exc_info=exc)
     return problem(500, "An internal error occurred.")
+
+
+def openapi_endpoint(document: dict[str, Any]) -> Callable[[Request], Any]:
+    async def endpoint(_: Request) -> Response:
+        return JSONResponse(document)
+
+    return endpoint
 
 
 def default_dedup(settings: HooklineSettings) -> DedupStore:
@@ -99,6 +107,7 @@ def create_app(
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", ready, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
+        Route("/openapi.json", openapi_endpoint(openapi.document(sources)), methods=["GET"]),
     ]
     for factory in ROUTE_FACTORIES:
         routes.extend(factory(settings, state))
