@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
-from importlib import resources
-
 from hookline.providers.base import ProviderSpec, Sample
 from hookline.providers.colt.adapter import ColtAdapter
+from hookline.providers.samples import load_samples
 
 _DESCRIPTIONS = {
     "order-in-progress": "order.state_changed acknowledged → in_progress",
@@ -19,15 +17,7 @@ _DESCRIPTIONS = {
 
 def samples() -> tuple[Sample, ...]:
     """Realistic Colt notification bodies for ``hookline send colt [SAMPLE]``."""
-    folder = resources.files(__name__) / "samples"
-    out = []
-    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if entry.name.endswith(".json"):
-            body = entry.read_bytes()
-            json.loads(body)  # a broken sample is a packaging bug; fail loudly
-            name = entry.name.removesuffix(".json")
-            out.append(Sample(name, body, "application/json", _DESCRIPTIONS.get(name, "")))
-    return tuple(out)
+    return load_samples(__name__, _DESCRIPTIONS)
 
 
 SPEC = ProviderSpec("colt", ColtAdapter(), samples)

@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import uuid
-from importlib import resources
 
 from hookline.providers.base import ProviderSpec, Sample
 from hookline.providers.github.adapter import DELIVERY_HEADER, EVENT_HEADER, GithubAdapter
+from hookline.providers.samples import load_samples
 
 
 def samples() -> tuple[Sample, ...]:
     """``<event>[.<action>].json``: the file name says which X-GitHub-Event it is."""
-    folder = resources.files("hookline.providers.github") / "samples"
-    out = []
-    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if entry.name.endswith(".json"):
-            body = entry.read_bytes()
-            json.loads(body)  # a broken sample is a packaging bug; fail loudly
-            out.append(Sample(entry.name.removesuffix(".json"), body, "application/json"))
-    return tuple(out)
+    return load_samples("hookline.providers.github")
 
 
 def delivery(sample: Sample, delivery_id: str | None) -> tuple[bytes, dict[str, str]]:

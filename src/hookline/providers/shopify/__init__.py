@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import UTC, datetime
-from importlib import resources
 
 from hookline.providers.base import ProviderSpec, Sample
+from hookline.providers.samples import load_samples
 from hookline.providers.shopify.adapter import (
     EVENT_ID_HEADER,
     SHOP_HEADER,
@@ -20,14 +19,7 @@ from hookline.providers.shopify.adapter import (
 
 def samples() -> tuple[Sample, ...]:
     """``<resource>-<action>.json``: the file name is the topic (``orders-create`` → ``orders/create``)."""
-    folder = resources.files("hookline.providers.shopify") / "samples"
-    out = []
-    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if entry.name.endswith(".json"):
-            body = entry.read_bytes()
-            json.loads(body)  # a broken sample is a packaging bug; fail loudly
-            out.append(Sample(entry.name.removesuffix(".json"), body, "application/json"))
-    return tuple(out)
+    return load_samples("hookline.providers.shopify")
 
 
 def delivery(sample: Sample, delivery_id: str | None) -> tuple[bytes, dict[str, str]]:

@@ -8,14 +8,13 @@ bodies become ``<source>.received``. The provider event id is the
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
-from importlib import resources
 from typing import Any
 
 from hookline.envelope import CloudEvent, make_event, source_uri
 from hookline.errors import NormalizationError
 from hookline.providers.base import Acknowledgement, RawWebhook, Sample
+from hookline.providers.samples import load_samples
 
 _ID_HEADERS = ("webhook-id", "svix-id")
 
@@ -77,11 +76,4 @@ class StandardAdapter:
 
 
 def samples() -> tuple[Sample, ...]:
-    folder = resources.files("hookline.providers.standard") / "samples"
-    out = []
-    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if entry.name.endswith(".json"):
-            body = entry.read_bytes()
-            json.loads(body)  # a broken sample is a packaging bug; fail loudly
-            out.append(Sample(entry.name.removesuffix(".json"), body))
-    return tuple(out)
+    return load_samples("hookline.providers.standard")

@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import json
-from importlib import resources
 
 from hookline.providers.base import ProviderSpec, Sample
+from hookline.providers.samples import load_samples
 from hookline.providers.stripe.adapter import StripeAdapter
 
 
 def samples() -> tuple[Sample, ...]:
-    folder = resources.files("hookline.providers.stripe") / "samples"
-    out = []
-    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if entry.name.endswith(".json"):
-            body = entry.read_bytes()
-            json.loads(body)  # a broken sample is a packaging bug; fail loudly
-            out.append(Sample(entry.name.removesuffix(".json"), body, "application/json"))
-    return tuple(out)
+    return load_samples("hookline.providers.stripe")
 
 
 def delivery(sample: Sample, delivery_id: str | None) -> tuple[bytes, dict[str, str]]:
