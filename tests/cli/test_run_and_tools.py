@@ -138,12 +138,14 @@ def test_bad_input_is_one_line_without_traceback(args: list[str]) -> None:
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
-def test_unreachable_kafka_is_one_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "command", [["topics", "create"], ["tail", "--timeout", "2"], ["demo", "--timeout", "2"]]
+)
+def test_unreachable_kafka_is_one_line(tmp_path: Path, command: list[str]) -> None:
     """A command that needs Kafka says so in one line when none is there."""
     config = dev_config(tmp_path, free_port(), free_port(), bootstrap=f"127.0.0.1:{free_port()}")
-    config.write_text(config.read_text() + "\n")
     env_result = subprocess.run(
-        [*HOOKLINE, "--config", str(config), "topics", "create"],
+        [*HOOKLINE, "--config", str(config), *command],
         capture_output=True, text=True, timeout=60, env={**ENV, "HOOKLINE_KAFKA__REQUEST_TIMEOUT_MS": "2000"}, check=False,
     )
     assert env_result.returncode == 1

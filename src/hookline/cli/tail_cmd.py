@@ -68,6 +68,7 @@ async def run(args: argparse.Namespace) -> int:
     try:
         await consumer.start()
     except Exception as exc:
+        await consumer.stop()
         raise HooklineError(f"cannot reach Kafka at {servers}: {type(exc).__name__}") from exc
     seen = 0
     try:

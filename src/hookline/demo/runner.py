@@ -56,6 +56,7 @@ class Run:
         try:
             await self._consumer.start()
         except Exception as exc:
+            await self._consumer.stop()
             raise HooklineError(
                 f"cannot reach Kafka at {servers}; is `hookline run` running?"
             ) from exc
