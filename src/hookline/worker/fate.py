@@ -20,16 +20,17 @@ import structlog
 from aiokafka.structs import ConsumerRecord
 from pydantic import ValidationError
 
-from hookline.bus.codec import Record, from_value
+from hookline.bus.codec import Record
 from hookline.bus.topics import Topics
 from hookline.config.models import HooklineSettings
 from hookline.envelope import CloudEvent
 from hookline.errors import PermanentError, PublishError, RetryableError
 from hookline.worker import metrics
 from hookline.worker.handlers import Emitter, HandlerContext, HandlerRegistry
-from hookline.worker.idempotency import IdempotencyStore
+from hookline.worker.idempotency import IdempotencyStore, MemoryIdempotencyStore
 from hookline.worker.parking import (
     Failure,
+    Tier,
     Tiers,
     dead_letter_record,
     history,
@@ -39,6 +40,9 @@ from hookline.worker.parking import (
 from hookline.worker.registry import ExhaustedHook
 
 log = structlog.get_logger("hookline.worker")
+
+# The model's validator itself: model_validate_json adds a Python call per record.
+_decode = CloudEvent.__pydantic_validator__.validate_json
 
 Publish = Callable[[Sequence[Record]], Awaitable[None]]
 
@@ -135,65 +139,115 @@ class Fate:
         self._owner = uuid.uuid4().hex[:12]
         self._tokens = itertools.count()
         self._inline_counter = metrics.INLINE_RETRIES.labels(service)
+        self._counts = dict.fromkeys(metrics.OUTCOMES, 0)
+        # The in-process store answers without waiting: call it without a coroutine.
+        self._local = store if isinstance(store, MemoryIdempotencyStore) else None
 
     async def settle(self, record: ConsumerRecord[bytes, bytes]) -> str:
-        outcome = await self._settle(record)
-        self._finished[outcome].inc()
-        return outcome
-
-    async def _settle(self, record: ConsumerRecord[bytes, bytes]) -> str:
+        # The common path (decoded, handler found, lease taken, first attempt succeeds) is
+        # written out in this one coroutine on purpose: every extra frame, await and metric
+        # update here costs per record (see docs/worker.md, Throughput).
+        counts = self._counts
+        value = record.value
         try:
-            event = from_value(record.value)
+            if value is None:
+                raise ValueError("tombstone record has no CloudEvent")
+            event: CloudEvent = _decode(value)
         except (ValueError, ValidationError) as exc:
-            attempts, first, topic, partition, offset = history(record)
-            failure = Failure(
-                type(exc).__name__, str(exc), attempts, first or now_rfc3339(), topic,
-                partition, offset,
-            )
-            log.warning(
-                "worker.undecodable", topic=record.topic, partition=record.partition,
-                offset=record.offset, error=type(exc).__name__,
-            )
-            await self._park(dead_letter_record(record, self.service, failure, self._dlq_topic, "undecodable"))
-            metrics.DEAD_LETTERED.labels(self.service, "undecodable").inc()
-            return DEAD_LETTERED
+            outcome = await self._undecodable(record, exc)
+            counts[outcome] += 1
+            return outcome
         handler = self._handlers.get(event.type)
         if handler is None:
             log.info("worker.skipped", event_id=event.id, type=event.type, reason="no handler")
+            counts[SKIPPED] += 1
             return SKIPPED
+        event_id = event.id
         token = f"{self._owner}-{next(self._tokens)}"
-        while True:
-            begun = await self._store.begin(event.id, token, self._lease)
+        local = self._local
+        if local is not None:
+            begun = local.begin_now(event_id, token, self._lease)
+        else:
+            begun = await self._store.begin(event_id, token, self._lease)
+        while begun.state != "acquired":
             if begun.state == "done":
-                log.debug("worker.duplicate", event_id=event.id, type=event.type)
+                log.debug("worker.duplicate", event_id=event_id, type=event.type)
+                counts[DUPLICATE] += 1
                 return DUPLICATE
-            if begun.state == "acquired":
-                break
             # Another attempt holds the lease (a live worker, or a crashed one whose lease
             # has not expired): wait for it instead of running the effect in parallel.
             await asyncio.sleep(min(max(begun.retry_in, 0.02), 0.5))
+            begun = await self._store.begin(event_id, token, self._lease)
         held = self.leases.held
-        held[event.id] = (token, time.monotonic())
+        held[event_id] = (token, time.monotonic())
         try:
-            return await self._attempts(record, event, handler, token)
+            # Only records from retry tiers carry a history; commands start at attempt 1.
+            tier_now = self._tiers.of_topic(record.topic)
+            attempt = history(record)[0] + 1 if tier_now is not None else 1
+            context = HandlerContext(event, attempt, self._settings, self._topics, self._emit)
+            started = time.perf_counter()
+            failed: _Attempted | None
+            self._running += 1
+            try:
+                await handler(event, context)
+            except Exception as exc:
+                failed = self._failure(exc, event, attempt)
+            else:
+                failed = None
+            finally:
+                self._running -= 1
+            if failed is None:
+                self._latency_ok.observe(time.perf_counter() - started)
+                if local is not None:
+                    local.complete_now(event_id, self._ttl)
+                else:
+                    await self._store.complete(event_id, self._ttl)
+                counts[HANDLED] += 1
+                return HANDLED
+            self._latency_failed.observe(time.perf_counter() - started)
+            outcome = await self._failed(record, event, handler, token, tier_now, attempt, failed)
+            counts[outcome] += 1
+            return outcome
         finally:
-            held.pop(event.id, None)
+            held.pop(event_id, None)
 
-    async def _attempts(
+    def flush_metrics(self) -> None:
+        """Move the outcome counts into Prometheus (the runtime calls this once per fetch
+        loop turn: one counter update per outcome instead of one per record)."""
+        counts = self._counts
+        for outcome, count in counts.items():
+            if count:
+                self._finished[outcome].inc(count)
+                counts[outcome] = 0
+
+    async def _undecodable(self, record: ConsumerRecord[bytes, bytes], exc: Exception) -> str:
+        attempts, first, topic, partition, offset = history(record)
+        failure = Failure(
+            type(exc).__name__, str(exc), attempts, first or now_rfc3339(), topic,
+            partition, offset,
+        )
+        log.warning(
+            "worker.undecodable", topic=record.topic, partition=record.partition,
+            offset=record.offset, error=type(exc).__name__,
+        )
+        await self._park(dead_letter_record(record, self.service, failure, self._dlq_topic, "undecodable"))
+        metrics.DEAD_LETTERED.labels(self.service, "undecodable").inc()
+        return DEAD_LETTERED
+
+    async def _failed(
         self,
         record: ConsumerRecord[bytes, bytes],
         event: CloudEvent,
         handler: Callable[[CloudEvent, HandlerContext], Awaitable[None]],
         token: str,
+        tier_now: Tier | None,
+        attempt: int,
+        result: _Attempted | None,
     ) -> str:
-        # Only records from retry tiers carry a history; commands start at attempt 1.
-        tier_now = self._tiers.of_topic(record.topic)
-        attempt = history(record)[0] if tier_now is not None else 0
+        """After a failed attempt: retry in place, park on a retry tier, or dead-letter."""
         first_failure: str | None = None
         inline = 0
         while True:
-            attempt += 1
-            result = await self._attempt(event, handler, attempt)
             if result is None:
                 await self._store.complete(event.id, self._ttl)
                 return HANDLED
@@ -212,6 +266,8 @@ class Fate:
                     self._inline_counter.inc()
                     bound.info("worker.retry_inline", wait_seconds=round(wait, 3))
                     await asyncio.sleep(wait)
+                    attempt += 1
+                    result = await self._attempt(event, handler, attempt)
                     continue
             await self._store.release(event.id, token)
             failure = Failure(
@@ -258,22 +314,26 @@ class Fate:
         self._running += 1
         try:
             await handler(event, context)
-        except PermanentError as exc:
-            result = _Attempted(exc, True, None)
-        except RetryableError as exc:
-            result = _Attempted(exc, False, exc.retry_after)
         except Exception as exc:
-            # Not one of ours: treat as retryable, but keep the traceback for whoever fixes it.
-            log.exception(
-                "worker.handler_crashed", event_id=event.id, type=event.type, key=event.key,
-                attempt=attempt, error=type(exc).__name__,
-            )
-            result = _Attempted(exc, False, None)
+            result = self._failure(exc, event, attempt)
         finally:
             self._running -= 1
         elapsed = time.perf_counter() - started
         (self._latency_ok if result is None else self._latency_failed).observe(elapsed)
         return result
+
+    def _failure(self, exc: Exception, event: CloudEvent, attempt: int) -> _Attempted:
+        if isinstance(exc, PermanentError):
+            return _Attempted(exc, True, None)
+        if isinstance(exc, RetryableError):
+            return _Attempted(exc, False, exc.retry_after)
+        # Not one of ours: treat as retryable, but keep the traceback for whoever fixes it.
+        # Called from the except clause, so the traceback is still the current exception.
+        log.exception(
+            "worker.handler_crashed", event_id=event.id, type=event.type, key=event.key,
+            attempt=attempt, error=type(exc).__name__,
+        )
+        return _Attempted(exc, False, None)
 
     async def _park(self, record: Record) -> None:
         """Write to a retry/DLQ topic; keep trying while Kafka is away (never drop a record)."""

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
-from aiokafka.structs import OffsetAndMetadata
+from aiokafka.structs import ConsumerRecord, OffsetAndMetadata
 
 from hookline.bus.admin import create_topics
 from hookline.bus.codec import Record, to_record
@@ -194,7 +194,8 @@ class Worker:
     async def _poll(self) -> None:
         consumer = self._consumer
         lanes = self._lanes
-        assert consumer is not None and lanes is not None
+        fate = self._fate
+        assert consumer is not None and lanes is not None and fate is not None
         max_poll = self.settings.worker.max_poll_records
         next_commit = time.monotonic() + self._commit_interval
         while not self._stopping:
@@ -217,32 +218,39 @@ class Worker:
                 log.warning("worker.fetch_failed", service=self.service, error=type(exc).__name__)
                 await asyncio.sleep(0.5)
                 continue
-            now_ms = time.time() * 1000
-            for tp, records in batch.items():
-                offsets = self._assigned.get(tp)
-                if offsets is None:
-                    continue
-                tier = self.tiers.of_topic(tp.topic)
-                taken = 0
-                for record in records:
-                    if tier is not None:
-                        due = due_ms(record, tier)
-                        if due > now_ms:
-                            # Not due: rewind to it and pause this partition until it is.
-                            consumer.seek(tp, record.offset)
-                            self._delay(tp, due / 1000)
-                            break
-                    offsets.add(record.offset)
-                    lanes.submit(Work(offsets, record))
-                    taken += 1
-                if taken:
-                    self._outstanding += taken
-                    metrics.CONSUMED.labels(self.service, tp.topic).inc(taken)
+            self._take(batch)
             self._buffered.set(self._outstanding)
+            fate.flush_metrics()
             if time.monotonic() >= next_commit:
                 await self._commit(list(self._assigned.values()))
                 self._report_lag()
                 next_commit = time.monotonic() + self._commit_interval
+
+    def _take(self, batch: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]) -> None:
+        """Hand fetched records to the lanes (retry records only once they are due)."""
+        consumer, lanes = self._consumer, self._lanes
+        assert consumer is not None and lanes is not None
+        now_ms = time.time() * 1000
+        for tp, records in batch.items():
+            offsets = self._assigned.get(tp)
+            if offsets is None:
+                continue
+            tier = self.tiers.of_topic(tp.topic)
+            taken = 0
+            for record in records:
+                if tier is not None:
+                    due = due_ms(record, tier)
+                    if due > now_ms:
+                        # Not due: rewind to it and pause this partition until it is.
+                        consumer.seek(tp, record.offset)
+                        self._delay(tp, due / 1000)
+                        break
+                offsets.add(record.offset)
+                lanes.submit(Work(offsets, record))
+                taken += 1
+            if taken:
+                self._outstanding += taken
+                metrics.CONSUMED.labels(self.service, tp.topic).inc(taken)
 
     def _delay(self, tp: TopicPartition, due: float) -> None:
         old = self._delayed.pop(tp, None)
@@ -418,6 +426,7 @@ class Worker:
         assert self._lanes is not None and self._consumer is not None
         await self._lanes.close()
         if self._fate is not None:
+            self._fate.flush_metrics()
             await self._fate.leases.stop()
         await self._consumer.stop()
         if self._publisher is not None:
