@@ -26,7 +26,7 @@ from hookline.ingress.health import KafkaReadiness, healthz, metrics_endpoint, r
 from hookline.ingress.middleware import RequestIdMiddleware
 from hookline.ingress.problems import problem
 from hookline.ingress.sources import prepare_sources
-from hookline.ingress.webhooks import WebhookEndpoint
+from hookline.ingress.webhooks import WebhookEndpoint, WebhookFastPath
 
 log = structlog.get_logger("hookline.ingress")
 
@@ -77,7 +77,7 @@ def create_app(
 
     async def webhook(request: Request) -> Response:
         endpoint: WebhookEndpoint = state["endpoint"]
-        return await endpoint(request)
+        return await endpoint.endpoint(request)
 
     async def ready(request: Request) -> Response:
         endpoint: Callable[[Request], Any] = state["readyz"]
@@ -120,7 +120,9 @@ def create_app(
         routes.extend(factory(settings, state))
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(RequestIdMiddleware)],
+        # The fast path answers POST /webhooks/{source} itself; the route above stays
+        # for what it leaves to the router (e.g. an app mounted under a root path).
+        middleware=[Middleware(RequestIdMiddleware), Middleware(WebhookFastPath, state=state)],
         exception_handlers={
             HTTPException: _http_error,
             Exception: _internal_error,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect
+from starlette.types import Receive
 
 
 class BodyTooLarge(Exception):
@@ -13,7 +14,8 @@ class BadContentLength(Exception):
     pass
 
 
-async def read_limited(request: Request, limit: int, declared: str | None) -> bytes:
+async def read_limited(receive: Receive, limit: int, declared: str | None) -> bytes:
+    """The body from ASGI ``receive``; raises ``ClientDisconnect`` as Starlette's stream does."""
     if declared is not None:
         try:
             size = int(declared)
@@ -25,9 +27,16 @@ async def read_limited(request: Request, limit: int, declared: str | None) -> by
             raise BodyTooLarge(size)
     chunks: list[bytes] = []
     total = 0
-    async for chunk in request.stream():
-        total += len(chunk)
-        if total > limit:
-            raise BodyTooLarge(total)  # stop reading here; the rest is never buffered
-        chunks.append(chunk)
-    return b"".join(chunks)
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk: bytes = message.get("body", b"")
+        if chunk:
+            total += len(chunk)
+            if total > limit:
+                raise BodyTooLarge(total)  # stop reading here; the rest is never buffered
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)

@@ -12,8 +12,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
+from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hookline.bus.codec import Record, to_record
 from hookline.bus.publisher import Publisher
@@ -34,26 +36,48 @@ log = structlog.get_logger("hookline.ingress")
 
 # Headers that prove authenticity are not kept with a dead-lettered request.
 _SENSITIVE_HEADER_WORDS = ("signature", "authorization", "token", "hmac", "cookie", "secret")
+_PREFIX = "/webhooks/"
 
 
-def public_url(request: Request, server: ServerSettings) -> str:
+def public_url(scope: Scope, server: ServerSettings) -> str:
     """The URL as the provider called it (URL-signing schemes sign this)."""
     if not server.public_base_url:
-        return str(request.url)
+        return str(Request(scope).url)
     # Built from the scope: cheaper than request.url on the hot path.
-    query: str = request.scope.get("query_string", b"").decode("latin-1")
-    path: str = request.scope.get("root_path", "") + request.scope["path"]
+    query: str = scope.get("query_string", b"").decode("latin-1")
+    path: str = scope.get("root_path", "") + scope["path"]
     return server.public_base_url.rstrip("/") + path + (f"?{query}" if query else "")
 
 
-def _forwarded_for(request: Request) -> str | None:
+def _forwarded_for(scope: Scope) -> str | None:
     """Every X-Forwarded-For line joined in order: a proxy may add a line instead of appending."""
-    lines = [v.decode("latin-1") for k, v in request.scope["headers"] if k == b"x-forwarded-for"]
+    lines = [v.decode("latin-1") for k, v in scope["headers"] if k == b"x-forwarded-for"]
     return ",".join(lines) if lines else None
 
 
-def _raw_headers(request: Request) -> Headers:
-    return Headers((k.decode("latin-1"), v.decode("latin-1")) for k, v in request.scope["headers"])
+def _raw_headers(scope: Scope) -> Headers:
+    return Headers.from_asgi(scope["headers"])
+
+
+def _query(scope: Scope) -> dict[str, str]:
+    raw: bytes = scope.get("query_string", b"")
+    return dict(QueryParams(raw)) if raw else {}
+
+
+def webhook_source(scope: Scope) -> str | None:
+    """The ``{source}`` of a ``POST /webhooks/{source}`` request, else None.
+
+    Matches exactly what the route ``/webhooks/{source}`` matches, for requests
+    the app serves at its root; anything else (other methods, trailing slashes,
+    a mount under a root path) is left to the router.
+    """
+    if scope["type"] != "http" or scope["method"] != "POST" or scope.get("root_path"):
+        return None
+    path: str = scope["path"]
+    if not path.startswith(_PREFIX):
+        return None
+    name = path[len(_PREFIX) :]
+    return name if name and "/" not in name else None
 
 
 class WebhookEndpoint:
@@ -94,9 +118,12 @@ class WebhookEndpoint:
             child = self._latency_children[source] = metrics.REQUEST_LATENCY.labels(source)
         return child
 
-    async def __call__(self, request: Request) -> Response:
+    async def endpoint(self, request: Request) -> Response:
+        """The same handling as a Starlette endpoint (the router's route)."""
+        return await self.respond(request.path_params["source"], request.scope, request.receive)
+
+    async def respond(self, name: str, scope: Scope, receive: Receive) -> Response:
         started = time.perf_counter()
-        name = request.path_params["source"]
         source = self.sources.get(name)
         label = name if source is not None else "_unknown"
         outcome, event_id = "error", None
@@ -105,7 +132,7 @@ class WebhookEndpoint:
             if source is None:
                 outcome, response = "unknown_source", problem(404, f"Unknown source {name!r}.")
             else:
-                outcome, event_id, response = await self._handle(request, source)
+                outcome, event_id, response = await self._handle(scope, receive, source)
             return response
         finally:
             elapsed = time.perf_counter() - started
@@ -120,12 +147,15 @@ class WebhookEndpoint:
                 latency_ms=round(elapsed * 1000, 2),
             )
 
-    async def _handle(self, request: Request, source: Source) -> tuple[str, str | None, Response]:
+    async def _handle(
+        self, scope: Scope, receive: Receive, source: Source
+    ) -> tuple[str, str | None, Response]:
         settings = source.settings
-        headers = _raw_headers(request)
+        headers = _raw_headers(scope)
         if settings.allow_ips:
-            peer = request.client.host if request.client else None
-            address = client_address(peer, _forwarded_for(request), self.server.trusted_proxies)
+            client = scope.get("client")
+            peer = client[0] if client else None
+            address = client_address(peer, _forwarded_for(scope), self.server.trusted_proxies)
             if not allowed(address, settings.allow_ips):
                 log.warning("ingress.address_denied", source=source.name, address=str(address))
                 return "forbidden", None, problem(403, "This address may not post to this source.")
@@ -137,7 +167,7 @@ class WebhookEndpoint:
 
         try:
             body = await read_limited(
-                request, self.server.max_body_bytes, headers.get("content-length")
+                receive, self.server.max_body_bytes, headers.get("content-length")
             )
         except BodyTooLarge:
             limit = self.server.max_body_bytes
@@ -150,7 +180,7 @@ class WebhookEndpoint:
                 body=body,
                 headers=headers,
                 # Only URL-signing schemes read it; building it costs ~5% of a request.
-                url=public_url(request, self.server) if reads_url(source.scheme) else "",
+                url=public_url(scope, self.server) if reads_url(source.scheme) else "",
                 method="POST",
             )
             try:
@@ -176,7 +206,7 @@ class WebhookEndpoint:
             body=body,
             content_type=content_type,
             headers=headers,
-            query=dict(request.query_params),
+            query=_query(scope),
             received_at=datetime.now(UTC),
             payload=payload,
             traceparent=headers.get("traceparent"),
@@ -285,3 +315,27 @@ class WebhookEndpoint:
             event.id,
             JSONResponse({"id": event.id, "duplicate": False}, status_code=202),
         )
+
+
+class WebhookFastPath:
+    """Sends ``POST /webhooks/{source}`` straight to the endpoint, past the router.
+
+    Starlette's exception middleware, router, route matching and Request
+    wrapping cost about as much CPU as the webhook handling itself; the
+    endpoint needs none of them (it raises no HTTPException and reads the
+    scope directly). It sits inside the request-id and server-error
+    middleware, so ids, logging and 500 answers stay the same.
+    """
+
+    def __init__(self, app: ASGIApp, state: dict[str, Any]) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        endpoint: WebhookEndpoint | None = self.state.get("endpoint")
+        name = webhook_source(scope) if endpoint is not None else None
+        if name is None or endpoint is None:
+            await self.app(scope, receive, send)
+            return
+        response = await endpoint.respond(name, scope, receive)
+        await response(scope, receive, send)

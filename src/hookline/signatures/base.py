@@ -40,6 +40,18 @@ class Headers(Mapping[str, str]):
         for key, value in pairs:
             self._items.setdefault(key.lower(), value)
 
+    @classmethod
+    def from_asgi(cls, raw: Iterable[tuple[bytes, bytes]]) -> Headers:
+        """From an ASGI scope's header pairs, without the generic constructor's per-pair work."""
+        items: dict[str, str] = {}
+        for key, value in raw:
+            name = key.lower().decode("latin-1")
+            if name not in items:
+                items[name] = value.decode("latin-1")
+        headers = cls.__new__(cls)
+        headers._items = items
+        return headers
+
     def __getitem__(self, key: str) -> str:
         return self._items[key.lower()]
 
