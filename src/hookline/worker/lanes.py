@@ -35,7 +35,10 @@ class Lanes:
         self._concurrency = concurrency
         self._run = run
         self._lanes: dict[LaneKey, deque[Work]] = {}
-        self._ready: asyncio.Queue[LaneKey] = asyncio.Queue()
+        # A plain deque plus idle runners' futures, not an asyncio.Queue: the queue's
+        # Python-level bookkeeping was a visible share of the per-record cost.
+        self._ready: deque[LaneKey] = deque()
+        self._idle: deque[asyncio.Future[None]] = deque()
         self._busy: set[LaneKey] = set()
         self._runners: list[asyncio.Task[None]] = []
 
@@ -54,7 +57,9 @@ class Lanes:
             lane.append(work)
             return
         self._lanes[key] = deque((work,))
-        self._ready.put_nowait(key)
+        self._ready.append(key)
+        if self._idle:
+            self._wake()
 
     def drop(self, partitions: Iterable[PartitionOffsets]) -> int:
         """Remove not-yet-started work of these partitions; returns how many records."""
@@ -73,9 +78,19 @@ class Lanes:
         return dropped
 
     async def _runner(self) -> None:
-        lanes, ready, busy, run = self._lanes, self._ready, self._busy, self._run
+        lanes, ready, busy, run, idle = self._lanes, self._ready, self._busy, self._run, self._idle
+        loop = asyncio.get_running_loop()
         while True:
-            key = await ready.get()
+            if not ready:
+                waiter = loop.create_future()
+                idle.append(waiter)
+                try:
+                    await waiter
+                finally:
+                    if not waiter.done():
+                        waiter.cancel()
+                continue
+            key = ready.popleft()
             lane = lanes.get(key)
             if not lane:
                 continue  # dropped while waiting in the queue
@@ -86,9 +101,19 @@ class Lanes:
                 busy.discard(key)
                 lane.popleft()
                 if lane:
-                    ready.put_nowait(key)
+                    # No wake-up: this runner takes the next ready lane itself, and every
+                    # other ready lane already woke a runner when it was submitted.
+                    ready.append(key)
                 elif lanes.get(key) is lane:
                     del lanes[key]
+
+    def _wake(self) -> None:
+        idle = self._idle
+        while idle:
+            waiter = idle.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
 
     async def close(self) -> None:
         """Cancel the runners (and with them any handler still running)."""
