@@ -130,8 +130,10 @@ class Fate:
         self._backoff = worker.inline_backoff_ms / 1000
         self._inline_max = worker.inline_max_wait_ms / 1000
         self._finished = {o: metrics.FINISHED.labels(service, o) for o in metrics.OUTCOMES}
-        self._latency_ok = metrics.HANDLER_SECONDS.labels(service, "ok")
-        self._latency_failed = metrics.HANDLER_SECONDS.labels(service, "failed")
+        self._latency_ok = metrics.BatchedHistogram(metrics.HANDLER_SECONDS.labels(service, "ok"))
+        self._latency_failed = metrics.BatchedHistogram(
+            metrics.HANDLER_SECONDS.labels(service, "failed")
+        )
         self._running = 0
         metrics.IN_FLIGHT.labels(service).set_function(lambda: self._running)
         self.leases = _Leases(store, self._lease)
@@ -212,13 +214,15 @@ class Fate:
             held.pop(event_id, None)
 
     def flush_metrics(self) -> None:
-        """Move the outcome counts into Prometheus (the runtime calls this once per fetch
-        loop turn: one counter update per outcome instead of one per record)."""
+        """Move outcome counts and handler latencies into Prometheus (the runtime calls this
+        once per fetch loop turn: one update per outcome and bucket instead of per record)."""
         counts = self._counts
         for outcome, count in counts.items():
             if count:
                 self._finished[outcome].inc(count)
                 counts[outcome] = 0
+        self._latency_ok.flush()
+        self._latency_failed.flush()
 
     async def _undecodable(self, record: ConsumerRecord[bytes, bytes], exc: Exception) -> str:
         attempts, first, topic, partition, offset = history(record)
