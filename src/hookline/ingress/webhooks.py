@@ -7,6 +7,7 @@ normalize → dedup claim → publish (acks=all) → mark seen → 202.
 from __future__ import annotations
 
 import base64
+import json
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -29,14 +30,17 @@ from hookline.ingress.dedup import DedupStore, DedupUnavailable
 from hookline.ingress.problems import problem, unauthorized
 from hookline.ingress.sources import Source
 from hookline.observability import metrics
+from hookline.observability.logging import HotLogger
 from hookline.providers.base import RawWebhook, UnparseableBody, accepts, parse_body
 from hookline.signatures.base import Headers, SignedRequest, reads_url
 
 log = structlog.get_logger("hookline.ingress")
+request_log = HotLogger("hookline.ingress")
 
 # Headers that prove authenticity are not kept with a dead-lettered request.
 _SENSITIVE_HEADER_WORDS = ("signature", "authorization", "token", "hmac", "cookie", "secret")
 _PREFIX = "/webhooks/"
+_ACCEPTED_TAIL = b',"duplicate":false}'
 
 
 def public_url(scope: Scope, server: ServerSettings) -> str:
@@ -78,6 +82,23 @@ def webhook_source(scope: Scope) -> str | None:
         return None
     name = path[len(_PREFIX) :]
     return name if name and "/" not in name else None
+
+
+class _Accepted(Response):
+    """``{"id": …, "duplicate": false}`` with 202, byte-identical to the JSONResponse it replaces.
+
+    Rendered directly: JSONResponse's generic encoding and header building were
+    a measurable share of the accepted path's CPU.
+    """
+
+    def __init__(self, event_id: str) -> None:
+        self.status_code = 202
+        self.background = None
+        self.body = b'{"id":' + json.dumps(event_id, ensure_ascii=False).encode() + _ACCEPTED_TAIL
+        self.raw_headers = [
+            (b"content-length", str(len(self.body)).encode("latin-1")),
+            (b"content-type", b"application/json"),
+        ]
 
 
 class WebhookEndpoint:
@@ -138,7 +159,7 @@ class WebhookEndpoint:
             elapsed = time.perf_counter() - started
             self._requests(label, outcome).inc()
             self._latency(label).observe(elapsed)
-            log.info(
+            request_log.get().info(
                 "ingress.request",
                 source=name,
                 outcome=outcome,
@@ -264,11 +285,7 @@ class WebhookEndpoint:
             assert self.dedup is not None
             await self.dedup.complete(key, first.id)
         special = self._acknowledge(source, events)
-        return (
-            "accepted",
-            first.id,
-            special or JSONResponse({"id": first.id, "duplicate": False}, status_code=202),
-        )
+        return "accepted", first.id, special or _Accepted(first.id)
 
     @staticmethod
     def _acknowledge(source: Source, events: list[CloudEvent]) -> Response | None:

@@ -71,3 +71,38 @@ def configure_logging(level: str = "info", fmt: str = "json", stream: TextIO | N
     # httpx logs every request URL, query credentials included; hookline.http logs each call itself.
     for noisy in ("aiokafka", "kafka", "uvicorn.access", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+class HotLogger:
+    """A module logger for per-request lines, assembled once per structlog configuration.
+
+    ``structlog.get_logger`` returns a lazy proxy that assembles a fresh bound
+    logger on every call (``cache_logger_on_first_use`` stays off because tests
+    reconfigure logging), even for a line the level filters out. This keeps the
+    assembled logger and rebuilds it only when the configuration changes.
+    """
+
+    __slots__ = ("_bound", "_config", "_proxy")
+
+    def __init__(self, name: str) -> None:
+        self._proxy: Any = structlog.get_logger(name)
+        self._config: tuple[Any, ...] = ()
+        self._bound: Any = None
+
+    def get(self) -> Any:
+        config = structlog.get_config()
+        # Held references, compared by identity: a replaced configuration never matches.
+        current = (
+            config["processors"],
+            config["context_class"],
+            config["wrapper_class"],
+            config["logger_factory"],
+        )
+        cached = self._config
+        if (
+            len(cached) != len(current)
+            or any(a is not b for a, b in zip(cached, current, strict=True))
+        ):
+            self._bound = self._proxy.bind()
+            self._config = current
+        return self._bound
