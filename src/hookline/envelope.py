@@ -99,20 +99,37 @@ def make_event(
     when = time or datetime.now(UTC)
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    # Every value here is built by us; skipping re-validation keeps the ingress hot path cheap.
-    return CloudEvent.model_construct(
-        id=id,
-        source=source,
-        type=type,
-        subject=subject,
-        time=when,
-        dataschema=f"{SCHEMA_URN_PREFIX}{type}",
-        data=data,
-        partitionkey=partitionkey or subject or id,
-        traceparent=new_traceparent(traceparent),
-        provider=provider,
-        providereventid=provider_event_id,
-        specversion="1.0",
-        datacontenttype="application/json",
-        **extensions,
+    # Every value here is built by us: no validation, and not even model_construct's
+    # per-field alias/default walk (every field is given), which was ~5 % of a request.
+    event = CloudEvent.__new__(CloudEvent)
+    _set(
+        event,
+        "__dict__",
+        {
+            "specversion": "1.0",
+            "id": id,
+            "source": source,
+            "type": type,
+            "subject": subject,
+            "time": when,
+            "datacontenttype": "application/json",
+            "dataschema": f"{SCHEMA_URN_PREFIX}{type}",
+            "data": data,
+            "partitionkey": partitionkey or subject or id,
+            "traceparent": new_traceparent(traceparent),
+            "provider": provider,
+            "providereventid": provider_event_id,
+        },
     )
+    _set(event, "__pydantic_fields_set__", set(_FIELDS))
+    _set(event, "__pydantic_extra__", extensions)
+    _set(event, "__pydantic_private__", None)
+    return event
+
+
+_set = object.__setattr__
+_FIELDS = tuple(CloudEvent.model_fields)
+# make_event sets the instance state the way model_construct would; that holds
+# only while the model has no aliases and no post-init hook.
+assert not CloudEvent.__pydantic_post_init__
+assert all(f.alias is None and f.validation_alias is None for f in CloudEvent.model_fields.values())

@@ -121,6 +121,7 @@ class WebhookEndpoint:
         # Metric children per label set, resolved once: labels() is costly per request.
         self._request_children: dict[tuple[str, str], Any] = {}
         self._latency_children: dict[str, Any] = {}
+        self._children: dict[tuple[Any, str], Any] = {}
 
     def _unavailable(self, detail: str = "The event log is unavailable; retry later.") -> Response:
         return problem(503, detail, {"Retry-After": str(self.server.retry_after_seconds)})
@@ -131,6 +132,12 @@ class WebhookEndpoint:
             child = self._request_children[(source, outcome)] = metrics.INGRESS_REQUESTS.labels(
                 source, outcome
             )
+        return child
+
+    def _child(self, metric: Any, label: str) -> Any:
+        child = self._children.get((metric, label))
+        if child is None:
+            child = self._children[(metric, label)] = metric.labels(label)
         return child
 
     def _latency(self, source: str) -> Any:
@@ -279,8 +286,8 @@ class WebhookEndpoint:
                 assert self.dedup is not None
                 await self.dedup.release(key)
             raise
-        metrics.PUBLISH_LATENCY.labels(source.name).observe(time.perf_counter() - started)
-        metrics.EVENTS_PUBLISHED.labels(source.topic).inc(len(records))
+        self._child(metrics.PUBLISH_LATENCY, source.name).observe(time.perf_counter() - started)
+        self._child(metrics.EVENTS_PUBLISHED, source.topic).inc(len(records))
         if use_dedup:
             assert self.dedup is not None
             await self.dedup.complete(key, first.id)
