@@ -76,7 +76,8 @@ class MemoryIdempotencyStore:
     # coroutine per call is measurable on the per-record path.
     def begin_now(self, key: str, token: str, lease: float) -> Begin:
         now = self._clock()
-        if self._is_done(key, now):
+        expires = self._done.get(key)
+        if expires is not None and self._is_done(key, now):
             return DONE
         held = self._leases.get(key)
         if held is not None and held[1] > now and held[0] != token:
