@@ -7,12 +7,13 @@ are added by :mod:`hookline.bus.codec`.
 from __future__ import annotations
 
 import re
-import secrets
 import uuid
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
+
+from hookline.observability.entropy import token_hex, uuid4_str
 
 STRUCTURED_CONTENT_TYPE = "application/cloudevents+json"
 SCHEMA_URN_PREFIX = "urn:hookline:schema:"
@@ -74,9 +75,9 @@ def source_uri(source_name: str) -> str:
 def new_traceparent(parent: str | None = None) -> str:
     """Continue ``parent``'s trace with a new span, or start a new trace."""
     match = _TRACEPARENT.match(parent or "")
-    trace_id = match.group(1) if match and match.group(1) != "0" * 32 else secrets.token_hex(16)
+    trace_id = match.group(1) if match and match.group(1) != "0" * 32 else token_hex(16)
     flags = match.group(3) if match else "01"
-    return f"00-{trace_id}-{secrets.token_hex(8)}-{flags}"
+    return f"00-{trace_id}-{token_hex(8)}-{flags}"
 
 
 def make_event(
@@ -95,7 +96,7 @@ def make_event(
 ) -> CloudEvent:
     """Build an event with hookline's conventions for id, schema, key and trace."""
     if id is None:
-        id = event_id(source, provider_event_id) if provider_event_id else str(uuid.uuid4())
+        id = event_id(source, provider_event_id) if provider_event_id else uuid4_str()
     when = time or datetime.now(UTC)
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)

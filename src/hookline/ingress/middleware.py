@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hookline.observability.context import REQUEST_ID
+from hookline.observability.entropy import uuid4_hex
 
 _VALID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 
@@ -25,7 +25,7 @@ class RequestIdMiddleware:
             if key == b"x-request-id":
                 incoming = value.decode("latin-1")
                 break
-        request_id = incoming if incoming and _VALID.match(incoming) else uuid.uuid4().hex
+        request_id = incoming if incoming and _VALID.match(incoming) else uuid4_hex()
         header = (b"x-request-id", request_id.encode())
 
         async def send_with_id(message: Message) -> None:
