@@ -41,7 +41,9 @@ _FAST = {
     "timeout_seconds": 2,
     "connect_timeout_seconds": 1,
     "retry": {"max_attempts": 3, "base_delay_ms": 10, "max_delay_ms": 40, "deadline_seconds": 10},
-    "breaker": {"failure_threshold": 3, "recovery_seconds": 2, "half_open_probes": 1},
+    # Recovery long enough that a slow machine does not reach half-open (and let a probe
+    # through) while a test still checks that the open breaker skips the provider.
+    "breaker": {"failure_threshold": 3, "recovery_seconds": 4, "half_open_probes": 1},
 }
 
 

@@ -185,7 +185,7 @@ async def test_every8d_outage_opens_its_breaker_and_traffic_returns_when_healthy
         assert not [e for e in loop.of(skipped.id) if e.type == "sms.message.failed_over"]
 
         await loop.clear_fault("every8d", outage)
-        await asyncio.sleep(2.2)  # the breaker's recovery_seconds in the test settings
+        await asyncio.sleep(4.2)  # the breaker's recovery_seconds in the test settings
         after = loop.command("+886912345600")
         await loop.send(after)
         delivered = await loop.wait_event("sms.message.delivered", after.id)
