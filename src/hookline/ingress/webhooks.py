@@ -41,6 +41,7 @@ request_log = HotLogger("hookline.ingress")
 _SENSITIVE_HEADER_WORDS = ("signature", "authorization", "token", "hmac", "cookie", "secret")
 _PREFIX = "/webhooks/"
 _ACCEPTED_TAIL = b',"duplicate":false}'
+_NEEDS_ESCAPE = frozenset('"\\')
 
 
 def public_url(scope: Scope, server: ServerSettings) -> str:
@@ -94,7 +95,11 @@ class _Accepted(Response):
     def __init__(self, event_id: str) -> None:
         self.status_code = 202
         self.background = None
-        self.body = b'{"id":' + json.dumps(event_id, ensure_ascii=False).encode() + _ACCEPTED_TAIL
+        if event_id.isascii() and event_id.isprintable() and not _NEEDS_ESCAPE & set(event_id):
+            quoted = b'"' + event_id.encode() + b'"'  # what json.dumps gives for such text
+        else:
+            quoted = json.dumps(event_id, ensure_ascii=False).encode()
+        self.body = b'{"id":' + quoted + _ACCEPTED_TAIL
         self.raw_headers = [
             (b"content-length", str(len(self.body)).encode("latin-1")),
             (b"content-type", b"application/json"),

@@ -91,18 +91,20 @@ class HotLogger:
 
     def get(self) -> Any:
         config = structlog.get_config()
-        # Held references, compared by identity: a replaced configuration never matches.
-        current = (
-            config["processors"],
-            config["context_class"],
-            config["wrapper_class"],
-            config["logger_factory"],
-        )
         cached = self._config
+        # Held references, compared by identity: a replaced configuration never matches.
         if (
-            len(cached) != len(current)
-            or any(a is not b for a, b in zip(cached, current, strict=True))
+            not cached
+            or cached[0] is not config["processors"]
+            or cached[1] is not config["context_class"]
+            or cached[2] is not config["wrapper_class"]
+            or cached[3] is not config["logger_factory"]
         ):
             self._bound = self._proxy.bind()
-            self._config = current
+            self._config = (
+                config["processors"],
+                config["context_class"],
+                config["wrapper_class"],
+                config["logger_factory"],
+            )
         return self._bound

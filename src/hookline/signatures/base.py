@@ -13,11 +13,13 @@ import binascii
 import hmac
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Protocol
+from typing import Protocol, TypeVar, overload
 from urllib.parse import SplitResult, urlsplit
 
 from hookline.config.secrets import Secret
 from hookline.errors import VerificationError
+
+_T = TypeVar("_T")
 
 # Reason codes (a metric label, so a closed set).
 MISSING_HEADER = "missing_header"
@@ -57,6 +59,17 @@ class Headers(Mapping[str, str]):
 
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and key.lower() in self._items
+
+    # Mapping.get goes through __getitem__ and a KeyError per miss; the ingress calls it
+    # several times per request.
+    @overload
+    def get(self, key: str, /) -> str | None: ...
+    @overload
+    def get(self, key: str, /, default: str) -> str: ...
+    @overload
+    def get(self, key: str, /, default: _T) -> str | _T: ...
+    def get(self, key: str, /, default: object = None) -> object:
+        return self._items.get(key.lower(), default)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._items)
