@@ -153,3 +153,25 @@ async def test_reset_while_running_stores_nothing() -> None:
     store.finish(claim, StoredResponse(201, [], b"late"))
     assert store.keys == 0
     assert (await store.claim(scope, b"{}")).replay is None
+
+
+async def test_client_gone_mid_body_runs_nothing_and_stores_nothing(widgets_sim: Running) -> None:
+    """Half a body then a disconnect: no handler run, no stored answer; the retry runs for real."""
+    host, port = widgets_sim.url.removeprefix("http://").split(":")
+    _reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(
+        b"POST /v1/widgets HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"X-Account: acct-1\r\nIdempotency-Key: cut\r\nContent-Length: 200\r\n\r\n"
+        b'{"colour": "bl'
+    )
+    await writer.drain()
+    await asyncio.sleep(0.2)
+    writer.close()
+    await writer.wait_closed()
+    await asyncio.sleep(0.3)
+    state = await widgets_sim.state()
+    assert state["handled"] == 0
+    assert state["idempotency"]["keys"] == 0
+    retry = await widgets_sim.client.post("/v1/widgets", json={"colour": "blue"}, headers=key("cut"))
+    assert retry.status_code == 201
+    assert "idempotent-replayed" not in retry.headers

@@ -102,16 +102,25 @@ def _replaying(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
+class ClientGone(Exception):
+    """The client disconnected before its request body was complete."""
+
+
 async def _read_body(receive: Receive) -> bytes:
+    """The whole body; :class:`ClientGone` when the client leaves half-way.
+
+    A real API never acts on half a request: running the handler on a cut-off
+    body would answer (and, for idempotent routes, store for replay) a 4xx that
+    the client's retry with the same key would then get back.
+    """
     chunks: list[bytes] = []
     while True:
         message = await receive()
         if message["type"] != "http.request":
-            break
+            raise ClientGone
         chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
+            return b"".join(chunks)
 
 
 class SimulatorLayer:
@@ -157,6 +166,12 @@ class SimulatorLayer:
         if scope["type"] != "http" or scope["path"].startswith(ADMIN_PREFIX):
             await self.app(scope, receive, send)
             return
+        try:
+            await self._serve(scope, receive, send)
+        except ClientGone:
+            log.info("sandbox.client_gone", provider=self.provider, path=scope["path"])
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         method: str = scope["method"]
         path: str = scope["path"]
         route, full = self.match(scope)

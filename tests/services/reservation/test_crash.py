@@ -90,6 +90,8 @@ async def test_sigkilled_worker_creates_each_reservation_once(
 
         results = _results(loop)
         assert set(results) == {c.id for c in commands}
+        failed = [e.data for events in results.values() for e in events if e.type.endswith(".failed")]
+        assert not failed, failed
         repeats = 0
         for platform in PLATFORMS:
             mine = [c.id for c in commands if c.data["provider"] == platform]
