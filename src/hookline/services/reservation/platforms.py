@@ -67,7 +67,31 @@ def _status(value: str) -> dict[str, str]:
     return {"status": _STATUS.get(value, value), "provider_status": value}
 
 
-class OpenTablePlatform:
+class _BookingPlatform:
+    """Modify and cancel as OpenTable and Recreation.gov share them; ``create`` and
+    ``_result`` are each platform's own."""
+
+    name: str
+    MODIFIABLE: tuple[str, ...]
+    client: OpenTableClient | RecreationGovClient
+
+    async def modify(self, command: ReservationModify, key: str) -> Outcome:
+        changes = _only(command.changes, self.MODIFIABLE, self.name)
+        res = await self.client.modify(command.reservation_id, changes, idempotency_key=key)
+        return Outcome(res.reservation_id, self._result(res))
+
+    async def cancel(self, command: ReservationCancel, key: str) -> Outcome:
+        res = await self.client.cancel(
+            command.reservation_id, reason=command.reason, idempotency_key=key
+        )
+        return Outcome(res.reservation_id, self._result(res))
+
+    @staticmethod
+    def _result(res: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+class OpenTablePlatform(_BookingPlatform):
     name = "opentable"
     MODIFIABLE = ("party_size", "date", "time", "special_requests")
 
@@ -96,17 +120,6 @@ class OpenTablePlatform:
         res = await self.client.create(body, idempotency_key=key)
         return Outcome(res.reservation_id, self._result(res))
 
-    async def modify(self, command: ReservationModify, key: str) -> Outcome:
-        changes = _only(command.changes, self.MODIFIABLE, self.name)
-        res = await self.client.modify(command.reservation_id, changes, idempotency_key=key)
-        return Outcome(res.reservation_id, self._result(res))
-
-    async def cancel(self, command: ReservationCancel, key: str) -> Outcome:
-        res = await self.client.cancel(
-            command.reservation_id, reason=command.reason, idempotency_key=key
-        )
-        return Outcome(res.reservation_id, self._result(res))
-
     @staticmethod
     def _result(res: Any) -> dict[str, Any]:
         return {
@@ -119,7 +132,7 @@ class OpenTablePlatform:
         }
 
 
-class RecreationGovPlatform:
+class RecreationGovPlatform(_BookingPlatform):
     name = "recreation_gov"
     MODIFIABLE = ("start_date", "end_date", "site_id", "customer")
 
@@ -148,17 +161,6 @@ class RecreationGovPlatform:
             "customer": customer,
         }
         res = await self.client.create(body, idempotency_key=key)
-        return Outcome(res.reservation_id, self._result(res))
-
-    async def modify(self, command: ReservationModify, key: str) -> Outcome:
-        changes = _only(command.changes, self.MODIFIABLE, self.name)
-        res = await self.client.modify(command.reservation_id, changes, idempotency_key=key)
-        return Outcome(res.reservation_id, self._result(res))
-
-    async def cancel(self, command: ReservationCancel, key: str) -> Outcome:
-        res = await self.client.cancel(
-            command.reservation_id, reason=command.reason, idempotency_key=key
-        )
         return Outcome(res.reservation_id, self._result(res))
 
     @staticmethod
