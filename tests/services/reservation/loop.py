@@ -18,21 +18,17 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer
 
 from hookline.bus.broker import free_port
-from hookline.bus.codec import from_value
-from hookline.bus.topics import Topics, all_topics
+from hookline.bus.topics import Topics
 from hookline.config.check import prepare
 from hookline.config.models import HooklineSettings
 from hookline.envelope import CloudEvent, make_event
-from hookline.ingress.app import create_app
 from hookline.providers.registry import names
-from hookline.sandbox.registry import SIMULATORS
 from hookline.services.reservation.worker import create_worker
 from hookline.worker.runtime import Worker
-from tests.support.kafka import consume_all, create_topics
-from tests.support.servers import serve
+from tests.support.kafka import consume_all
+from tests.support.loop import collecting, simulated_world
 
 PLATFORMS = ("opentable", "recreation_gov", "shell_recharge")
 SOURCES = {"opentable": "opentable", "recreation_gov": "recreation-gov", "shell_recharge": "shell-recharge"}
@@ -245,20 +241,6 @@ class ReservationLoop:
         return worker
 
 
-async def _collect(loop: ReservationLoop, ready: asyncio.Event) -> None:
-    consumer = AIOKafkaConsumer(
-        loop.topics.events("reservation"), loop.topics.events("charging"), bootstrap_servers=loop.bootstrap,
-        group_id=None, auto_offset_reset="earliest", enable_auto_commit=False,
-    )
-    await consumer.start()
-    ready.set()
-    try:
-        while True:
-            batch = await consumer.getmany(timeout_ms=100)
-            for records in batch.values():
-                loop.events.extend(from_value(r.value) for r in records)
-    finally:
-        await consumer.stop()
 
 
 @contextlib.asynccontextmanager
@@ -267,17 +249,10 @@ async def reservation_loop(bootstrap: str, *, redis_url: str | None = None, work
     ports = {name: free_port() for name in ("ingress", *PLATFORMS)}
     raw = raw_settings(bootstrap, ports, redis_url=redis_url, **options)
     settings = prepare(HooklineSettings.model_validate(raw), names())
-    await create_topics(bootstrap, all_topics(settings, extra_domains=settings.sources), 3)
     loop = ReservationLoop(settings, raw, {n: f"http://127.0.0.1:{ports[n]}" for n in ports}, bootstrap)
-    async with contextlib.AsyncExitStack() as stack:
-        for name in PLATFORMS:
-            app = SIMULATORS[name](settings, settings.sandbox.providers[name])
-            await stack.enter_async_context(serve(app, port=ports[name]))
-        ingress = create_app(settings, bootstrap_servers=bootstrap, embedded=True)
-        await stack.enter_async_context(serve(ingress, port=ports["ingress"]))
-        ready = asyncio.Event()
-        collector = asyncio.create_task(_collect(loop, ready))
-        await ready.wait()
+    async with simulated_world(settings, bootstrap, ports, PLATFORMS), collecting(
+        bootstrap, [loop.topics.events("reservation"), loop.topics.events("charging")], loop.events
+    ):
         try:
             if worker:
                 await loop.start_worker()
@@ -285,7 +260,4 @@ async def reservation_loop(bootstrap: str, *, redis_url: str | None = None, work
         finally:
             if loop.worker is not None:
                 await loop.worker.stop()
-            collector.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await collector
             await loop.http.aclose()

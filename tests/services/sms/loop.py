@@ -15,21 +15,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer
 
 from hookline.bus.broker import free_port
-from hookline.bus.codec import from_value
-from hookline.bus.topics import Topics, all_topics
+from hookline.bus.topics import Topics
 from hookline.config.check import prepare
 from hookline.config.models import HooklineSettings
 from hookline.envelope import CloudEvent, make_event
-from hookline.ingress.app import create_app
 from hookline.providers.registry import names
-from hookline.sandbox.registry import SIMULATORS
 from hookline.services.sms.worker import create_worker
 from hookline.worker.runtime import Worker
-from tests.support.kafka import create_topics
-from tests.support.servers import serve
+from tests.support.loop import collecting, simulated_world
 
 TWILIO_SID = "AC0123456789abcdef0123456789abcdef"
 TWILIO_TOKEN = "twilio-auth-token-0123456789"
@@ -227,23 +222,6 @@ class SmsLoop:
         return worker
 
 
-async def _collect(loop: SmsLoop, ready: asyncio.Event) -> None:
-    consumer = AIOKafkaConsumer(
-        loop.topics.events("sms"),
-        bootstrap_servers=loop.bootstrap,
-        group_id=None,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
-    await consumer.start()
-    ready.set()
-    try:
-        while True:
-            batch = await consumer.getmany(timeout_ms=100)
-            for records in batch.values():
-                loop.events.extend(from_value(r.value) for r in records)
-    finally:
-        await consumer.stop()
 
 
 @contextlib.asynccontextmanager
@@ -253,17 +231,10 @@ async def sms_loop(
     ports = {name: free_port() for name in ("ingress", *SIMS)}
     raw = raw_settings(bootstrap, ports, redis_url=redis_url, **options)
     settings = prepare(HooklineSettings.model_validate(raw), names())
-    await create_topics(bootstrap, all_topics(settings, extra_domains=settings.sources), 3)
     loop = SmsLoop(settings, raw, {n: f"http://127.0.0.1:{ports[n]}" for n in ports}, bootstrap)
-    async with contextlib.AsyncExitStack() as stack:
-        for name in SIMS:
-            app = SIMULATORS[name](settings, settings.sandbox.providers[name])
-            await stack.enter_async_context(serve(app, port=ports[name]))
-        ingress = create_app(settings, bootstrap_servers=bootstrap, embedded=True)
-        await stack.enter_async_context(serve(ingress, port=ports["ingress"]))
-        ready = asyncio.Event()
-        collector = asyncio.create_task(_collect(loop, ready))
-        await ready.wait()
+    async with simulated_world(settings, bootstrap, ports, SIMS), collecting(
+        bootstrap, [loop.topics.events("sms")], loop.events
+    ):
         try:
             if worker:
                 await loop.start_worker()
@@ -271,7 +242,4 @@ async def sms_loop(
         finally:
             if loop.worker is not None:
                 await loop.worker.stop()
-            collector.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await collector
             await loop.http.aclose()
