@@ -22,6 +22,7 @@ from hookline.services.reservation.normalize import (
     submap,
     text,
     validated,
+    with_lifecycle,
 )
 
 
@@ -46,14 +47,7 @@ def booking(suffix: str, data: dict[str, Any]) -> dict[str, Any]:
             "phone": e164_or_none(customer.get("phone")),
         },
     }
-    if suffix == "modified":
-        out["changes"] = submap(data.get("changes"))
-    elif suffix == "cancelled":
-        out["status"] = "cancelled"
-        out["cancellation"] = {"by": text(data.get("cancelled_by")), "reason": text(data.get("reason"))}
-    elif suffix == "reminder":
-        out["hours_before"] = data.get("hours_before", 24)
-    return out
+    return with_lifecycle(out, suffix, data, reminder_hours=24)
 
 
 class OpenTableAdapter:

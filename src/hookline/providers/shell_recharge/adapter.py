@@ -26,6 +26,7 @@ from hookline.services.reservation.normalize import (
     submap,
     text,
     validated,
+    with_lifecycle,
 )
 
 _BOOKING_STATUS = {"reserved": "confirmed"}
@@ -106,14 +107,7 @@ def booking(suffix: str, data: dict[str, Any]) -> dict[str, Any]:
             "phone": e164_or_none(vehicle.get("driver_phone")),
         },
     }
-    if suffix == "modified":
-        out["changes"] = submap(data.get("changes"))
-    elif suffix == "cancelled":
-        out["status"] = "cancelled"
-        out["cancellation"] = {"by": text(data.get("cancelled_by")), "reason": text(data.get("reason"))}
-    elif suffix == "reminder":
-        out["hours_before"] = data.get("hours_before", 1)
-    return out
+    return with_lifecycle(out, suffix, data, reminder_hours=1)
 
 
 class ShellRechargeAdapter:

@@ -44,6 +44,21 @@ def text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+def with_lifecycle(
+    out: dict[str, Any], suffix: str, data: dict[str, Any], *, reminder_hours: int
+) -> dict[str, Any]:
+    """Add what a modified / cancelled / reminder webhook carries beyond the booking itself
+    (flat ``cancelled_by`` / ``reason`` fields, as OpenTable and Shell send them)."""
+    if suffix == "modified":
+        out["changes"] = submap(data.get("changes"))
+    elif suffix == "cancelled":
+        out["status"] = "cancelled"
+        out["cancellation"] = {"by": text(data.get("cancelled_by")), "reason": text(data.get("reason"))}
+    elif suffix == "reminder":
+        out["hours_before"] = data.get("hours_before", reminder_hours)
+    return out
+
+
 def event_suffix(kind: Any, prefix: str, allowed: tuple[str, ...]) -> str:
     """``reservation.cancelled`` → ``cancelled``; an unknown type cannot be normalized."""
     if not isinstance(kind, str) or not kind.startswith(prefix + "."):
