@@ -13,14 +13,11 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import httpx
-
 from hookline.bus.broker import free_port
-from hookline.bus.topics import Topics
 from hookline.config.check import prepare
 from hookline.config.models import HooklineSettings
 from hookline.envelope import CloudEvent, make_event
@@ -28,7 +25,7 @@ from hookline.providers.registry import names
 from hookline.services.reservation.worker import create_worker
 from hookline.worker.runtime import Worker
 from tests.support.kafka import consume_all
-from tests.support.loop import collecting, simulated_world
+from tests.support.loop import ProviderLoop, collecting, simulated_world
 
 PLATFORMS = ("opentable", "recreation_gov", "shell_recharge")
 SOURCES = {"opentable": "opentable", "recreation_gov": "recreation-gov", "shell_recharge": "shell-recharge"}
@@ -163,19 +160,7 @@ def modify_changes(platform: str, created: dict[str, Any]) -> dict[str, Any]:
 
 
 @dataclass
-class ReservationLoop:
-    settings: HooklineSettings
-    raw: dict[str, Any]
-    urls: dict[str, str]
-    bootstrap: str
-    worker: Worker | None = None
-    events: list[CloudEvent] = field(default_factory=list)
-    http: httpx.AsyncClient = field(default_factory=lambda: httpx.AsyncClient(timeout=10))
-
-    @property
-    def topics(self) -> Topics:
-        return Topics(self.settings.kafka.topic_prefix)
-
+class ReservationLoop(ProviderLoop):
     def command(self, type_: str, data: dict[str, Any], key: str | None = None) -> CloudEvent:
         event = make_event(source="/tests/reservation", type=type_, data=data)
         if key is not None:
@@ -206,20 +191,6 @@ class ReservationLoop:
     async def booking(self, type_: str, reservation_id: str, timeout: float = 20.0) -> CloudEvent:
         return await self.wait(lambda e: e.type == type_ and e.subject == reservation_id,
                                f"{type_} for {reservation_id}", timeout)
-
-    def of(self, subject: str) -> list[CloudEvent]:
-        return [e for e in self.events if e.subject == subject]
-
-    async def state(self, platform: str) -> dict[str, Any]:
-        response = await self.http.get(f"{self.urls[platform]}/_sim/state")
-        response.raise_for_status()
-        body: dict[str, Any] = response.json()
-        return body
-
-    async def fault(self, platform: str, **spec: Any) -> str:
-        response = await self.http.post(f"{self.urls[platform]}/_sim/faults", json=spec)
-        response.raise_for_status()
-        return str(response.json()["id"])
 
     async def emit(self, platform: str, **order: Any) -> str:
         response = await self.http.post(f"{self.urls[platform]}/_sim/emit", json=order)

@@ -11,20 +11,17 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
 from hookline.bus.broker import free_port
-from hookline.bus.topics import Topics
 from hookline.config.check import prepare
 from hookline.config.models import HooklineSettings
 from hookline.envelope import CloudEvent, make_event
 from hookline.providers.registry import names
 from hookline.services.sms.worker import create_worker
 from hookline.worker.runtime import Worker
-from tests.support.loop import collecting, simulated_world
+from tests.support.loop import ProviderLoop, collecting, simulated_world
 
 TWILIO_SID = "AC0123456789abcdef0123456789abcdef"
 TWILIO_TOKEN = "twilio-auth-token-0123456789"
@@ -147,19 +144,7 @@ def raw_settings(
 
 
 @dataclass
-class SmsLoop:
-    settings: HooklineSettings
-    raw: dict[str, Any]
-    urls: dict[str, str]
-    bootstrap: str
-    worker: Worker | None = None
-    events: list[CloudEvent] = field(default_factory=list)
-    http: httpx.AsyncClient = field(default_factory=lambda: httpx.AsyncClient(timeout=10))
-
-    @property
-    def topics(self) -> Topics:
-        return Topics(self.settings.kafka.topic_prefix)
-
+class SmsLoop(ProviderLoop):
     def command(self, to: str, body: str = "Your order shipped.", **extra: Any) -> CloudEvent:
         return make_event(
             source="/tests/sms", type="sms.send", data={"to": to, "body": body, **extra}
@@ -179,23 +164,6 @@ class SmsLoop:
             await asyncio.sleep(0.05)
         seen = [(e.type, e.provider) for e in self.events if e.subject == subject]
         raise AssertionError(f"no {type_} for {subject} within {timeout}s; saw {seen}")
-
-    def of(self, subject: str) -> list[CloudEvent]:
-        return [e for e in self.events if e.subject == subject]
-
-    async def state(self, sim: str) -> dict[str, Any]:
-        response = await self.http.get(f"{self.urls[sim]}/_sim/state")
-        response.raise_for_status()
-        result: dict[str, Any] = response.json()
-        return result
-
-    async def fault(self, sim: str, **spec: Any) -> str:
-        response = await self.http.post(f"{self.urls[sim]}/_sim/faults", json=spec)
-        response.raise_for_status()
-        return str(response.json()["id"])
-
-    async def clear_fault(self, sim: str, fault_id: str) -> None:
-        (await self.http.delete(f"{self.urls[sim]}/_sim/faults/{fault_id}")).raise_for_status()
 
     async def force(self, sim: str, number: str, outcome: str) -> None:
         response = await self.http.post(
