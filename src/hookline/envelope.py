@@ -51,7 +51,8 @@ class CloudEvent(BaseModel):
 
     def to_json(self) -> bytes:
         """Structured-mode JSON (``application/cloudevents+json``)."""
-        return self.model_dump_json(exclude_none=True).encode()
+        # The serializer's bytes directly: model_dump_json decodes them to str first.
+        return self.__pydantic_serializer__.to_json(self, exclude_none=True)
 
     @classmethod
     def from_json(cls, raw: bytes | str) -> CloudEvent:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import os
 import time
 import uuid
+from typing import Any
 
 import httpx
+import pytest
 import structlog
 
 from hookline.bus.broker import EmbeddedBroker
@@ -94,3 +97,92 @@ def test_hot_logger_follows_a_reconfiguration() -> None:
     assert json.loads(first.getvalue())["event"] == "test.first"
     assert [json.loads(line)["event"] for line in second.getvalue().splitlines()] == ["test.second"]
     assert [c["event"] for c in captured] == ["test.captured"]
+
+
+async def test_a_crash_in_the_endpoint_answers_500_problem_with_the_request_id(broker: EmbeddedBroker, monkeypatch: Any) -> None:
+    """An unexpected exception gets the same 500 problem (and request id) at the edge as through the router."""
+    from hookline.providers.standard.adapter import StandardAdapter
+
+    def explode(self: StandardAdapter, raw: Any) -> list[Any]:
+        raise RuntimeError("adapter bug")
+
+    monkeypatch.setattr(StandardAdapter, "normalize", explode)
+    settings = settings_for(broker.bootstrap_servers)
+    signed = build_scheme(settings.sources["billing"].verify).sign(
+        SignedRequest(body=BODY, headers=Headers({"content-type": "application/json"})), time.time()
+    )
+    stream = io.StringIO()
+    configure_logging("info", stream=stream)
+    try:
+        for root in ("", "/hooks"):
+            app = create_app(settings, bootstrap_servers=broker.bootstrap_servers, embedded=True)
+            async with serve(app, root_path=root) as url, httpx.AsyncClient() as client:
+                answer = await client.post(
+                    f"{url}/webhooks/billing", content=BODY, headers={**signed.headers, "X-Request-ID": "crash-1"}
+                )
+            assert answer.status_code == 500, (root, answer.text)
+            assert answer.headers["content-type"] == "application/problem+json"
+            assert answer.headers["x-request-id"] == "crash-1"
+            assert answer.json()["detail"] == "An internal error occurred."
+            assert "adapter bug" not in answer.text
+    finally:
+        configure_logging("warning")
+    lines = [json.loads(line) for line in stream.getvalue().splitlines() if line.startswith("{")]
+    crashes = [line for line in lines if line["event"] == "ingress.internal_error"]
+    assert len(crashes) == 2 and all(c["request_id"] == "crash-1" and c["error"] == "RuntimeError" for c in crashes)
+
+
+async def test_a_client_gone_mid_body_is_logged_not_answered_and_publishes_nothing(broker: EmbeddedBroker) -> None:
+    """A body cut short by the client is no server error: nothing is published, the line says client_gone."""
+    settings = settings_for(broker.bootstrap_servers)
+    topic = Topics(settings.kafka.topic_prefix).events("billing")
+    await create_topics(broker.bootstrap_servers, [topic], 3)
+    app = create_app(settings, bootstrap_servers=broker.bootstrap_servers, embedded=True)
+    stream = io.StringIO()
+    configure_logging("info", stream=stream)
+    try:
+        async with serve(app) as url:
+            port = int(url.rsplit(":", 1)[1])
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(
+                b"POST /webhooks/billing HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Content-Length: 1000\r\n\r\n" + BODY[:20]
+            )
+            await writer.drain()
+            await asyncio.sleep(0.2)
+            writer.close()
+            assert await reader.read() == b""  # no answer was written
+            for _ in range(50):
+                if "client_gone" in stream.getvalue():
+                    break
+                await asyncio.sleep(0.05)
+    finally:
+        configure_logging("warning")
+    lines = [json.loads(line) for line in stream.getvalue().splitlines() if line.startswith("{")]
+    requests = [line for line in lines if line["event"] == "ingress.request"]
+    assert [(r["outcome"], r["source"]) for r in requests] == [("client_gone", "billing")]
+    assert not [line for line in lines if line["event"] == "ingress.internal_error"]
+    assert await consume_all(broker.bootstrap_servers, topic, expect=0, timeout=1.0) == []
+
+
+def test_json_bodies_parse_as_the_standard_library_parses_them() -> None:
+    """The fast parser gives json.loads's values; what only json.loads accepts is still accepted."""
+    from hookline.providers.base import UnparseableBody, parse_body
+
+    big = b'{"id": 123456789012345678901234567890, "f": 1.5, "n": null, "s": "\\u00e9"}'
+    assert parse_body(big, "application/json") == json.loads(big)
+    assert isinstance(parse_body(big, "application/json")["id"], int)
+    assert parse_body(b'\xef\xbb\xbf{"a": 1}', "application/json") == {"a": 1}  # a UTF-8 BOM
+    assert parse_body(b'{"a": "\\ud800"}', "application/json") == {"a": "\ud800"}
+    assert parse_body(b'{"a": 1, "a": 2}', "application/cloudevents+json") == {"a": 2}
+    for bad in (b"", b"{", b'{"a": 1} extra', b'{"a": "\xff"}'):
+        with pytest.raises(UnparseableBody, match="body is not valid JSON"):
+            parse_body(bad, "application/json")
+
+
+def test_serve_leaves_forwarded_headers_to_hookline() -> None:
+    """uvicorn must not rewrite the client address: trusted_proxies decides (DESIGN §5)."""
+    from hookline.cli.serve_cmd import uvicorn_config
+
+    settings = settings_for("127.0.0.1:9")
+    assert uvicorn_config(settings, object()).proxy_headers is False

@@ -28,6 +28,9 @@ def uvicorn_config(settings: HooklineSettings, app: Any, **overrides: Any) -> uv
         "port": settings.server.port,
         "log_config": None,  # our structlog configuration handles uvicorn's loggers
         "access_log": False,  # the ingress logs one structured line per request itself
+        # Client addresses come from server.trusted_proxies (every X-Forwarded-For
+        # line counts); uvicorn's own rewrite would trust 127.0.0.1 behind our back.
+        "proxy_headers": False,
         "loop": "auto",
         "http": "auto",
         "lifespan": "on",
@@ -59,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
             port=settings.server.port,
             log_config=None,
             access_log=False,
+            proxy_headers=False,
         )
         return 0
     server = uvicorn.Server(uvicorn_config(settings, build(settings)))

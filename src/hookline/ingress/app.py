@@ -10,7 +10,6 @@ from typing import Any
 import structlog
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -22,11 +21,11 @@ from hookline.config.models import HooklineSettings
 from hookline.contracts import openapi
 from hookline.ingress.dedup import DedupStore, MemoryDedupStore
 from hookline.ingress.dedup_redis import RedisDedupStore
+from hookline.ingress.edge import IngressApp, internal_error
 from hookline.ingress.health import KafkaReadiness, healthz, metrics_endpoint, readyz
-from hookline.ingress.middleware import RequestIdMiddleware
 from hookline.ingress.problems import problem
 from hookline.ingress.sources import prepare_sources
-from hookline.ingress.webhooks import WebhookEndpoint, WebhookFastPath
+from hookline.ingress.webhooks import WebhookEndpoint
 
 log = structlog.get_logger("hookline.ingress")
 
@@ -45,8 +44,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _internal_error(request: Request, exc: Exception) -> Response:
-    log.error("ingress.internal_error", error=type(exc).__name__, exc_info=exc)
-    return problem(500, "An internal error occurred.")
+    return internal_error(exc)
 
 
 def openapi_endpoint(document: dict[str, Any]) -> Callable[[Request], Any]:
@@ -69,8 +67,12 @@ def create_app(
     bootstrap_servers: str,
     embedded: bool = False,
     dedup: DedupStore | None = None,
-) -> Starlette:
-    """The ingress app. Its lifespan owns the Kafka producer; secrets must be resolved already."""
+) -> IngressApp:
+    """The ingress app. Its lifespan owns the Kafka producer; secrets must be resolved already.
+
+    Webhook deliveries enter through :class:`IngressApp`; the Starlette app
+    behind it serves everything else (and webhooks under a root path).
+    """
     topics = Topics(settings.kafka.topic_prefix)
     sources = prepare_sources(settings.sources, topics)
     state: dict[str, Any] = {}
@@ -120,16 +122,16 @@ def create_app(
         routes.extend(factory(settings, state))
     app = Starlette(
         routes=routes,
-        # The fast path answers POST /webhooks/{source} itself; the route above stays
-        # for what it leaves to the router (e.g. an app mounted under a root path).
-        middleware=[Middleware(RequestIdMiddleware), Middleware(WebhookFastPath, state=state)],
+        # The edge (IngressApp) answers POST /webhooks/{source} itself and gives
+        # every request its id; the route above stays for what it leaves to the
+        # router (e.g. an app mounted under a root path).
         exception_handlers={
             HTTPException: _http_error,
             Exception: _internal_error,
         },
         lifespan=lifespan,
     )
-    return app
+    return IngressApp(app, state)
 
 
 from hookline.ingress.admin import breaker_routes  # noqa: E402 - admin routes join through the hook above

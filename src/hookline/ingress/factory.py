@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from starlette.applications import Starlette
-
 from hookline.config.check import prepare
 from hookline.config.loader import load_settings
 from hookline.config.models import bootstrap
 from hookline.ingress.app import create_app
+from hookline.ingress.edge import IngressApp
 from hookline.observability.logging import configure_logging
 from hookline.providers.registry import names
 
 
-def app() -> Starlette:
+def app() -> IngressApp:
     settings = prepare(load_settings(), names())
     configure_logging(settings.observability.log_level, settings.observability.log_format)
     servers, embedded = bootstrap(settings.kafka)

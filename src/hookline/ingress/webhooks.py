@@ -14,9 +14,9 @@ from typing import Any
 
 import structlog
 from starlette.datastructures import QueryParams
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope
 
 from hookline.bus.codec import Record, to_record
 from hookline.bus.publisher import Publisher
@@ -39,7 +39,6 @@ request_log = HotLogger("hookline.ingress")
 
 # Headers that prove authenticity are not kept with a dead-lettered request.
 _SENSITIVE_HEADER_WORDS = ("signature", "authorization", "token", "hmac", "cookie", "secret")
-_PREFIX = "/webhooks/"
 _ACCEPTED_TAIL = b',"duplicate":false}'
 _NEEDS_ESCAPE = frozenset('"\\')
 
@@ -67,22 +66,6 @@ def _raw_headers(scope: Scope) -> Headers:
 def _query(scope: Scope) -> dict[str, str]:
     raw: bytes = scope.get("query_string", b"")
     return dict(QueryParams(raw)) if raw else {}
-
-
-def webhook_source(scope: Scope) -> str | None:
-    """The ``{source}`` of a ``POST /webhooks/{source}`` request, else None.
-
-    Matches exactly what the route ``/webhooks/{source}`` matches, for requests
-    the app serves at its root; anything else (other methods, trailing slashes,
-    a mount under a root path) is left to the router.
-    """
-    if scope["type"] != "http" or scope["method"] != "POST" or scope.get("root_path"):
-        return None
-    path: str = scope["path"]
-    if not path.startswith(_PREFIX):
-        return None
-    name = path[len(_PREFIX) :]
-    return name if name and "/" not in name else None
 
 
 class _Accepted(Response):
@@ -167,6 +150,9 @@ class WebhookEndpoint:
             else:
                 outcome, event_id, response = await self._handle(scope, receive, source)
             return response
+        except ClientDisconnect:
+            outcome = "client_gone"
+            raise
         finally:
             elapsed = time.perf_counter() - started
             self._requests(label, outcome).inc()
@@ -344,27 +330,3 @@ class WebhookEndpoint:
             event.id,
             JSONResponse({"id": event.id, "duplicate": False}, status_code=202),
         )
-
-
-class WebhookFastPath:
-    """Sends ``POST /webhooks/{source}`` straight to the endpoint, past the router.
-
-    Starlette's exception middleware, router, route matching and Request
-    wrapping cost about as much CPU as the webhook handling itself; the
-    endpoint needs none of them (it raises no HTTPException and reads the
-    scope directly). It sits inside the request-id and server-error
-    middleware, so ids, logging and 500 answers stay the same.
-    """
-
-    def __init__(self, app: ASGIApp, state: dict[str, Any]) -> None:
-        self.app = app
-        self.state = state
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        endpoint: WebhookEndpoint | None = self.state.get("endpoint")
-        name = webhook_source(scope) if endpoint is not None else None
-        if name is None or endpoint is None:
-            await self.app(scope, receive, send)
-            return
-        response = await endpoint.respond(name, scope, receive)
-        await response(scope, receive, send)
