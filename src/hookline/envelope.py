@@ -75,7 +75,10 @@ def source_uri(source_name: str) -> str:
 
 def new_traceparent(parent: str | None = None) -> str:
     """Continue ``parent``'s trace with a new span, or start a new trace."""
-    match = _TRACEPARENT.match(parent or "")
+    if not parent:
+        ids = token_hex(24)  # trace id and span id from one draw
+        return f"00-{ids[:32]}-{ids[32:]}-01"
+    match = _TRACEPARENT.match(parent)
     trace_id = match.group(1) if match and match.group(1) != "0" * 32 else token_hex(16)
     flags = match.group(3) if match else "01"
     return f"00-{trace_id}-{token_hex(8)}-{flags}"
@@ -123,14 +126,14 @@ def make_event(
             "providereventid": provider_event_id,
         },
     )
-    _set(event, "__pydantic_fields_set__", set(_FIELDS))
+    _set(event, "__pydantic_fields_set__", _FIELDS_SET.copy())
     _set(event, "__pydantic_extra__", extensions)
     _set(event, "__pydantic_private__", None)
     return event
 
 
 _set = object.__setattr__
-_FIELDS = tuple(CloudEvent.model_fields)
+_FIELDS_SET = set(CloudEvent.model_fields)
 # make_event sets the instance state the way model_construct would; that holds
 # only while the model has no aliases and no post-init hook.
 assert not CloudEvent.__pydantic_post_init__

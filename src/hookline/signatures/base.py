@@ -83,7 +83,9 @@ class Headers(Mapping[str, str]):
         return Headers(combined)
 
 
-@dataclass(frozen=True)
+# Built once per request: not frozen, for the same cost reason as RawWebhook;
+# schemes read it, ``with_headers`` and ``sign`` return new ones.
+@dataclass(slots=True)
 class SignedRequest:
     """A webhook request as the provider sent it: raw body, headers, the URL it called."""
 

@@ -16,8 +16,6 @@ from hookline.errors import NormalizationError
 from hookline.providers.base import Acknowledgement, RawWebhook, Sample
 from hookline.providers.samples import load_samples
 
-_ID_HEADERS = ("webhook-id", "svix-id")
-
 
 def _event_time(payload: dict[str, Any], fallback: datetime) -> datetime:
     raw = payload.get("timestamp") or payload.get("time")
@@ -50,7 +48,8 @@ class StandardAdapter:
         payload = raw.payload
         if not isinstance(payload, dict):
             raise NormalizationError("a standard webhook body must be a JSON object")
-        provider_id = next((raw.headers[h] for h in _ID_HEADERS if h in raw.headers), None)
+        headers = raw.headers
+        provider_id = headers.get("webhook-id") or headers.get("svix-id")
         if provider_id is None and isinstance(payload.get("id"), (str, int)):
             provider_id = str(payload["id"])
         kind = payload.get("type")
