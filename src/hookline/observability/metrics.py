@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+from hookline.observability.loop_metrics import LoopCounter, LoopHistogram
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 # Ingress
-INGRESS_REQUESTS = Counter(
+# The per-request ones are lock-free (see loop_metrics): four prometheus_client
+# updates per request were ~6 % of the ingress CPU.
+INGRESS_REQUESTS = LoopCounter(
     "hookline_ingress_requests_total",
     "Webhook requests by source and outcome.",
     ["source", "outcome"],
@@ -21,21 +25,21 @@ VERIFICATION_FAILURES = Counter(
     ["source", "reason"],
     registry=REGISTRY,
 )
-PUBLISH_LATENCY = Histogram(
+PUBLISH_LATENCY = LoopHistogram(
     "hookline_ingress_publish_seconds",
     "Time from publish to Kafka acknowledgement.",
     ["source"],
     buckets=_LATENCY_BUCKETS,
     registry=REGISTRY,
 )
-REQUEST_LATENCY = Histogram(
+REQUEST_LATENCY = LoopHistogram(
     "hookline_ingress_request_seconds",
     "Webhook request latency by source.",
     ["source"],
     buckets=_LATENCY_BUCKETS,
     registry=REGISTRY,
 )
-EVENTS_PUBLISHED = Counter(
+EVENTS_PUBLISHED = LoopCounter(
     "hookline_events_published_total",
     "CloudEvents published by topic.",
     ["topic"],
