@@ -126,18 +126,22 @@ class Publisher:
         # getpid syscall per call on CPython 3.11, dear under a VM.
         loop = self._loop or asyncio.get_running_loop()
         deadline = loop.time() + (self._timeout if timeout is None else timeout)
-        futures = []
-        for record in records:
-            future: asyncio.Future[None] = loop.create_future()
-            self._queue.append(_Pending(record, future))
-            self._deadlines.append((deadline, future))
-            futures.append(future)
-        self._wakeup.set()
+        if not self._wakeup.is_set():
+            self._wakeup.set()
         try:
-            if len(futures) == 1:
-                await futures[0]
-            else:
-                await asyncio.gather(*futures)
+            if len(records) == 1:  # the ingress's case: no gather, no list
+                future: asyncio.Future[None] = loop.create_future()
+                self._queue.append(_Pending(records[0], future))
+                self._deadlines.append((deadline, future))
+                await future
+                return
+            futures = []
+            for record in records:
+                future = loop.create_future()
+                self._queue.append(_Pending(record, future))
+                self._deadlines.append((deadline, future))
+                futures.append(future)
+            await asyncio.gather(*futures)
         except KafkaError as exc:
             raise PublishError(f"Kafka rejected the write: {type(exc).__name__}") from exc
 
