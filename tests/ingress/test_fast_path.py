@@ -186,3 +186,18 @@ def test_serve_leaves_forwarded_headers_to_hookline() -> None:
 
     settings = settings_for("127.0.0.1:9")
     assert uvicorn_config(settings, object()).proxy_headers is False
+
+
+def test_hot_logger_says_when_info_lines_are_filtered() -> None:
+    """for_info() gives the logger only while INFO lines are written, following reconfiguration."""
+    logger = HotLogger("hookline.test")
+    stream = io.StringIO()
+    configure_logging("warning", stream=stream)
+    assert logger.for_info() is None
+    configure_logging("info", stream=stream)
+    bound = logger.for_info()
+    assert bound is not None
+    bound.info("test.on")
+    configure_logging("warning", stream=stream)
+    assert logger.for_info() is None
+    assert [json.loads(line)["event"] for line in stream.getvalue().splitlines()] == ["test.on"]

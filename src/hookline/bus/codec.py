@@ -22,8 +22,11 @@ class Record:
     headers: Headers = field(default_factory=list)
 
 
+_CONTENT_TYPE_HEADER = ("content-type", STRUCTURED_CONTENT_TYPE.encode())
+
+
 def to_record(event: CloudEvent, topic: str) -> Record:
-    headers: Headers = [("content-type", STRUCTURED_CONTENT_TYPE.encode())]
+    headers: Headers = [_CONTENT_TYPE_HEADER]
     if event.traceparent:
         headers.append(("traceparent", event.traceparent.encode()))
     # No ce_* headers: SDKs take any ce_ header to mean binary mode and would

@@ -156,14 +156,16 @@ class WebhookEndpoint:
             elapsed = time.perf_counter() - started
             self._requests(label, outcome).inc()
             self._latency(label).observe(elapsed)
-            request_log.get().info(
-                "ingress.request",
-                source=name,
-                outcome=outcome,
-                status=response.status_code if response is not None else 500,
-                event_id=event_id,
-                latency_ms=round(elapsed * 1000, 2),
-            )
+            logger = request_log.for_info()
+            if logger is not None:
+                logger.info(
+                    "ingress.request",
+                    source=name,
+                    outcome=outcome,
+                    status=response.status_code if response is not None else 500,
+                    event_id=event_id,
+                    latency_ms=round(elapsed * 1000, 2),
+                )
 
     async def _handle(
         self, scope: Scope, receive: Receive, source: Source

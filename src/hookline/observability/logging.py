@@ -82,12 +82,13 @@ class HotLogger:
     assembled logger and rebuilds it only when the configuration changes.
     """
 
-    __slots__ = ("_bound", "_config", "_proxy")
+    __slots__ = ("_bound", "_config", "_info", "_proxy")
 
     def __init__(self, name: str) -> None:
         self._proxy: Any = structlog.get_logger(name)
         self._config: tuple[Any, ...] = ()
         self._bound: Any = None
+        self._info = True
 
     def get(self) -> Any:
         config = structlog.get_config()
@@ -101,6 +102,8 @@ class HotLogger:
             or cached[3] is not config["logger_factory"]
         ):
             self._bound = self._proxy.bind()
+            enabled = getattr(self._bound, "is_enabled_for", None)
+            self._info = True if enabled is None else bool(enabled(logging.INFO))
             self._config = (
                 config["processors"],
                 config["context_class"],
@@ -108,3 +111,9 @@ class HotLogger:
                 config["logger_factory"],
             )
         return self._bound
+
+    def for_info(self) -> Any | None:
+        """The logger when INFO lines are written, else None: a filtered line's fields
+        need not be built at all (the per-request line, at ``log_level: warning``)."""
+        bound = self.get()
+        return bound if self._info else None

@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import time
 from bisect import bisect_left
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector, CollectorRegistry
 from prometheus_client.utils import floatToGoString
+
+# prometheus_client's own bucket label format (untyped upstream).
+_le: Callable[[float], str] = floatToGoString
 
 
 class CounterChild:
@@ -118,7 +121,7 @@ class LoopHistogram(_Family):
 
     def collect(self) -> Iterable[HistogramMetricFamily]:
         family = HistogramMetricFamily(self.name, self.documentation, labels=self.labelnames)
-        names = [floatToGoString(b) for b in self._bounds] + ["+Inf"]
+        names = [_le(b) for b in self._bounds] + ["+Inf"]
         for key, child in list(self._children.items()):
             total, buckets = 0, []
             for name, count in zip(names, list(child.counts), strict=True):
