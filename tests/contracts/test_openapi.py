@@ -24,6 +24,8 @@ def test_exported_openapi_is_valid_and_covers_the_routes() -> None:
     assert {"/webhooks/{source}", "/healthz", "/readyz", "/metrics", "/admin/breakers", "/openapi.json"} <= set(spec["paths"])
     webhook = spec["paths"]["/webhooks/{source}"]["post"]["responses"]
     assert {"202", "200", "400", "401", "403", "404", "413", "415", "503"} <= set(webhook)
+    by_get = spec["paths"]["/webhooks/{source}"]["get"]["responses"]
+    assert {"200", "202", "401", "404", "405", "503"} <= set(by_get)
 
 
 def test_a_broken_document_is_rejected() -> None:

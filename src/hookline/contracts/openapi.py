@@ -34,13 +34,21 @@ def document(sources: Iterable[str] = ()) -> dict[str, Any]:
     if names:
         source_schema["enum"] = names
     admin: list[dict[str, list[str]]] = [{"adminToken": []}]
+    source_parameter = {
+        "name": "source",
+        "in": "path",
+        "required": True,
+        "schema": source_schema,
+        "description": "A source configured under sources.<name>.",
+    }
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "hookline ingress",
             "version": __version__,
             "description": (
-                "Providers POST webhooks to /webhooks/{source}. The request is verified over its raw "
+                "Providers POST webhooks to /webhooks/{source} (a few, such as Mitake's delivery "
+                "reports, GET it). The request is verified over its raw "
                 "bytes with the source's signature scheme, normalized into CloudEvents and published "
                 "to Kafka; 202 is sent only after Kafka acknowledged the write."
             ),
@@ -51,15 +59,7 @@ def document(sources: Iterable[str] = ()) -> dict[str, Any]:
                 "post": {
                     "operationId": "receiveWebhook",
                     "summary": "Receive one provider delivery",
-                    "parameters": [
-                        {
-                            "name": "source",
-                            "in": "path",
-                            "required": True,
-                            "schema": source_schema,
-                            "description": "A source configured under sources.<name>.",
-                        }
-                    ],
+                    "parameters": [source_parameter],
                     "requestBody": {
                         "required": True,
                         "description": "The provider's payload, signed as the source's scheme requires.",
@@ -91,7 +91,7 @@ def document(sources: Iterable[str] = ()) -> dict[str, Any]:
                         "401": _problem("Verification failed (the same body whatever the cause)."),
                         "403": _problem("The caller's address is not in the source's allow_ips."),
                         "404": _problem("Unknown source."),
-                        "405": _problem("Only POST is allowed."),
+                        "405": _problem("Only POST (and GET, for providers that deliver by GET)."),
                         "413": _problem("The body exceeds server.max_body_bytes."),
                         "415": _problem("Unsupported content type for this provider."),
                         "503": _problem(
@@ -99,7 +99,40 @@ def document(sources: Iterable[str] = ()) -> dict[str, Any]:
                             retry_after=True,
                         ),
                     },
-                }
+                },
+                "get": {
+                    "operationId": "receiveWebhookByGet",
+                    "summary": "Receive a delivery a provider makes by GET",
+                    "description": (
+                        "Only for sources whose provider delivers by GET (Mitake's delivery "
+                        "reports): the fields travel in the query, there is no body. Every other "
+                        "source answers 405 with Allow: POST."
+                    ),
+                    "parameters": [source_parameter],
+                    "responses": {
+                        "202": {
+                            "description": "Published (after Kafka's acknowledgement).",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/Accepted"}
+                                }
+                            },
+                        },
+                        "200": {
+                            "description": "The provider's acknowledgement body (Mitake: text/plain), "
+                            "also for a duplicate.",
+                            "content": {"text/plain": {"schema": {"type": "string"}}},
+                        },
+                        "401": _problem("Verification failed (the same body whatever the cause)."),
+                        "403": _problem("The caller's address is not in the source's allow_ips."),
+                        "404": _problem("Unknown source."),
+                        "405": _problem("This source's provider delivers by POST only."),
+                        "503": _problem(
+                            "Kafka (or the dedup store) is unavailable; retry later.",
+                            retry_after=True,
+                        ),
+                    },
+                },
             },
             "/healthz": {
                 "get": {

@@ -112,7 +112,8 @@ def create_app(
             await store.close()
 
     routes: list[BaseRoute] = [
-        Route("/webhooks/{source}", webhook, methods=["POST"]),
+        # GET for providers that deliver by GET (Mitake); the endpoint refuses it for the rest.
+        Route("/webhooks/{source}", webhook, methods=["POST", "GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", ready, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),

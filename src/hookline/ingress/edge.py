@@ -25,16 +25,18 @@ from hookline.observability.context import REQUEST_ID
 log = structlog.get_logger("hookline.ingress")
 
 _PREFIX = "/webhooks/"
+_METHODS = ("POST", "GET")
 
 
 def webhook_source(scope: Scope) -> str | None:
-    """The ``{source}`` of a ``POST /webhooks/{source}`` request, else None.
+    """The ``{source}`` of a ``POST`` (or ``GET``) ``/webhooks/{source}`` request, else None.
 
     Matches exactly what the route ``/webhooks/{source}`` matches, for requests
     the app serves at its root; anything else (other methods, trailing slashes,
-    a mount under a root path) is left to the router.
+    a mount under a root path) is left to the router. The endpoint answers 405
+    itself for a GET to a source whose provider delivers only by POST.
     """
-    if scope["method"] != "POST" or scope.get("root_path"):
+    if scope["method"] not in _METHODS or scope.get("root_path"):
         return None
     path: str = scope["path"]
     if not path.startswith(_PREFIX):

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from hookline.bus.topics import Topics
 from hookline.config.models import SourceSettings
-from hookline.providers.base import Adapter
+from hookline.providers.base import Adapter, webhook_methods
 from hookline.providers.registry import PROVIDERS
 from hookline.signatures import build_scheme
 from hookline.signatures.base import Scheme
@@ -19,6 +19,7 @@ class Source:
     scheme: Scheme | None
     adapter: Adapter
     topic: str
+    methods: tuple[str, ...] = ("POST",)
 
 
 def prepare_sources(sources: dict[str, SourceSettings], topics: Topics) -> dict[str, Source]:
@@ -32,5 +33,6 @@ def prepare_sources(sources: dict[str, SourceSettings], topics: Topics) -> dict[
             scheme=scheme,
             adapter=adapter,
             topic=topics.events(adapter.domain or name),
+            methods=webhook_methods(adapter),
         )
     return prepared

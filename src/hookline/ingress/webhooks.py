@@ -171,6 +171,12 @@ class WebhookEndpoint:
         self, scope: Scope, receive: Receive, source: Source
     ) -> tuple[str, str | None, Response]:
         settings = source.settings
+        method: str = scope["method"]
+        if method != "POST" and method not in source.methods:
+            # What the router answered before GET deliveries existed, Allow included.
+            allow = {"Allow": ", ".join(source.methods)}
+            detail = "Method not allowed on this route."
+            return "method_not_allowed", None, problem(405, detail, allow)
         headers = _raw_headers(scope)
         if settings.allow_ips:
             client = scope.get("client")
@@ -180,20 +186,24 @@ class WebhookEndpoint:
                 log.warning("ingress.address_denied", source=source.name, address=str(address))
                 return "forbidden", None, problem(403, "This address may not post to this source.")
 
-        content_type = headers.get("content-type", "")
-        if not accepts(source.adapter.content_types, content_type):
-            wanted = ", ".join(source.adapter.content_types)
-            return "unsupported_media_type", None, problem(415, f"Content-Type must be {wanted}.")
-
-        try:
-            body = await read_limited(
-                receive, self.server.max_body_bytes, headers.get("content-length")
-            )
-        except BodyTooLarge:
-            limit = self.server.max_body_bytes
-            return "too_large", None, problem(413, f"The body exceeds {limit} bytes.")
-        except BadContentLength:
-            return "bad_request", None, problem(400, "Content-Length is not a valid size.")
+        if method == "GET":
+            # A delivery by GET (Mitake's reports) carries its fields in the query only.
+            content_type, body = "", b""
+        else:
+            content_type = headers.get("content-type", "")
+            if not accepts(source.adapter.content_types, content_type):
+                wanted = ", ".join(source.adapter.content_types)
+                detail = f"Content-Type must be {wanted}."
+                return "unsupported_media_type", None, problem(415, detail)
+            try:
+                body = await read_limited(
+                    receive, self.server.max_body_bytes, headers.get("content-length")
+                )
+            except BodyTooLarge:
+                limit = self.server.max_body_bytes
+                return "too_large", None, problem(413, f"The body exceeds {limit} bytes.")
+            except BadContentLength:
+                return "bad_request", None, problem(400, "Content-Length is not a valid size.")
 
         if source.scheme is not None:
             signed = SignedRequest(
@@ -201,7 +211,7 @@ class WebhookEndpoint:
                 headers=headers,
                 # Only URL-signing schemes read it; building it costs ~5% of a request.
                 url=public_url(scope, self.server) if reads_url(source.scheme) else "",
-                method="POST",
+                method=method,
             )
             try:
                 source.scheme.verify(signed, self.clock())
@@ -216,7 +226,7 @@ class WebhookEndpoint:
                 return "unverified", None, unauthorized()
 
         try:
-            payload = parse_body(body, content_type)
+            payload = parse_body(body, content_type) if body or method == "POST" else None
         except UnparseableBody as exc:
             return "bad_request", None, problem(400, str(exc))
 

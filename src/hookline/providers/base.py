@@ -83,6 +83,13 @@ class ProviderSpec:
     extras: dict[str, Callable[..., Any]] = field(default_factory=dict)
 
 
+def webhook_methods(adapter: Adapter) -> tuple[str, ...]:
+    """The HTTP methods a provider delivers with: POST, unless its adapter says
+    otherwise (``methods = ("POST", "GET")``: Mitake calls its report URL with GET)."""
+    methods: tuple[str, ...] = getattr(adapter, "methods", ("POST",))
+    return methods
+
+
 def media_type(content_type: str) -> str:
     return content_type.split(";", 1)[0].strip().lower()
 

@@ -70,13 +70,37 @@ async def test_a_repeated_mitake_report_still_gets_the_exact_acknowledgement(
         first = await _mitake_report(loop, "m-1", "1010079999", flag="4")
         again = await _mitake_report(loop, "m-1", "1010079999", flag="4")
         assert first.content == again.content == b"magicid=sms_gateway_rpack\nmsgid=1010079999\n"
+        status = await loop.wait_event("sms.message.delivered", "m-1")
+        assert status.providereventid == "1010079999:4"
 
 
-async def _mitake_report(loop: SmsLoop, ref: str, msgid: str, flag: str) -> httpx.Response:
+async def test_mitake_reports_by_get_or_post_and_only_mitake_takes_get(broker: EmbeddedBroker) -> None:
+    """Real Mitake GETs its report URL; a POSTed form is the same report; a wrong token is 401;
+    a GET to a source whose provider delivers by POST is 405, as before GET deliveries existed."""
+    async with sms_loop(broker.bootstrap_servers, worker=False) as loop:
+        by_post = await _mitake_report(loop, "m-2", "1010070002", flag="1", method="POST")
+        assert by_post.status_code == 200
+        assert by_post.content == b"magicid=sms_gateway_rpack\nmsgid=1010070002\n"
+        sent = await loop.wait_event("sms.message.sent", "m-2")
+        assert sent.providereventid == "1010070002:1"
+        forged = await loop.http.get(
+            f"{loop.urls['ingress']}/webhooks/mitake-dlr?token=wrong&ref=m-3&msgid=1&dstaddr=0912345678&StatusFlag=4"
+        )
+        assert forged.status_code == 401 and forged.headers["content-type"] == "application/problem+json"
+        refused = await loop.http.get(f"{loop.urls['ingress']}/webhooks/every8d-dlr?token=x")
+        assert refused.status_code == 405 and refused.headers["allow"] == "POST"
+        assert refused.json()["detail"] == "Method not allowed on this route."
+
+
+async def _mitake_report(
+    loop: SmsLoop, ref: str, msgid: str, flag: str, method: str = "GET"
+) -> httpx.Response:
     url = (
         f"{loop.urls['ingress']}/webhooks/mitake-dlr?token={MITAKE_TOKEN}"
         f"&ref={ref}&msgid={msgid}&dstaddr=0912345678&StatusFlag={flag}&statuscode=0"
     )
+    if method == "GET":  # as real Mitake: the fields in the query, no body, no content type
+        return await loop.http.get(url)
     return await loop.http.post(url, headers={"content-type": "application/x-www-form-urlencoded"})
 
 

@@ -42,7 +42,9 @@ def acknowledgement_body(msgid: str) -> bytes:
 class MitakeAdapter:
     provider = "mitake"
     domain: str | None = "sms"
-    # Real Mitake calls GET with an empty body; a POST carries the same fields as a form.
+    # Real Mitake calls the report URL with GET, the fields in the query; a POST
+    # carrying the same fields as a form is taken too.
+    methods: tuple[str, ...] = ("POST", "GET")
     content_types: tuple[str, ...] = (*FORM_TYPES, "text/plain", "")
 
     def normalize(self, raw: RawWebhook) -> list[CloudEvent]:

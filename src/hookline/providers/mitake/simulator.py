@@ -30,9 +30,8 @@ from hookline.services.sms.sim_world import GONE, SimMessage, SmsWorld, Status, 
 
 SEND = "/api/mtk/SmSend"
 QUERY = "/api/mtk/SmQuery"
-# Real Mitake calls the report URL with GET; the ingress takes webhooks as POST,
-# so the simulator POSTs the same query with an empty form body.
-CALLBACK_METHOD = "POST"
+# As real Mitake: GET on the report URL, the fields in the query, no body.
+CALLBACK_METHOD = "GET"
 
 _FLAGS: dict[str, str] = {"queued": "0", "sent": "1", "delivered": "4", "undelivered": "8"}
 _STATUSSTR = {"0": "SCHEDULED", "1": "SENT", "4": "DELIVRD", "8": "EXPIRED"}
@@ -167,7 +166,7 @@ def create_app(settings: HooklineSettings, sim_settings: SimulatorSettings) -> A
             url=url,
             body=b"",
             method=CALLBACK_METHOD,
-            content_type="application/x-www-form-urlencoded",
+            content_type=None,
             scheme=signing,
             accept=lambda status, body: body == expected,
         )
