@@ -8,10 +8,10 @@ factory by import path, so this module does not import every provider.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
 from importlib import import_module
-from typing import cast
+from typing import Any, cast
 
 from hookline.config.models import HooklineSettings
 from hookline.envelope import CloudEvent
@@ -33,6 +33,9 @@ class WorkerSpec:
     # so a service can publish the command's terminal failure result (permanent errors
     # are the handler's own to report: it sees them first).
     on_exhausted: ExhaustedHook | None = None
+    # Long-running jobs of the service (the SMS health checks), started with the
+    # worker and cancelled when it stops, before ``close``.
+    background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
 
 
 WorkerFactory = Callable[[HooklineSettings], Awaitable[WorkerSpec]]

@@ -92,6 +92,7 @@ class Worker:
         self._store = store
         self._owns_store = store is None
         self._ensure_topics = ensure_topics
+        self._background: list[asyncio.Task[None]] = []
         config = settings.worker
         self._cap = config.max_buffered_records
         self._grace = config.shutdown_grace_seconds
@@ -163,6 +164,10 @@ class Worker:
         self._lanes.start()
         self._fate.leases.start()
         self._task = asyncio.create_task(self._poll(), name=f"hookline-worker-{self.service}")
+        self._background = [
+            asyncio.create_task(job(), name=f"hookline-{self.service}-{i}")
+            for i, job in enumerate(self.spec.background)
+        ]
         log.info(
             "worker.started", service=self.service, group=self.group_id,
             topics=self.consumed_topics, concurrency=config.concurrency,
@@ -434,9 +439,22 @@ class Worker:
             await self._publisher.producer.stop()
         if self._store is not None and self._owns_store:
             await self._store.close()
+        await self._stop_background()
         if self.spec.close is not None:
             await self.spec.close()
         log.info("worker.stopped", service=self.service)
+
+    async def _stop_background(self) -> None:
+        jobs, self._background = self._background, []
+        for job in jobs:
+            job.cancel()
+        for job in jobs:
+            try:
+                await job
+            except asyncio.CancelledError:
+                pass
+            except Exception:
+                log.exception("worker.background_job_failed", service=self.service)
 
     async def wait(self) -> None:
         """Return when the fetch loop ends (after :meth:`stop`, or when it failed)."""

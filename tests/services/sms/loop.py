@@ -102,6 +102,8 @@ def raw_settings(
         "services": {
             "sms": {
                 "cost_per_segment": {"every8d": 0.8, "mitake": 0.9, "twilio": 2.5},
+                # Off unless a test asks: the checks would add calls the simulators count.
+                "health_interval_seconds": 0,
                 **(sms or {}),
             }
         },

@@ -221,3 +221,37 @@ def _client(loop: SmsLoop, name: str) -> Any:
     assert loop.worker is not None
     handler = loop.worker.spec.handlers.get("sms.send")
     return handler.__self__.providers[name]  # type: ignore[union-attr]
+
+
+async def test_a_provider_failing_its_health_check_goes_last_until_it_passes_again(
+    broker: EmbeddedBroker,
+) -> None:
+    """Every8d's credit check answering 503: the gauge says so and a Taiwan number goes to
+    Mitake first; once the check passes again Every8d is first again."""
+    from hookline.observability.metrics import REGISTRY
+
+    def healthy(provider: str) -> float | None:
+        return REGISTRY.get_sample_value("hookline_sms_provider_healthy", {"provider": provider})
+
+    async def until(provider: str, value: float) -> None:
+        for _ in range(200):
+            if healthy(provider) == value:
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"{provider} health never became {value}")
+
+    async with sms_loop(broker.bootstrap_servers, sms={"health_interval_seconds": 0.3}) as loop:
+        await until("every8d", 1.0)
+        fault = await loop.fault("every8d", path="/API21/HTTP/getCredit.ashx", method="GET", status=503, count=0)
+        await until("every8d", 0.0)
+        assert healthy("mitake") == healthy("twilio") == 1.0
+        command = loop.command("+886912345678")
+        await loop.send(command)
+        delivered = await loop.wait_event("sms.message.delivered", command.id)
+        assert delivered.provider == "mitake"
+        assert command.id not in (await loop.state("every8d"))["sms"]["by_ref"]
+        await loop.clear_fault("every8d", fault)
+        await until("every8d", 1.0)
+        again = loop.command("+886912345679")
+        await loop.send(again)
+        assert (await loop.wait_event("sms.message.delivered", again.id)).provider == "every8d"

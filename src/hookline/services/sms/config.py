@@ -39,6 +39,9 @@ class SmsSettings(BaseModel):
     state_ttl_seconds: int = Field(default=7 * 86_400, ge=60)
     # How long a delivery report waits for the send that produced it to be recorded.
     report_wait_seconds: float = Field(default=2.0, gt=0)
+    # Each provider's health check (Twilio account, Every8d credit, Mitake query) runs
+    # this often; a provider that fails it moves to the end of the route. 0 turns it off.
+    health_interval_seconds: float = Field(default=300.0, ge=0)
 
     @model_validator(mode="after")
     def _unique(self) -> SmsSettings:

@@ -54,6 +54,9 @@ class SmsProvider(Protocol):
     async def admits(self, within: float) -> bool:
         """Whether the client-side rate limit lets a call start within ``within`` seconds."""
 
+    async def health(self) -> bool:
+        """The provider's own health check (account, credit or query endpoint) passed."""
+
     async def aclose(self) -> None: ...
 
 

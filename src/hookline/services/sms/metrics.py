@@ -43,3 +43,9 @@ SUCCESS_RATE = Gauge(
     ["provider"],
     registry=REGISTRY,
 )
+PROVIDER_HEALTHY = Gauge(
+    "hookline_sms_provider_healthy",
+    "1 when the provider's last health check passed, 0 when it failed.",
+    ["provider"],
+    registry=REGISTRY,
+)

@@ -31,6 +31,7 @@ from hookline.services.sms import metrics
 from hookline.services.sms.config import SmsSettings
 from hookline.services.sms.contract import OutboundSms, SmsProvider
 from hookline.services.sms.failures import Failure, classify, from_report
+from hookline.services.sms.health import HealthChecks
 from hookline.services.sms.models import (
     ProviderName,
     SmsAccepted,
@@ -76,11 +77,13 @@ class SmsService:
         providers: Mapping[str, SmsProvider],
         store: MessageStore,
         tracker: SuccessTracker,
+        health: HealthChecks | None = None,
     ) -> None:
         self.settings = settings
         self.providers = dict(providers)
         self.store = store
         self.tracker = tracker
+        self.health = health or HealthChecks(self.providers, settings.health_interval_seconds)
         for name, cost in settings.cost_per_segment.items():
             metrics.COST_PER_SEGMENT.labels(name, settings.currency).set(cost)
 
@@ -163,7 +166,7 @@ class SmsService:
     def _health(self, name: str) -> ProviderHealth:
         return ProviderHealth(
             breaker_open=self.providers[name].breaker_open(),
-            healthy=self.tracker.healthy(name),
+            healthy=self.tracker.healthy(name) and self.health.passed(name),
         )
 
     async def _route(self, state: MessageState) -> Route:

@@ -66,4 +66,5 @@ async def create_worker(settings: HooklineSettings) -> WorkerSpec:
         topics=[topics.commands("sms"), topics.events("sms")],
         handlers=handlers,
         close=service.aclose,
+        background=[service.health.run] if service.health.interval > 0 else [],
     )
