@@ -12,6 +12,7 @@ from typing import Any
 from hookline.cli.common import load
 from hookline.config.models import HooklineSettings
 from hookline.worker.component import WorkerComponent
+from hookline.worker.probe import probe_component
 from hookline.worker.registry import WORKERS
 
 
@@ -55,6 +56,18 @@ async def run(args: argparse.Namespace) -> int:
     stop = asyncio.ensure_future(_first_signal())
     await component.start()
     print(f"hookline worker running: {component.where()}", flush=True)
+    probe = None
+    config = settings.worker
+    if config.probe_port is not None:
+        probe = probe_component(
+            lambda: component.workers, config.probe_host, config.probe_port, config.stall_seconds
+        )
+        try:
+            await probe.start()
+        except BaseException:
+            await component.stop()
+            raise
+        print(f"probes and metrics: {probe.where()}", flush=True)
     waits = [asyncio.ensure_future(w.wait()) for w in component.workers]
     done, _ = await asyncio.wait([stop, *waits], return_when=asyncio.FIRST_COMPLETED)
     failed = [t for t in done if t is not stop and t.exception() is not None]
@@ -66,6 +79,8 @@ async def run(args: argparse.Namespace) -> int:
         )
     for task in waits:
         task.cancel()
+    if probe is not None:
+        await probe.stop()
     await component.stop()
     if failed:
         print(f"hookline: worker failed: {failed[0].exception()}", file=sys.stderr)

@@ -107,6 +107,12 @@ class WorkerSettings(_Section):
     max_buffered_records: int = Field(default=2_000, ge=1)
     # How long a revocation waits for in-flight handlers of revoked partitions.
     revocation_grace_seconds: float = Field(default=5.0, ge=0)
+    # `hookline worker` serves GET /healthz and /metrics here (Kubernetes probes,
+    # Prometheus); null = no server. `hookline run` has them on the ingress already.
+    probe_port: int | None = Field(default=None, ge=1, le=65535)
+    probe_host: str = "127.0.0.1"
+    # /healthz fails when a worker's fetch loop has not turned for this long.
+    stall_seconds: float = Field(default=120.0, gt=0)
 
 
 class AuthSettings(_Section):

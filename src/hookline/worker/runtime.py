@@ -93,6 +93,9 @@ class Worker:
         self._owns_store = store is None
         self._ensure_topics = ensure_topics
         self._background: list[asyncio.Task[None]] = []
+        # When the fetch loop last began a turn (liveness: a turn takes at most a poll
+        # timeout, or the back-pressure wait).
+        self.last_turn = time.monotonic()
         config = settings.worker
         self._cap = config.max_buffered_records
         self._grace = config.shutdown_grace_seconds
@@ -204,6 +207,7 @@ class Worker:
         max_poll = self.settings.worker.max_poll_records
         next_commit = time.monotonic() + self._commit_interval
         while not self._stopping:
+            self.last_turn = time.monotonic()
             if self._outstanding >= self._cap and not self._full:
                 # Full: stop asking for records first (aiokafka keeps at most one fetched
                 # batch per partition meanwhile); pause the partitions only when it lasts,
@@ -455,6 +459,18 @@ class Worker:
                 pass
             except Exception:
                 log.exception("worker.background_job_failed", service=self.service)
+
+    def problem(self, stall_seconds: float) -> str | None:
+        """Why this worker is not alive, or None: its fetch loop ended or stopped turning."""
+        task = self._task
+        if task is None:
+            return "not running"
+        if task.done():
+            return "fetch loop ended"
+        stalled = time.monotonic() - self.last_turn
+        if stalled > stall_seconds:
+            return f"fetch loop has not turned for {stalled:.0f}s"
+        return None
 
     async def wait(self) -> None:
         """Return when the fetch loop ends (after :meth:`stop`, or when it failed)."""

@@ -1,0 +1,59 @@
+"""``GET /healthz`` and ``GET /metrics`` for a ``hookline worker`` process.
+
+A worker has no HTTP surface of its own, so without this its metrics (records
+handled, retried, dead-lettered, consumer lag, provider calls) cannot be
+scraped and Kubernetes cannot tell a hung worker from a busy one. Liveness is
+"every fetch loop is running and turned within ``worker.stall_seconds``": a
+turn takes at most a poll timeout or a back-pressure wait, whatever the
+handlers are doing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from hookline.cli.process import UvicornComponent
+from hookline.ingress.health import metrics_endpoint
+from hookline.worker.runtime import Worker
+
+
+def probe_app(workers: Callable[[], Sequence[Worker]], stall_seconds: float) -> Starlette:
+    async def healthz(_: Request) -> Response:
+        current = workers()
+        problems = {
+            w.service: problem for w in current if (problem := w.problem(stall_seconds)) is not None
+        }
+        if not current:
+            problems["workers"] = "none started"
+        if problems:
+            return JSONResponse({"status": "unhealthy", "problems": problems}, status_code=503)
+        return JSONResponse({"status": "ok", "workers": sorted(w.service for w in current)})
+
+    return Starlette(
+        routes=[
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/metrics", metrics_endpoint, methods=["GET"]),
+        ]
+    )
+
+
+def probe_component(
+    workers: Callable[[], Sequence[Worker]], host: str, port: int, stall_seconds: float
+) -> UvicornComponent:
+    """The probe server as a component: started after the workers, stopped before them."""
+    config = uvicorn.Config(
+        probe_app(workers, stall_seconds),
+        host=host,
+        port=port,
+        log_config=None,  # structlog handles uvicorn's loggers
+        access_log=False,
+        lifespan="off",
+        proxy_headers=False,
+    )
+    return UvicornComponent("probe", config, " (/healthz, /metrics)")
