@@ -14,7 +14,10 @@ from tests.helm.rendering import CHART_DIR, KUBE_VERSION, Manifest, Release, rea
 
 # Custom resources whose schemas kubernetes-validate does not ship; each is
 # checked structurally below instead. Any other unknown kind fails.
-CUSTOM_KINDS = {("monitoring.coreos.com/v1", "ServiceMonitor")}
+CUSTOM_KINDS = {
+    ("monitoring.coreos.com/v1", "ServiceMonitor"),
+    ("monitoring.coreos.com/v1", "PodMonitor"),
+}
 
 WORKERS = ("sms", "colt", "reservation", "reactor")
 
@@ -67,14 +70,21 @@ def test_default_render_is_minimal(default_release: Release) -> None:
         ("ServiceAccount", "hookline"),
     ]
     assert hooks == [("ConfigMap", "hookline-topics"), ("Job", "hookline-topics")]
-    for kind in ("HorizontalPodAutoscaler", "Ingress", "ServiceMonitor", "PodDisruptionBudget"):
+    for kind in (
+        "HorizontalPodAutoscaler",
+        "Ingress",
+        "ServiceMonitor",
+        "PodMonitor",
+        "PodDisruptionBudget",
+    ):
         assert not default_release.of_kind(kind), kind
 
 
 def test_production_renders_every_optional_part(production_release: Release) -> None:
-    """The production scenario turns on Ingress, HPA, PDBs, ServiceMonitor and all workers."""
+    """The production scenario turns on Ingress, HPA, PDBs, Service/PodMonitor and all workers."""
     kinds = production_release.kinds()
-    assert {"Ingress", "HorizontalPodAutoscaler", "PodDisruptionBudget", "ServiceMonitor"} <= kinds
+    optional = {"Ingress", "HorizontalPodAutoscaler", "PodDisruptionBudget", "ServiceMonitor"}
+    assert optional | {"PodMonitor"} <= kinds
     workers = {m.name for m in production_release.of_kind("Deployment")} - {"hookline-server"}
     assert workers == {f"hookline-worker-{name}" for name in WORKERS}
 
@@ -214,6 +224,196 @@ def test_service_monitor_scrapes_the_ingress_metrics(production_release: Release
     assert endpoint["path"] == "/metrics"
     assert endpoint["port"] in {p["name"] for p in service["spec"]["ports"]}
     assert endpoint["interval"] == "15s"
+
+
+def _matches(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    """A full LabelSelector (matchLabels and matchExpressions) against a pod's labels."""
+    if not _selects(selector.get("matchLabels", {}), labels):
+        return False
+    for expression in selector.get("matchExpressions", []):
+        key, operator = expression["key"], expression["operator"]
+        if operator == "In" and labels.get(key) not in expression["values"]:
+            return False
+        if operator == "NotIn" and labels.get(key) in expression["values"]:
+            return False
+        if operator == "Exists" and key not in labels:
+            return False
+        if operator == "DoesNotExist" and key in labels:
+            return False
+    return True
+
+
+def _workers(release: Release) -> list[Manifest]:
+    return [d for d in release.of_kind("Deployment") if d.name != "hookline-server"]
+
+
+def _env(container: dict[str, Any]) -> dict[str, str]:
+    return {e["name"]: e.get("value", "") for e in container.get("env", [])}
+
+
+def _assert_probed(deployment: Manifest, port: int) -> None:
+    """The worker container serves its probe server on `port`, declared as `metrics`,
+    reachable from the kubelet, and is liveness-probed on /healthz there."""
+    (container,) = deployment.body["spec"]["template"]["spec"]["containers"]
+    ports = {p["name"]: p for p in container.get("ports", [])}
+    assert set(ports) == {"metrics"}, deployment
+    assert ports["metrics"]["containerPort"] == port, deployment
+    assert ports["metrics"]["protocol"] == "TCP", deployment
+    env = _env(container)
+    assert env["HOOKLINE_WORKER__PROBE_PORT"] == str(port), deployment
+    # hookline's default host is 127.0.0.1, which neither the kubelet nor Prometheus reaches.
+    assert env["HOOKLINE_WORKER__PROBE_HOST"] == "0.0.0.0", deployment
+    names = [e["name"] for e in container["env"]]
+    assert len(names) == len(set(names)), f"duplicate env in {deployment}"
+    probe = container["livenessProbe"]
+    assert probe["httpGet"]["path"] == "/healthz", deployment
+    assert probe["httpGet"]["port"] in (port, "metrics"), deployment
+
+
+def _assert_not_probed(deployment: Manifest) -> None:
+    (container,) = deployment.body["spec"]["template"]["spec"]["containers"]
+    assert "ports" not in container, deployment
+    assert "livenessProbe" not in container, deployment
+    assert not [n for n in _env(container) if n.startswith("HOOKLINE_WORKER__PROBE_")], deployment
+
+
+def test_workers_serve_probes_on_their_declared_port(release: Release) -> None:
+    """Every worker container sets the probe server's env, declares its port and is
+    liveness-probed on it."""
+    for deployment in _workers(release):
+        _assert_probed(deployment, 9090)
+
+
+def test_production_workers_are_all_probed(production_release: Release) -> None:
+    """Every production worker (all four) is probed; the ingress keeps its own port only."""
+    workers = _workers(production_release)
+    assert len(workers) == len(WORKERS)
+    for deployment in workers:
+        _assert_probed(deployment, 9090)
+    server = production_release.get("Deployment", "hookline-server").body
+    (container,) = server["spec"]["template"]["spec"]["containers"]
+    assert {p["name"] for p in container["ports"]} == {"http"}
+    assert not [n for n in _env(container) if n.startswith("HOOKLINE_WORKER__")]
+    assert "port-forward deploy/hookline-worker-sms 9090" in production_release.notes
+
+
+def test_worker_liveness_tolerates_startup_and_acts_on_a_stall(production_release: Release) -> None:
+    """The liveness probe leaves time to start the consumers and join the group (~10 s)
+    before it can restart a pod, and restarts a stalled worker (whose /healthz fails after
+    config.worker.stall_seconds, 120 s) within another minute or so."""
+    for deployment in _workers(production_release):
+        (container,) = deployment.body["spec"]["template"]["spec"]["containers"]
+        probe = container["livenessProbe"]
+        delay = probe.get("initialDelaySeconds", 0)
+        period = probe.get("periodSeconds", 10)
+        failures = probe.get("failureThreshold", 3)
+        assert delay >= 20, deployment
+        assert delay + period * (failures - 1) >= 45, deployment
+        assert period * failures <= 60, deployment
+        assert probe.get("timeoutSeconds", 1) < period, deployment
+
+
+def test_worker_probe_port_is_per_worker_and_can_be_off(chart: helm_python.Chart) -> None:
+    """`workers.<name>.probePort` overrides the default; null turns the server, port and
+    probe off for that worker, and the PodMonitor then leaves it out."""
+    release = render(
+        chart,
+        {
+            "workers": {
+                "sms": {"enabled": True, "probePort": 9191},
+                "colt": {"enabled": True, "probePort": None},
+                "reactor": {"enabled": True},
+            },
+            "serviceMonitor": {"enabled": True},
+        },
+    )
+    _assert_probed(release.get("Deployment", "hookline-worker-sms"), 9191)
+    _assert_probed(release.get("Deployment", "hookline-worker-reactor"), 9090)
+    _assert_not_probed(release.get("Deployment", "hookline-worker-colt"))
+    (monitor,) = release.of_kind("PodMonitor")
+    selector = monitor.body["spec"]["selector"]
+    selected = {
+        d.name
+        for d in release.of_kind("Deployment")
+        if _matches(selector, d.body["spec"]["template"]["metadata"]["labels"])
+    }
+    assert selected == {"hookline-worker-sms", "hookline-worker-reactor"}
+
+
+def test_worker_probes_can_be_off_for_all(chart: helm_python.Chart) -> None:
+    """`workerDefaults.probePort: null` (e.g. for an image without the probe server) leaves
+    every worker without probe env, port and liveness probe, and renders no PodMonitor."""
+    release = render(
+        chart,
+        {
+            "workerDefaults": {"probePort": None},
+            "workers": {"sms": {"enabled": True}, "colt": {"enabled": True}},
+            "serviceMonitor": {"enabled": True},
+        },
+    )
+    workers = _workers(release)
+    assert len(workers) == 2
+    for deployment in workers:
+        _assert_not_probed(deployment)
+    assert release.of_kind("ServiceMonitor")
+    assert not release.of_kind("PodMonitor")
+
+
+def test_pod_monitor_needs_the_service_monitor_and_a_worker(chart: helm_python.Chart) -> None:
+    """No PodMonitor without `serviceMonitor.enabled`, nor when no worker is enabled."""
+    workers_only = render(chart, {"workers": {"sms": {"enabled": True}}})
+    assert not workers_only.of_kind("PodMonitor")
+    monitor_only = render(chart, {"serviceMonitor": {"enabled": True}})
+    assert monitor_only.of_kind("ServiceMonitor")
+    assert not monitor_only.of_kind("PodMonitor")
+
+
+def test_pod_monitor_scrapes_exactly_the_worker_pods(production_release: Release) -> None:
+    """The PodMonitor (no bundled schema) selects the pods of every worker Deployment and
+    nothing else, in the release namespace, and scrapes /metrics on a port name those pods
+    declare, with the ServiceMonitor's interval, timeout and labels."""
+    (monitor,) = production_release.of_kind("PodMonitor")
+    assert monitor.name == "hookline-workers"
+    assert monitor.body["apiVersion"] == "monitoring.coreos.com/v1"
+    spec = monitor.body["spec"]
+    assert set(spec) == {"podMetricsEndpoints", "namespaceSelector", "selector"}
+    assert monitor.body["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+    assert spec["namespaceSelector"] == {"matchNames": ["hooks"]}
+    selected = [
+        d
+        for d in production_release.of_kind("Deployment")
+        if _matches(spec["selector"], d.body["spec"]["template"]["metadata"]["labels"])
+    ]
+    assert {d.name for d in selected} == {f"hookline-worker-{name}" for name in WORKERS}
+    (endpoint,) = spec["podMetricsEndpoints"]
+    assert endpoint["path"] == "/metrics"
+    assert endpoint["interval"] == "15s"
+    assert endpoint["scrapeTimeout"] == "10s"
+    for deployment in selected:
+        (container,) = deployment.body["spec"]["template"]["spec"]["containers"]
+        assert endpoint["port"] in {p["name"] for p in container["ports"]}, deployment
+    (service_monitor,) = production_release.of_kind("ServiceMonitor")
+    assert monitor.name != service_monitor.name
+
+
+def test_pod_monitor_reuses_the_relabelings(chart: helm_python.Chart) -> None:
+    """serviceMonitor.relabelings and metricRelabelings apply to the workers' scrape too."""
+    relabel = [{"action": "replace", "targetLabel": "team", "replacement": "payments"}]
+    drop = [{"action": "drop", "sourceLabels": ["__name__"], "regex": "python_gc_.*"}]
+    release = render(
+        chart,
+        {
+            "workers": {"sms": {"enabled": True}},
+            "serviceMonitor": {
+                "enabled": True,
+                "relabelings": relabel,
+                "metricRelabelings": drop,
+            },
+        },
+    )
+    (endpoint,) = release.get("PodMonitor", "hookline-workers").body["spec"]["podMetricsEndpoints"]
+    assert endpoint["relabelings"] == relabel
+    assert endpoint["metricRelabelings"] == drop
 
 
 def test_topics_job_is_a_pre_install_hook_with_its_own_config(release: Release) -> None:

@@ -60,6 +60,14 @@ BAD_VALUES = {
     ),
     "no Kafka bootstrap": ({"config": {"kafka": {"bootstrap_servers": None}}}, "bootstrap_servers"),
     "bad secret env name": ({"secretEnv": {"KAFKA-PASSWORD": "k"}}, "KAFKA-PASSWORD"),
+    "worker probe port out of range": (
+        {"workerDefaults": {"probePort": 70000}},
+        "/workerDefaults/probePort",
+    ),
+    "worker probe port as a string": (
+        {"workers": {"sms": {"probePort": "9090"}}},
+        "/workers/sms/probePort",
+    ),
 }
 
 
