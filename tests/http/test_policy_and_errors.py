@@ -154,7 +154,7 @@ def test_exported_names_exist() -> None:
     """hookline.http.__all__ lists exactly the public names it exports."""
     public = {name for name in dir(hookline.http) if not name.startswith("_")}
     modules = {"auth", "breaker", "breaker_redis", "cache", "client", "clock", "errors", "metrics",
-               "oauth", "ratelimit", "registry", "retry", "signing", "annotations"}
+               "oauth", "ratelimit", "registry", "retry", "signing", "token_store", "annotations"}
     assert set(hookline.http.__all__) == public - modules
 
 

@@ -19,7 +19,13 @@ from hookline.config.models import AuthSettings
 from hookline.config.secrets import Secret
 from hookline.errors import ConfigError
 from hookline.http.clock import SYSTEM_CLOCK, Clock
-from hookline.http.oauth import ClientCredentialsGrant, OAuth2Auth, RefreshTokenGrant, TokenSource
+from hookline.http.oauth import (
+    ClientCredentialsGrant,
+    OAuth2Auth,
+    RefreshTokenGrant,
+    RefreshTokenStore,
+    TokenSource,
+)
 from hookline.http.retry import RetryPolicy
 from hookline.http.signing import HmacSigningAuth
 
@@ -159,8 +165,12 @@ def build_auth(
     token_http: httpx.AsyncClient,
     policy: RetryPolicy,
     clock: Clock = SYSTEM_CLOCK,
+    refresh_tokens: RefreshTokenStore | None = None,
 ) -> AuthChain | None:
-    """The auth flow a provider's settings describe; secrets are resolved here."""
+    """The auth flow a provider's settings describe; secrets are resolved here.
+
+    ``refresh_tokens`` keeps a rotated refresh token beyond this process.
+    """
     if settings is None:
         return None
     primary: httpx.Auth
@@ -181,6 +191,8 @@ def build_auth(
                 _optional(settings.client_id),
                 _optional(settings.client_secret),
                 settings.scope,
+                store=refresh_tokens,
+                provider=provider,
             )
         primary = OAuth2Auth(
             TokenSource(

@@ -57,6 +57,7 @@ from hookline.http.ratelimit import (
 )
 from hookline.http.registry import BREAKERS, REDIS_PREFIX, BreakerRegistry
 from hookline.http.retry import IDEMPOTENT_METHODS, RetryPolicy
+from hookline.http.token_store import RedisRefreshTokenStore
 
 log = structlog.get_logger("hookline.http")
 
@@ -115,16 +116,25 @@ class ApiClient:
             base_url=settings.base_url, timeout=self._timeout, limits=pool, transport=transport, headers=headers
         )
         self._token_http = httpx.AsyncClient(timeout=self._timeout, transport=transport, headers=headers)
+        self._redis: Redis | None = Redis.from_url(redis_url) if redis_url else None
         self.auth: httpx.Auth | None = (
             auth
             if auth is not None
             else build_auth(
-                name, settings.auth, token_http=self._token_http, policy=self.policy, clock=self.clock
+                name,
+                settings.auth,
+                token_http=self._token_http,
+                policy=self.policy,
+                clock=self.clock,
+                refresh_tokens=(
+                    RedisRefreshTokenStore(self._redis, name, prefix=redis_prefix)
+                    if self._redis is not None
+                    else None
+                ),
             )
         )
         self.tokens: TokenSource | None = token_source(self.auth)
 
-        self._redis: Redis | None = Redis.from_url(redis_url) if redis_url else None
         window: WindowStore
         cache: ResponseCache
         if self._redis is not None:

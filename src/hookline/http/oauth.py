@@ -44,9 +44,23 @@ class Grant(Protocol):
 
     token_url: str
 
+    async def begin(self) -> None:
+        """Called before each token request (a refresh grant loads the newest refresh token)."""
+
     def form(self) -> dict[str, str]: ...
 
-    def update(self, answer: dict[str, Any]) -> None: ...
+    async def update(self, answer: dict[str, Any]) -> None: ...
+
+    async def newer(self) -> bool:
+        """After a refusal: whether a newer credential turned up to try once more."""
+
+
+class RefreshTokenStore(Protocol):
+    """Where a rotated refresh token is kept beyond this process (Redis, shared by replicas)."""
+
+    async def load(self) -> str | None: ...
+
+    async def save(self, token: str) -> None: ...
 
 
 class ClientCredentialsGrant:
@@ -70,12 +84,26 @@ class ClientCredentialsGrant:
             form["scope"] = self.scope
         return form
 
-    def update(self, answer: dict[str, Any]) -> None:
+    async def begin(self) -> None:
         return None
+
+    async def update(self, answer: dict[str, Any]) -> None:
+        return None
+
+    async def newer(self) -> bool:
+        return False
 
 
 class RefreshTokenGrant:
-    """``grant_type=refresh_token`` (OpenTable, Shell Recharge); a rotated refresh token replaces ours."""
+    """``grant_type=refresh_token`` (OpenTable, Shell Recharge); a rotated refresh token replaces ours.
+
+    A provider that rotates refresh tokens may refuse the old one from then on.
+    Kept only in memory, the rotated token would be lost with a restart (the
+    configured one then answers ``invalid_grant``) and unknown to the other
+    replicas. With a ``store`` (Redis when ``redis_url`` is set) every refresh
+    starts from the newest token any replica saved, and a refusal waits briefly
+    for a rotation another replica is saving right now before it counts.
+    """
 
     def __init__(
         self,
@@ -84,12 +112,34 @@ class RefreshTokenGrant:
         client_id: str | None = None,
         client_secret: str | None = None,
         scope: str | None = None,
+        *,
+        store: RefreshTokenStore | None = None,
+        provider: str = "",
+        newer_wait: float = 1.0,
     ) -> None:
         self.token_url = token_url
         self._refresh_token = refresh_token
         self._client_id = client_id
         self._client_secret = client_secret
         self.scope = scope
+        self._store = store
+        self._provider = provider
+        self._newer_wait = newer_wait
+
+    async def _load(self) -> str | None:
+        if self._store is None:
+            return None
+        try:
+            return await self._store.load()
+        except Exception as exc:  # the store is a help, not a dependency of every call
+            log.warning("http.refresh_token_store_failed", provider=self._provider, op="load",
+                        error=type(exc).__name__)
+            return None
+
+    async def begin(self) -> None:
+        latest = await self._load()
+        if latest:
+            self._refresh_token = latest
 
     def form(self) -> dict[str, str]:
         form = {"grant_type": "refresh_token", "refresh_token": self._refresh_token}
@@ -101,10 +151,32 @@ class RefreshTokenGrant:
             form["scope"] = self.scope
         return form
 
-    def update(self, answer: dict[str, Any]) -> None:
+    async def update(self, answer: dict[str, Any]) -> None:
         rotated = answer.get("refresh_token")
-        if isinstance(rotated, str) and rotated:
-            self._refresh_token = rotated
+        if not isinstance(rotated, str) or not rotated or rotated == self._refresh_token:
+            return
+        self._refresh_token = rotated
+        if self._store is not None:
+            try:
+                await self._store.save(rotated)
+            except Exception as exc:
+                log.warning("http.refresh_token_store_failed", provider=self._provider, op="save",
+                            error=type(exc).__name__)
+        log.info("http.refresh_token_rotated", provider=self._provider)
+
+    async def newer(self) -> bool:
+        if self._store is None:
+            return False
+        used = self._refresh_token
+        deadline = asyncio.get_running_loop().time() + self._newer_wait
+        while True:
+            latest = await self._load()
+            if latest and latest != used:
+                self._refresh_token = latest
+                return True
+            if asyncio.get_running_loop().time() >= deadline:
+                return False
+            await asyncio.sleep(0.05)
 
 
 class _EndpointBusy(Exception):
@@ -176,6 +248,8 @@ class TokenSource:
         attempt = 0
         started = self.clock.monotonic()
         deadline = CALL_DEADLINE.get()
+        retried_refusal = False
+        await self.grant.begin()
         while True:
             attempt += 1
             try:
@@ -210,6 +284,10 @@ class TokenSource:
                 await self.clock.sleep(decision.delay)
                 continue
             except AuthFailed:
+                if not retried_refusal and await self.grant.newer():
+                    # Another replica rotated the refresh token under us: once more with it.
+                    retried_refusal = True
+                    continue
                 metrics.TOKEN_REFRESHES.labels(self.provider, "rejected").inc()
                 raise
             self.fetches += 1
@@ -243,7 +321,7 @@ class TokenSource:
             )
         if not isinstance(body, dict) or not isinstance(body.get("access_token"), str):
             raise _EndpointBusy("token endpoint answered without an access_token", response.status_code)
-        self.grant.update(body)
+        await self.grant.update(body)
         try:
             expires_in = float(body.get("expires_in") or DEFAULT_EXPIRES_IN)
         except (TypeError, ValueError):

@@ -9,8 +9,11 @@
 
 Simulator settings keys (``sandbox.providers.<key>`` extras): ``client_id``,
 ``client_secret`` (the API secret), ``refresh_token``, ``api_key``, ``api_secret``,
-``require_signature``, ``account_id``. A key that is not set is not checked
-(any non-empty value is accepted), so a fresh sandbox works with any credentials.
+``require_signature``, ``account_id``, ``rotate_refresh_tokens``. A key that is
+not set is not checked (any non-empty value is accepted), so a fresh sandbox works
+with any credentials. With ``rotate_refresh_tokens: true`` every refresh answers a
+new refresh token and only the newest one is accepted afterwards, as providers
+that rotate them do.
 """
 
 from __future__ import annotations
@@ -193,10 +196,15 @@ class TokenIssuer:
     clock: Callable[[], float] = time.time
     tokens: dict[str, tuple[str, float]] = field(default_factory=dict)  # token → (client, expiry)
     issued: int = 0
+    refused: int = 0  # refresh requests answered invalid_grant
+    # After a rotation the only refresh token accepted (rotate_refresh_tokens).
+    current_refresh: str | None = None
 
     def reset(self) -> None:
         self.tokens.clear()
         self.issued = 0
+        self.refused = 0
+        self.current_refresh = None
 
     async def token_endpoint(self, request: Request) -> Response:
         # Parsed by hand: Starlette's form parser needs python-multipart, which we do not ship.
@@ -205,9 +213,12 @@ class TokenIssuer:
             return JSONResponse({"error": "unsupported_grant_type"}, status_code=400)
         for name in ("refresh_token", "client_id", "client_secret"):
             wanted = secret_extra(self.settings, name)
+            if name == "refresh_token" and self.current_refresh is not None:
+                wanted = self.current_refresh
             value = fields.get(name, "")
             if not value or (wanted is not None and not hmac.compare_digest(value, wanted)):
                 error = "invalid_grant" if name == "refresh_token" else "invalid_client"
+                self.refused += error == "invalid_grant"
                 return JSONResponse(
                     {"error": error}, status_code=400 if error == "invalid_grant" else 401
                 )
@@ -215,7 +226,10 @@ class TokenIssuer:
         ttl = self.settings.token_ttl_seconds
         self.tokens[token] = (fields["client_id"], self.clock() + ttl)
         self.issued += 1
-        return JSONResponse({"access_token": token, "token_type": "Bearer", "expires_in": ttl})
+        answer: dict[str, Any] = {"access_token": token, "token_type": "Bearer", "expires_in": ttl}
+        if extra(self.settings, "rotate_refresh_tokens"):
+            self.current_refresh = answer["refresh_token"] = "rt_" + secrets.token_urlsafe(24)
+        return JSONResponse(answer)
 
     def client_of(self, request: Request) -> str | None:
         auth = request.headers.get("authorization", "")
@@ -239,6 +253,7 @@ class TokenIssuer:
         return {
             "tokens": {
                 "issued": self.issued,
+                "refused": self.refused,
                 "active": sum(1 for _, exp in self.tokens.values() if exp > now),
             }
         }
