@@ -172,7 +172,7 @@ class WebhookEndpoint:
     ) -> tuple[str, str | None, Response]:
         settings = source.settings
         method: str = scope["method"]
-        if method != "POST" and method not in source.methods:
+        if method not in source.methods:
             # What the router answered before GET deliveries existed, Allow included.
             allow = {"Allow": ", ".join(source.methods)}
             detail = "Method not allowed on this route."
