@@ -188,6 +188,30 @@ def document(sources: Iterable[str] = ()) -> dict[str, Any]:
                     },
                 }
             },
+            "/admin/dlq": {
+                "get": {
+                    "operationId": "deadLetterCounts",
+                    "summary": "Dead letters per service: count, reasons, error classes, oldest and newest",
+                    "security": admin,
+                    "parameters": [
+                        {
+                            "name": "service",
+                            "in": "query",
+                            "required": False,
+                            "schema": {"type": "string"},
+                            "description": "Only this service's dead-letter topic.",
+                        }
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "Counts per dead-letter topic (read from the beginning).",
+                            "content": {"application/json": {"schema": {"type": "object"}}},
+                        },
+                        "401": _problem("The admin token is missing or wrong."),
+                        "503": _problem("Kafka is unavailable; retry later.", retry_after=True),
+                    },
+                }
+            },
             "/admin/breakers": {
                 "get": {
                     "operationId": "listBreakers",

@@ -75,7 +75,7 @@ def create_app(
     """
     topics = Topics(settings.kafka.topic_prefix)
     sources = prepare_sources(settings.sources, topics)
-    state: dict[str, Any] = {}
+    state: dict[str, Any] = {"bootstrap_servers": bootstrap_servers}
 
     async def webhook(request: Request) -> Response:
         endpoint: WebhookEndpoint = state["endpoint"]
@@ -136,5 +136,6 @@ def create_app(
 
 
 from hookline.ingress.admin import breaker_routes  # noqa: E402 - admin routes join through the hook above
+from hookline.ingress.admin_dlq import dlq_routes  # noqa: E402
 
-ROUTE_FACTORIES.append(breaker_routes)
+ROUTE_FACTORIES.extend([breaker_routes, dlq_routes])
