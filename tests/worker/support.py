@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import uuid
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -134,3 +137,16 @@ async def eventually(
         if loop.time() > deadline:
             raise AssertionError(f"condition not met within {timeout}s")
         await asyncio.sleep(every)
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def start_worker_process(config: Path, log: Path) -> subprocess.Popen[bytes]:
+    """``hookline worker tests.worker.crash_worker:build`` as its own process, output to ``log``."""
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "hookline", "--config", str(config), "worker",
+             "tests.worker.crash_worker:build"],
+            cwd=ROOT, stdout=out, stderr=out,
+        )

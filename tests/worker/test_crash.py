@@ -5,9 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import yaml
@@ -20,20 +17,11 @@ from tests.worker.support import (
     committed,
     eventually,
     produce,
+    start_worker_process,
     worker_settings,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
 KILLS = 4
-
-
-def _start(config: Path, log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "hookline", "--config", str(config), "worker",
-             "tests.worker.crash_worker:build"],
-            cwd=ROOT, stdout=out, stderr=out,
-        )
 
 
 @pytest.mark.slow
@@ -59,7 +47,7 @@ async def test_sigkilled_worker_applies_every_effect_exactly_once(
     effects = provider.effects
 
     await create_topics(broker.bootstrap_servers, [topic], 3)
-    process = _start(config, log)
+    process = start_worker_process(config, log)
     try:
         ends = await produce(broker.bootstrap_servers, topic, events)
         for _ in range(KILLS):
@@ -67,7 +55,7 @@ async def test_sigkilled_worker_applies_every_effect_exactly_once(
             await eventually(lambda s=seen: len(effects.applied) >= s + 250, timeout=60)
             process.send_signal(signal.SIGKILL)
             process.wait(10)
-            process = _start(config, log)
+            process = start_worker_process(config, log)
         await eventually(lambda: len(effects.applied) == len(events), timeout=90)
         await eventually(
             lambda: _at(committed(broker.bootstrap_servers, f"{settings.kafka.topic_prefix}.worker.{SERVICE}", topic, 3), ends),

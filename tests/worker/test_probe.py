@@ -5,9 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
-import sys
-from pathlib import Path
 
 import httpx
 import yaml
@@ -23,18 +20,9 @@ from tests.worker.support import (
     eventually,
     produce,
     provider_spec,
+    start_worker_process,
     worker_settings,
 )
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _start(config: Path, log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "hookline", "--config", str(config), "worker", "tests.worker.crash_worker:build"],
-            cwd=ROOT, stdout=out, stderr=out,
-        )
 
 
 async def test_worker_process_serves_health_and_metrics_then_stops_cleanly(broker, provider, tmp_path):
@@ -49,7 +37,7 @@ async def test_worker_process_serves_health_and_metrics_then_stops_cleanly(broke
     topic = Topics(settings.kafka.topic_prefix).commands(SERVICE)
     await create_topics(broker.bootstrap_servers, [topic], 3)
     url = f"http://127.0.0.1:{settings.worker.probe_port}"
-    process = _start(config, tmp_path / "worker.log")
+    process = start_worker_process(config, tmp_path / "worker.log")
     try:
         async with httpx.AsyncClient(timeout=2) as client:
 

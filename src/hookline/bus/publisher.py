@@ -126,22 +126,16 @@ class Publisher:
         # getpid syscall per call on CPython 3.11, dear under a VM.
         loop = self._loop or asyncio.get_running_loop()
         deadline = loop.time() + (self._timeout if timeout is None else timeout)
-        if not self._wakeup.is_set():
-            self._wakeup.set()
+        futures = []
+        for record in records:
+            future: asyncio.Future[None] = loop.create_future()
+            self._queue.append(_Pending(record, future))
+            self._deadlines.append((deadline, future))
+            futures.append(future)
+        self._wakeup.set()
         try:
-            if len(records) == 1:  # the ingress's case: no gather, no list
-                future: asyncio.Future[None] = loop.create_future()
-                self._queue.append(_Pending(records[0], future))
-                self._deadlines.append((deadline, future))
-                await future
-                return
-            futures = []
-            for record in records:
-                future = loop.create_future()
-                self._queue.append(_Pending(record, future))
-                self._deadlines.append((deadline, future))
-                futures.append(future)
-            await asyncio.gather(*futures)
+            # One record (the ingress's case) is awaited directly: gather would add a future.
+            await (futures[0] if len(futures) == 1 else asyncio.gather(*futures))
         except KafkaError as exc:
             raise PublishError(f"Kafka rejected the write: {type(exc).__name__}") from exc
 

@@ -9,10 +9,13 @@ import signal
 import sys
 from typing import Any
 
+import uvicorn
+
 from hookline.cli.common import load
+from hookline.cli.process import UvicornComponent
 from hookline.config.models import HooklineSettings
 from hookline.worker.component import WorkerComponent
-from hookline.worker.probe import probe_component
+from hookline.worker.probe import probe_app
 from hookline.worker.registry import WORKERS
 
 
@@ -32,6 +35,23 @@ def register(sub: Any) -> None:
 def run_components(settings: HooklineSettings, args: argparse.Namespace) -> list[Any]:
     """Every registered worker joins ``hookline run``."""
     return [WorkerComponent(settings, sorted(WORKERS))] if WORKERS else []
+
+
+def probe_component(component: WorkerComponent, settings: HooklineSettings) -> UvicornComponent:
+    """The worker's /healthz and /metrics server (worker.probe_port)."""
+    config = settings.worker
+    assert config.probe_port is not None
+    app = probe_app(lambda: component.workers, config.stall_seconds)
+    server = uvicorn.Config(
+        app,
+        host=config.probe_host,
+        port=config.probe_port,
+        log_config=None,  # structlog handles uvicorn's loggers
+        access_log=False,
+        lifespan="off",
+        proxy_headers=False,
+    )
+    return UvicornComponent("probe", server, " (/healthz, /metrics)")
 
 
 async def _first_signal() -> int:
@@ -57,11 +77,8 @@ async def run(args: argparse.Namespace) -> int:
     await component.start()
     print(f"hookline worker running: {component.where()}", flush=True)
     probe = None
-    config = settings.worker
-    if config.probe_port is not None:
-        probe = probe_component(
-            lambda: component.workers, config.probe_host, config.probe_port, config.stall_seconds
-        )
+    if settings.worker.probe_port is not None:
+        probe = probe_component(component, settings)
         try:
             await probe.start()
         except BaseException:

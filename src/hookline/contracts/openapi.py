@@ -41,6 +41,17 @@ def document(sources: Iterable[str] = ()) -> dict[str, Any]:
         "schema": source_schema,
         "description": "A source configured under sources.<name>.",
     }
+    # What a delivery by POST and one by GET answer alike.
+    delivery: dict[str, Any] = {
+        "202": {
+            "description": "Published (after Kafka's acknowledgement).",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Accepted"}}},
+        },
+        "401": _problem("Verification failed (the same body whatever the cause)."),
+        "403": _problem("The caller's address is not in the source's allow_ips."),
+        "404": _problem("Unknown source."),
+        "503": _problem("Kafka (or the dedup store) is unavailable; retry later.", retry_after=True),
+    }
     return {
         "openapi": "3.1.0",
         "info": {
@@ -69,14 +80,7 @@ def document(sources: Iterable[str] = ()) -> dict[str, Any]:
                         },
                     },
                     "responses": {
-                        "202": {
-                            "description": "Published (after Kafka's acknowledgement).",
-                            "content": {
-                                "application/json": {
-                                    "schema": {"$ref": "#/components/schemas/Accepted"}
-                                }
-                            },
-                        },
+                        **delivery,
                         "200": {
                             "description": "A duplicate of a delivery already published, or a provider-specific "
                             "acknowledgement body (Mitake: text/plain).",
@@ -88,16 +92,9 @@ def document(sources: Iterable[str] = ()) -> dict[str, Any]:
                             },
                         },
                         "400": _problem("The body is not in the content type it claims."),
-                        "401": _problem("Verification failed (the same body whatever the cause)."),
-                        "403": _problem("The caller's address is not in the source's allow_ips."),
-                        "404": _problem("Unknown source."),
                         "405": _problem("Only POST (and GET, for providers that deliver by GET)."),
                         "413": _problem("The body exceeds server.max_body_bytes."),
                         "415": _problem("Unsupported content type for this provider."),
-                        "503": _problem(
-                            "Kafka (or the dedup store) is unavailable; retry later.",
-                            retry_after=True,
-                        ),
                     },
                 },
                 "get": {
@@ -110,27 +107,13 @@ def document(sources: Iterable[str] = ()) -> dict[str, Any]:
                     ),
                     "parameters": [source_parameter],
                     "responses": {
-                        "202": {
-                            "description": "Published (after Kafka's acknowledgement).",
-                            "content": {
-                                "application/json": {
-                                    "schema": {"$ref": "#/components/schemas/Accepted"}
-                                }
-                            },
-                        },
+                        **delivery,
                         "200": {
                             "description": "The provider's acknowledgement body (Mitake: text/plain), "
                             "also for a duplicate.",
                             "content": {"text/plain": {"schema": {"type": "string"}}},
                         },
-                        "401": _problem("Verification failed (the same body whatever the cause)."),
-                        "403": _problem("The caller's address is not in the source's allow_ips."),
-                        "404": _problem("Unknown source."),
                         "405": _problem("This source's provider delivers by POST only."),
-                        "503": _problem(
-                            "Kafka (or the dedup store) is unavailable; retry later.",
-                            retry_after=True,
-                        ),
                     },
                 },
             },

@@ -18,8 +18,8 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from hookline.ingress.middleware import REQUEST_ID_HEADER, echoing_request_id, request_id_for
 from hookline.ingress.problems import problem
+from hookline.ingress.request_ids import REQUEST_ID_HEADER, echoing_request_id, request_id_for
 from hookline.observability.context import REQUEST_ID
 
 log = structlog.get_logger("hookline.ingress")

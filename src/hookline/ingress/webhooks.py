@@ -226,7 +226,7 @@ class WebhookEndpoint:
                 return "unverified", None, unauthorized()
 
         try:
-            payload = parse_body(body, content_type) if body or method == "POST" else None
+            payload = None if method == "GET" else parse_body(body, content_type)
         except UnparseableBody as exc:
             return "bad_request", None, problem(400, str(exc))
 

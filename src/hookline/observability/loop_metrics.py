@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
+from typing import Generic, TypeVar
 
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector, CollectorRegistry
@@ -21,6 +22,9 @@ from prometheus_client.utils import floatToGoString
 
 # prometheus_client's own bucket label format (untyped upstream).
 _le: Callable[[float], str] = floatToGoString
+
+
+_Child = TypeVar("_Child")
 
 
 class CounterChild:
@@ -50,36 +54,41 @@ class HistogramChild:
         self.sum += amount
 
 
-class _Family(Collector):
+class _Family(Collector, Generic[_Child]):
     def __init__(
-        self, name: str, documentation: str, labelnames: Sequence[str], registry: CollectorRegistry
+        self,
+        name: str,
+        documentation: str,
+        labelnames: Sequence[str],
+        registry: CollectorRegistry,
+        child: Callable[[], _Child],
     ) -> None:
         self.name = name
         self.documentation = documentation
         self.labelnames = tuple(labelnames)
+        self._child = child
+        self._children: dict[tuple[str, ...], _Child] = {}
         registry.register(self)
 
-    def _check(self, values: tuple[object, ...]) -> tuple[str, ...]:
+    def labels(self, *values: object) -> _Child:
         if len(values) != len(self.labelnames):
             raise ValueError(f"{self.name} takes labels {self.labelnames}, got {values!r}")
-        return tuple(str(v) for v in values)
+        key = tuple(str(v) for v in values)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = self._child()
+        return child
 
 
-class LoopCounter(_Family):
+class LoopCounter(_Family[CounterChild]):
     """A labelled counter: ``labels(*values).inc(n)``."""
 
     def __init__(
         self, name: str, documentation: str, labelnames: Sequence[str], registry: CollectorRegistry
     ) -> None:
-        self._children: dict[tuple[str, ...], CounterChild] = {}
-        super().__init__(name.removesuffix("_total"), documentation, labelnames, registry)
-
-    def labels(self, *values: object) -> CounterChild:
-        key = self._check(values)
-        child = self._children.get(key)
-        if child is None:
-            child = self._children[key] = CounterChild()
-        return child
+        super().__init__(
+            name.removesuffix("_total"), documentation, labelnames, registry, CounterChild
+        )
 
     def describe(self) -> Iterable[CounterMetricFamily]:
         yield CounterMetricFamily(self.name, self.documentation, labels=self.labelnames)
@@ -91,7 +100,7 @@ class LoopCounter(_Family):
         yield family
 
 
-class LoopHistogram(_Family):
+class LoopHistogram(_Family[HistogramChild]):
     """A labelled histogram with fixed buckets: ``labels(*values).observe(x)``."""
 
     def __init__(
@@ -106,15 +115,9 @@ class LoopHistogram(_Family):
         if not bounds:
             raise ValueError("a histogram needs at least one finite bucket")
         self._bounds = bounds
-        self._children: dict[tuple[str, ...], HistogramChild] = {}
-        super().__init__(name, documentation, labelnames, registry)
-
-    def labels(self, *values: object) -> HistogramChild:
-        key = self._check(values)
-        child = self._children.get(key)
-        if child is None:
-            child = self._children[key] = HistogramChild(self._bounds)
-        return child
+        super().__init__(
+            name, documentation, labelnames, registry, lambda: HistogramChild(bounds)
+        )
 
     def describe(self) -> Iterable[HistogramMetricFamily]:
         yield HistogramMetricFamily(self.name, self.documentation, labels=self.labelnames)

@@ -12,13 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from hookline.cli.process import UvicornComponent
 from hookline.ingress.health import metrics_endpoint
 from hookline.worker.runtime import Worker
 
@@ -41,19 +39,3 @@ def probe_app(workers: Callable[[], Sequence[Worker]], stall_seconds: float) -> 
             Route("/metrics", metrics_endpoint, methods=["GET"]),
         ]
     )
-
-
-def probe_component(
-    workers: Callable[[], Sequence[Worker]], host: str, port: int, stall_seconds: float
-) -> UvicornComponent:
-    """The probe server as a component: started after the workers, stopped before them."""
-    config = uvicorn.Config(
-        probe_app(workers, stall_seconds),
-        host=host,
-        port=port,
-        log_config=None,  # structlog handles uvicorn's loggers
-        access_log=False,
-        lifespan="off",
-        proxy_headers=False,
-    )
-    return UvicornComponent("probe", config, " (/healthz, /metrics)")

@@ -38,9 +38,9 @@ class HealthChecks:
         )
         results: dict[str, bool] = {}
         for name, outcome in zip(names, outcomes, strict=True):
-            ok = outcome is True
             if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
                 raise outcome  # cancellation and exits are not a provider's health
+            ok = outcome is True
             before = self._passed.get(name)
             self._passed[name] = results[name] = ok
             metrics.PROVIDER_HEALTHY.labels(name).set(1 if ok else 0)
