@@ -92,3 +92,29 @@ async def test_replicas_refreshing_at_once_both_end_with_a_token(redis_server) -
             a_api.tokens.invalidate()
             b_api.tokens.invalidate()
             await asyncio.gather(a.search(), b.search())
+
+
+async def test_an_unreachable_store_degrades_to_the_in_memory_token() -> None:
+    """Redis down (nothing listens on its port): refreshes still work, with the rotated token
+    kept in memory, and nothing is refused."""
+    from redis.asyncio import Redis
+
+    from hookline.http.oauth import RefreshTokenGrant, TokenSource
+    from hookline.http.retry import RetryPolicy
+    from hookline.http.token_store import RedisRefreshTokenStore
+    from tests.services.reservation.loop import CREDS
+
+    redis = Redis.from_url(f"redis://127.0.0.1:{free_port()}", socket_connect_timeout=0.5)
+    async with rotating_opentable() as (provider, url), httpx.AsyncClient(timeout=5) as http:
+        grant = RefreshTokenGrant(
+            f"{url}/v2/token", CREDS["refresh_token"], CREDS["client_id"], CREDS["client_secret"],
+            store=RedisRefreshTokenStore(redis, "opentable", prefix="t"), provider="opentable",
+            newer_wait=0.2,
+        )
+        source = TokenSource("opentable", grant, http=http, policy=RetryPolicy.from_settings(provider.retry))
+        first = await source.token()
+        source.invalidate()
+        second = await source.token()  # from the rotated token the store could not keep
+        assert first != second
+        assert await tokens(url) == {"issued": 2, "refused": 0, "active": 2}
+    await redis.aclose()
