@@ -22,10 +22,11 @@ from hookline.contracts import openapi
 from hookline.ingress.dedup import DedupStore, MemoryDedupStore
 from hookline.ingress.dedup_redis import RedisDedupStore
 from hookline.ingress.edge import IngressApp, internal_error
-from hookline.ingress.health import KafkaReadiness, healthz, metrics_endpoint, readyz
+from hookline.ingress.health import KafkaReadiness, healthz, readyz
 from hookline.ingress.problems import problem
 from hookline.ingress.sources import prepare_sources
 from hookline.ingress.webhooks import WebhookEndpoint
+from hookline.observability.exposition import metrics_endpoint
 
 log = structlog.get_logger("hookline.ingress")
 

@@ -1,11 +1,10 @@
-"""Liveness, readiness (can we reach Kafka?) and the Prometheus endpoint."""
+"""Liveness and readiness (can we reach Kafka?); ``/metrics`` comes from observability."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -52,7 +51,3 @@ def readyz(readiness: KafkaReadiness):  # type: ignore[no-untyped-def]
         return JSONResponse({"status": "not ready", "kafka": "unreachable"}, status_code=503)
 
     return endpoint
-
-
-async def metrics_endpoint(_: Request) -> Response:
-    return Response(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from hookline.ingress.health import metrics_endpoint
+from hookline.observability.exposition import metrics_endpoint
 from hookline.worker.runtime import Worker
 
 
