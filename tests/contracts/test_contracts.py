@@ -8,8 +8,8 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from hookline.catalog import all_types
 from hookline.contracts.export import render
+from hookline.messages import all_types
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS = ROOT / "schemas"

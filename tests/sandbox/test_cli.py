@@ -23,7 +23,7 @@ from hookline.cli import sandbox_cmd
 from hookline.cli.sandbox_cmd import build_components, sandbox_components, with_ingress_url
 from hookline.config.models import HooklineSettings
 from hookline.errors import ConfigError
-from hookline.sandbox.registry import DEFAULT_PORTS, SIMULATORS, simulator_settings
+from hookline.providers.simulators import DEFAULT_PORTS, SIMULATORS, simulator_settings
 from tests.sandbox import widgets
 
 REPO = Path(__file__).resolve().parents[2]

@@ -16,7 +16,7 @@ from hookline.bus.topics import Topics, all_topics
 from hookline.config.models import HooklineSettings
 from hookline.envelope import CloudEvent
 from hookline.ingress.app import create_app
-from hookline.sandbox.registry import SIMULATORS
+from hookline.providers.simulators import SIMULATORS
 from hookline.worker.runtime import Worker
 from tests.support.kafka import create_topics
 from tests.support.servers import serve

@@ -14,10 +14,10 @@ from typing import Any
 import uvicorn
 
 from hookline.cli.common import ingress_url, load
-from hookline.cli.process import UvicornComponent, wait_for_signal
+from hookline.cli.process import Interrupted, StopSignals, UvicornComponent
 from hookline.config.models import HooklineSettings
 from hookline.errors import ConfigError, HooklineError
-from hookline.sandbox.registry import SIMULATORS, simulator_settings
+from hookline.providers.simulators import SIMULATORS, simulator_settings
 
 
 def register(sub: Any) -> None:
@@ -128,10 +128,11 @@ async def run(args: argparse.Namespace) -> int:
     if not components:
         print("hookline: no simulators are registered", file=sys.stderr)
         return 1
+    signals = StopSignals()
     started: list[SimulatorComponent] = []
     try:
         for component in components:
-            await component.start()
+            await signals.race(component.start())
             started.append(component)
         width = max(len(c.name) for c in started)
         print("hookline sandbox is running:")
@@ -140,8 +141,10 @@ async def run(args: argparse.Namespace) -> int:
         print(f"\ncallbacks go to {settings.sandbox.ingress_url}/webhooks/<source>")
         print("admin API: <simulator>/_sim/state, /_sim/faults, /_sim/reset, /_sim/emit")
         print("Ctrl-C stops everything.", flush=True)
-        await wait_for_signal()
+        await signals.wait()
         print("stopping…", file=sys.stderr, flush=True)
+    except Interrupted:
+        print("stopping (interrupted during start-up)…", file=sys.stderr, flush=True)
     finally:
         for component in reversed(started):
             await component.stop()

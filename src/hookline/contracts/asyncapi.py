@@ -8,8 +8,8 @@ from collections import defaultdict
 from typing import Any
 
 from hookline import __version__
-from hookline.catalog import MessageType
 from hookline.contracts.jsonschemas import data_schema, envelope_schema
+from hookline.messages import MessageType
 
 _KAFKA_BINDING = "0.5.0"
 

@@ -8,10 +8,10 @@ from typing import Any
 
 import yaml
 
-from hookline.catalog import all_types
 from hookline.contracts import openapi
 from hookline.contracts.asyncapi import document
 from hookline.contracts.jsonschemas import data_schema, envelope_schema
+from hookline.messages import all_types
 
 
 def _json(value: Any) -> str:

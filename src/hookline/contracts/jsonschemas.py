@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from hookline.catalog import MessageType
 from hookline.envelope import SCHEMA_URN_PREFIX, CloudEvent
+from hookline.messages import MessageType
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 

@@ -1,4 +1,4 @@
-"""What a provider folder offers: a webhook adapter (pure), samples, and more later.
+"""What a provider folder offers: its spec (adapter, samples, client, simulator), one registry line.
 
 An adapter turns one verified webhook into CloudEvents. It imports neither
 Kafka nor HTTP clients; the ingress owns the I/O.
@@ -14,9 +14,12 @@ from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
 from pydantic_core import from_json
+from starlette.types import ASGIApp
 
+from hookline.config.models import HooklineSettings, SimulatorSettings
 from hookline.envelope import CloudEvent
 from hookline.errors import NormalizationError
+from hookline.messages import MessageType
 from hookline.signatures.base import Headers
 
 JSON_TYPES = ("application/json",)
@@ -73,14 +76,40 @@ class Adapter(Protocol):
     def acknowledgement(self, events: list[CloudEvent]) -> Acknowledgement | None: ...
 
 
+SimulatorFactory = Callable[[HooklineSettings, SimulatorSettings], ASGIApp]
+
+
 @dataclass(frozen=True)
 class ProviderSpec:
-    """One registry line: everything hookline knows about a provider."""
+    """One registry line: everything hookline knows about a provider.
+
+    Every registry reads this: the ingress (``adapter``), ``hookline send``
+    (``samples``), the services (``family`` and ``client``), the sandbox
+    (``simulator``, ``simulator_port``, ``callback_source``) and the message
+    catalog's cross-check (``message_types``). A provider folder's
+    ``__init__.py`` defines its ``SPEC``; :mod:`hookline.providers.registry`
+    lists it once.
+    """
 
     name: str
     adapter: Adapter
     samples: Callable[[], tuple[Sample, ...]] = tuple
+    # Hooks for ``hookline send``, e.g. ``delivery`` (a provider's own delivery
+    # headers, such as GitHub's event name, for a sample).
     extras: dict[str, Callable[..., Any]] = field(default_factory=dict)
+    # Which service uses ``client``: "sms", "reservation", "colt" (None: webhooks only).
+    family: str | None = None
+    # ``client(settings)`` builds what the family's service talks to (an
+    # SmsProvider, a reservation Platform, a ColtClient); given with
+    # :func:`hookline.lazy.lazy` so listing providers imports no HTTP client code.
+    client: Callable[[HooklineSettings], Any] | None = None
+    # The sandbox simulator's app factory and the port it listens on by default.
+    simulator: SimulatorFactory | None = None
+    simulator_port: int | None = None
+    # The ingress source that receives this provider's callbacks by default.
+    callback_source: str | None = None
+    # The CloudEvent types this provider's adapter and client produce or serve.
+    message_types: tuple[MessageType, ...] = ()
 
 
 def webhook_methods(adapter: Adapter) -> tuple[str, ...]:

@@ -1,4 +1,8 @@
-"""Every provider hookline knows: one line each."""
+"""Every provider hookline knows: one line each.
+
+Each line is a provider folder's ``SPEC`` (:class:`~hookline.providers.base.ProviderSpec`);
+the ingress, ``hookline send``, the services and the sandbox all read this one list.
+"""
 
 from __future__ import annotations
 
@@ -12,17 +16,18 @@ from hookline.providers import (
     shell_recharge,
     shopify,
     slack,
+    standard,
     stripe,
     twilio,
 )
 from hookline.providers.base import ProviderSpec
-from hookline.providers.standard import StandardAdapter
-from hookline.providers.standard import samples as standard_samples
+
+__all__ = ["PROVIDERS", "family", "get", "names"]
 
 PROVIDERS: dict[str, ProviderSpec] = {
     spec.name: spec
     for spec in (
-        ProviderSpec("standard", StandardAdapter(), standard_samples),
+        standard.SPEC,
         twilio.SPEC,
         every8d.SPEC,
         mitake.SPEC,
@@ -44,3 +49,8 @@ def get(name: str) -> ProviderSpec:
 
 def names() -> set[str]:
     return set(PROVIDERS)
+
+
+def family(name: str) -> list[ProviderSpec]:
+    """The registered providers whose client serves the ``name`` service, in registry order."""
+    return [spec for spec in PROVIDERS.values() if spec.family == name]

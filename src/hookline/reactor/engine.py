@@ -10,9 +10,9 @@ from typing import Any
 
 from hookline.config.reactor import Condition, Rule
 from hookline.envelope import CloudEvent, make_event
+from hookline.messages.phone import InvalidPhoneNumber, validate_e164
 from hookline.reactor.paths import MISSING, lookup
 from hookline.reactor.templates import MissingValue, Template
-from hookline.services.sms.phone import InvalidPhoneNumber, validate_e164
 
 _PHONE_NOISE = re.compile(r"[\s\-()]")
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from hookline.catalog import MessageType, all_types
 from hookline.config.loader import Problem
 from hookline.config.models import HooklineSettings
 from hookline.config.reactor import Rule
+from hookline.messages import MessageType, all_types
 from hookline.reactor.defaults import DEFAULT_RULES
 from hookline.reactor.templates import Template, TemplateError
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import structlog
 
-from hookline.catalog import all_types
 from hookline.config.models import HooklineSettings
 from hookline.envelope import CloudEvent
 from hookline.errors import ConfigError
+from hookline.messages import all_types
 from hookline.reactor import metrics
 from hookline.reactor.engine import Engine
 from hookline.reactor.rules import active_rules

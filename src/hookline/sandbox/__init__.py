@@ -9,7 +9,9 @@ See ``docs/sandbox.md`` for a walkthrough. The public names:
 - :class:`FaultSpec`, :class:`FaultBook` — fault injection (``POST /_sim/faults``);
 - :class:`IdempotencyStore` — ``Idempotency-Key`` replay;
 - :class:`Ticker` — automatic lifecycle progress every ``tick_ms``;
-- :data:`SIMULATORS`, :func:`lazy`, :func:`simulator_settings` — the registry.
+
+The kit knows no provider: the simulators themselves are listed by the
+provider registry (:mod:`hookline.providers.simulators`).
 """
 
 from __future__ import annotations
@@ -19,13 +21,10 @@ from hookline.sandbox.callbacks import Callback, CallbackSender
 from hookline.sandbox.faults import FaultBook, FaultSpec
 from hookline.sandbox.idempotency import IdempotencyStore
 from hookline.sandbox.layer import ProviderFormat, SimulatorLayer
-from hookline.sandbox.registry import DEFAULT_PORTS, SIMULATORS, lazy, simulator_settings
 from hookline.sandbox.simulator import Simulator
 from hookline.sandbox.ticker import Ticker
 
 __all__ = [
-    "DEFAULT_PORTS",
-    "SIMULATORS",
     "Callback",
     "CallbackSender",
     "EmitRejected",
@@ -37,6 +36,4 @@ __all__ = [
     "Simulator",
     "SimulatorLayer",
     "Ticker",
-    "lazy",
-    "simulator_settings",
 ]

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from importlib import import_module
 from typing import Any, cast
 
 from hookline.config.models import HooklineSettings
 from hookline.envelope import CloudEvent
 from hookline.errors import ConfigError
+from hookline.lazy import lazy as load_lazily
 from hookline.worker.handlers import HandlerContext, HandlerRegistry
 
 
@@ -44,14 +44,7 @@ ExhaustedHook = Callable[[CloudEvent, HandlerContext, BaseException], Awaitable[
 
 def lazy(path: str) -> WorkerFactory:
     """A factory given as ``"package.module:function"``, imported only when the worker starts."""
-    module_name, _, attribute = path.partition(":")
-
-    async def factory(settings: HooklineSettings) -> WorkerSpec:
-        target = cast(WorkerFactory, getattr(import_module(module_name), attribute))
-        return await target(settings)
-
-    factory.__qualname__ = f"lazy({path})"
-    return factory
+    return cast(WorkerFactory, load_lazily(path))
 
 
 WORKERS: dict[str, WorkerFactory] = {

@@ -10,9 +10,10 @@ import pytest
 
 from hookline.envelope import event_id
 from hookline.errors import NormalizationError
+from hookline.messages.colt import OrderStateChanged
 from hookline.providers.base import RawWebhook
 from hookline.providers.colt import SPEC, ColtAdapter, samples
-from hookline.providers.colt.models import OrderStateChanged, to_e164
+from hookline.providers.colt.models import to_e164
 from hookline.signatures.base import Headers
 
 RECEIVED = datetime(2025, 3, 21, 10, 0, 9, tzinfo=UTC)
@@ -122,8 +123,8 @@ def test_every_sample_normalizes() -> None:
 
 def test_every_colt_type_is_in_the_catalog_with_a_json_schema() -> None:
     """catalog.all_types() lists each Colt event and command, and each model renders a JSON Schema."""
-    from hookline.catalog import all_types
-    from hookline.providers.colt.models import MESSAGE_TYPES
+    from hookline.messages import all_types
+    from hookline.messages.colt import MESSAGE_TYPES
 
     catalog = all_types()
     for message in MESSAGE_TYPES:

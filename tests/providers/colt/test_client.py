@@ -11,7 +11,7 @@ import pytest
 from hookline.config.models import ProviderSettings
 from hookline.errors import PermanentError, ProviderRejected, ProviderUnavailable
 from hookline.http.retry import RetryPolicy
-from hookline.providers.colt import models as m
+from hookline.messages import colt as m
 from hookline.providers.colt.client import COLT_ERRORS, order_body, with_colt_defaults
 
 NOW = 1_750_000_000.0

@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from hookline.providers.colt.models import OrderStateChanged
+from hookline.messages.colt import OrderStateChanged
 from tests.providers.colt.conftest import CLIENT_ID, CLIENT_SECRET, ColtStack, StartColt
 
 API = "/ebonding/v5"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hookline.providers.colt.models import ServiceWatch, WatchContinuation
+from hookline.messages.colt import ServiceWatch, WatchContinuation
 from hookline.services.colt.watch import Schedule
 
 WATCH = ServiceWatch(service_id="SVC-1", interval_seconds=300, max_checks=3)

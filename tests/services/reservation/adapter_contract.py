@@ -97,7 +97,7 @@ class AdapterContract:
 
     def test_data_validates_against_the_published_model(self) -> None:
         """Every normalized ``data`` validates against the model its type is registered with."""
-        from hookline.catalog import all_types
+        from hookline.messages import all_types
 
         types = all_types()
         for name in self.expected:

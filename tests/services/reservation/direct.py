@@ -16,15 +16,16 @@ import httpx
 from hookline.bus.broker import free_port
 from hookline.config.models import HooklineSettings, ProviderSettings
 from hookline.http.client import ApiClient
+from hookline.providers._reservation.clients import with_defaults
 from hookline.providers.opentable import client as opentable
 from hookline.providers.recreation_gov import client as recreation_gov
 from hookline.providers.shell_recharge import client as shell_recharge
-from hookline.sandbox.registry import SIMULATORS
-from hookline.services.reservation.clients import with_defaults
+from hookline.providers.simulators import SIMULATORS
 from tests.services.reservation.loop import PLATFORMS, raw_settings
 from tests.support.servers import serve
 
-ERRORS = {"opentable": opentable.ERRORS, "recreation_gov": recreation_gov.ERRORS, "shell_recharge": shell_recharge.ERRORS}
+CLIENTS = {"opentable": opentable, "recreation_gov": recreation_gov, "shell_recharge": shell_recharge}
+ERRORS = {name: module.ERRORS for name, module in CLIENTS.items()}
 
 
 @dataclass
@@ -65,7 +66,7 @@ async def direct(platform: str, *, provider_overrides: dict[str, Any] | None = N
         provider_raw[key] = {**provider_raw[key], **value} if isinstance(value, dict) and key in provider_raw else value
     settings = HooklineSettings.model_validate(raw)
     app = SIMULATORS[platform](settings, settings.sandbox.providers[platform])
-    provider = with_defaults(platform, settings.providers[platform])
+    provider = with_defaults(CLIENTS[platform].CLIENT_DEFAULTS, settings.providers[platform])
     async with serve(app, port=ports[platform]) as url:
         api = ApiClient(platform, provider, errors=ERRORS[platform])
         async with httpx.AsyncClient(timeout=5) as http:

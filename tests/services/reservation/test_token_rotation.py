@@ -16,9 +16,9 @@ from hookline.bus.broker import free_port
 from hookline.config.models import HooklineSettings, ProviderSettings
 from hookline.http.client import ApiClient
 from hookline.http.errors import AuthFailed
-from hookline.providers.opentable.client import ERRORS, OpenTableClient
-from hookline.sandbox.registry import SIMULATORS
-from hookline.services.reservation.clients import with_defaults
+from hookline.providers._reservation.clients import with_defaults
+from hookline.providers.opentable.client import CLIENT_DEFAULTS, ERRORS, OpenTableClient
+from hookline.providers.simulators import SIMULATORS
 from tests.services.reservation.loop import PLATFORMS, raw_settings
 from tests.support.servers import serve
 
@@ -33,7 +33,7 @@ async def rotating_opentable() -> AsyncIterator[tuple[ProviderSettings, str]]:
     app = SIMULATORS["opentable"](settings, settings.sandbox.providers["opentable"])
     async with serve(app, port=ports["opentable"]) as url:
         # No GET cache: every call here must reach the API, token and all.
-        yield with_defaults("opentable", settings.providers["opentable"]).model_copy(update={"cache": {}}), url
+        yield with_defaults(CLIENT_DEFAULTS, settings.providers["opentable"]).model_copy(update={"cache": {}}), url
 
 
 @contextlib.asynccontextmanager

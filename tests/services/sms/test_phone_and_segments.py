@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 
 from hookline.errors import PermanentError
-from hookline.services.sms.phone import (
+from hookline.messages.phone import (
     InvalidPhoneNumber,
     from_taiwan_national,
     is_taiwan,
     taiwan_national,
     validate_e164,
 )
-from hookline.services.sms.segments import segment
+from hookline.providers._sms.segments import segment
 
 
 @pytest.mark.parametrize(

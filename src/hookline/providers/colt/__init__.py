@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from hookline.lazy import lazy
+from hookline.messages import colt
 from hookline.providers.base import ProviderSpec, Sample
 from hookline.providers.colt.adapter import ColtAdapter
 from hookline.providers.samples import load_samples
@@ -20,6 +22,14 @@ def samples() -> tuple[Sample, ...]:
     return load_samples(__name__, _DESCRIPTIONS)
 
 
-SPEC = ProviderSpec("colt", ColtAdapter(), samples)
+SPEC = ProviderSpec(
+    "colt", ColtAdapter(), samples,
+    family="colt",
+    client=lazy("hookline.providers.colt.client:from_settings"),
+    simulator=lazy("hookline.providers.colt.simulator:create_app"),
+    simulator_port=8101,
+    callback_source="colt",
+    message_types=colt.MESSAGE_TYPES,
+)
 
 __all__ = ["SPEC", "ColtAdapter", "samples"]

@@ -15,18 +15,20 @@ from pydantic import ValidationError
 
 from hookline.envelope import CloudEvent, make_event, source_uri
 from hookline.errors import NormalizationError
-from hookline.providers.base import Acknowledgement, RawWebhook, require_mapping
-from hookline.providers.colt.models import (
+from hookline.messages.colt import (
     DEFAULT_AVAILABILITY_THRESHOLD,
     DEFAULT_UTILIZATION_THRESHOLD,
     AvailabilityLow,
+    OrderStateChanged,
+    TechnicalContact,
+    UtilizationHigh,
+)
+from hookline.providers.base import Acknowledgement, RawWebhook, require_mapping
+from hookline.providers.colt.models import (
     ColtContact,
     ColtNotification,
     ColtOrderChange,
     ColtServiceAlert,
-    OrderStateChanged,
-    TechnicalContact,
-    UtilizationHigh,
     to_e164,
 )
 

@@ -15,11 +15,11 @@ from typing import Any
 
 import httpx
 
-from hookline.config.models import ProviderSettings
-from hookline.errors import ProviderUnavailable
+from hookline.config.models import HooklineSettings, ProviderSettings
+from hookline.errors import ConfigError, ProviderUnavailable
 from hookline.http.client import ApiClient
 from hookline.http.errors import PERMANENT, StatusErrorMap
-from hookline.providers.colt import models as m
+from hookline.messages import colt as m
 
 # The guide's per-status base delays (doubled per retry; key 0 = network errors).
 # The configuration's retry.status_delays_ms replaces the whole table when set.
@@ -238,3 +238,12 @@ class ColtClient:
             params={"startDate": _rfc3339(start), "endDate": _rfc3339(end), "granularity": granularity},
         )
         return await self._json(response)
+
+
+def from_settings(settings: HooklineSettings) -> ColtClient:
+    """The client over ``providers.colt``, sharing breakers and rate windows through Redis when set."""
+    provider = settings.providers.get("colt")
+    if provider is None:
+        raise ConfigError("worker colt needs providers.colt (base_url, auth) in the configuration")
+    redis_url = settings.redis_url.get() if settings.redis_url is not None else None
+    return ColtClient.from_settings(provider, redis_url=redis_url)

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+from hookline.lazy import lazy
+from hookline.messages import sms
+from hookline.providers._sms.samples import form_samples
 from hookline.providers.base import ProviderSpec, Sample
 from hookline.providers.every8d.adapter import Every8dAdapter
-from hookline.services.sms.samples import form_samples
 
 
 def samples() -> tuple[Sample, ...]:
     return form_samples("hookline.providers.every8d", "Every8d delivery report")
 
 
-SPEC = ProviderSpec("every8d", Every8dAdapter(), samples)
+SPEC = ProviderSpec(
+    "every8d", Every8dAdapter(), samples,
+    family="sms",
+    client=lazy("hookline.providers.every8d.client:from_settings"),
+    simulator=lazy("hookline.providers.every8d.simulator:create_app"),
+    simulator_port=8103,
+    callback_source="every8d-dlr",
+    message_types=sms.MESSAGE_TYPES,
+)
 
 __all__ = ["SPEC", "Every8dAdapter", "samples"]

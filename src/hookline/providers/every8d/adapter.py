@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from hookline.envelope import CloudEvent
 from hookline.errors import NormalizationError
-from hookline.providers.base import FORM_TYPES, Acknowledgement, RawWebhook
-from hookline.services.sms.phone import from_taiwan_national
-from hookline.services.sms.reports import (
+from hookline.messages.phone import from_taiwan_national
+from hookline.providers._sms.reports import (
     Meaning,
     Report,
     form_fields,
@@ -20,6 +19,7 @@ from hookline.services.sms.reports import (
     taipei_time,
     to_event,
 )
+from hookline.providers.base import FORM_TYPES, Acknowledgement, RawWebhook
 
 _TRANSIENT = Meaning("undelivered", "transient", failover=True)
 _RECIPIENT = Meaning("undelivered", "invalid_recipient", failover=False)

@@ -12,9 +12,9 @@ import httpx
 from hookline.config.models import HooklineSettings
 from hookline.errors import ConfigError, HooklineError
 from hookline.http.errors import AuthFailed, Unavailable
-from hookline.services.sms.clients import api_client, provider_settings
-from hookline.services.sms.contract import OutboundSms, SendReceipt, rejected
-from hookline.services.sms.sending import SmsClientBase
+from hookline.providers._sms.clients import api_client, provider_settings
+from hookline.providers._sms.contract import OutboundSms, SendReceipt, rejected
+from hookline.providers._sms.sending import SmsClientBase
 
 SEND = "/API21/HTTP/sendSMS.ashx"
 STATUS = "/API21/HTTP/getDeliveryStatus.ashx"

@@ -19,12 +19,12 @@ from starlette.types import ASGIApp
 
 from hookline.config.models import HooklineSettings, SimulatorSettings
 from hookline.envelope import event_id
+from hookline.messages.phone import from_taiwan_national, is_taiwan
+from hookline.providers._sms.reports import TAIPEI
+from hookline.providers._sms.segments import segment
+from hookline.providers._sms.sim_world import GONE, SimMessage, SmsWorld, Status, complete_form
 from hookline.sandbox import Callback, EmitRejected, EmitRequest, ProviderFormat, Simulator
 from hookline.sandbox.layer import SimRoute
-from hookline.services.sms.phone import from_taiwan_national, is_taiwan
-from hookline.services.sms.reports import TAIPEI
-from hookline.services.sms.segments import segment
-from hookline.services.sms.sim_world import GONE, SimMessage, SmsWorld, Status, complete_form
 
 SEND = "/API21/HTTP/sendSMS.ashx"
 STATUS = "/API21/HTTP/getDeliveryStatus.ashx"

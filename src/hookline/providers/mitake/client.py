@@ -16,10 +16,10 @@ from hookline.config.models import HooklineSettings
 from hookline.errors import ConfigError, HooklineError
 from hookline.http.client import ApiClient
 from hookline.http.errors import AuthFailed, Unavailable
-from hookline.services.sms.clients import api_client, provider_settings, secret_extra, webhook_url
-from hookline.services.sms.contract import OutboundSms, SendReceipt, rejected
-from hookline.services.sms.phone import is_taiwan, taiwan_national
-from hookline.services.sms.sending import SmsClientBase
+from hookline.messages.phone import is_taiwan, taiwan_national
+from hookline.providers._sms.clients import api_client, provider_settings, secret_extra, webhook_url
+from hookline.providers._sms.contract import OutboundSms, SendReceipt, rejected
+from hookline.providers._sms.sending import SmsClientBase
 
 SEND = "/api/mtk/SmSend"
 QUERY = "/api/mtk/SmQuery"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from hookline.lazy import lazy
+from hookline.messages import reservation
+from hookline.providers._reservation import samples as _samples
 from hookline.providers.base import ProviderSpec, Sample
 from hookline.providers.opentable.adapter import OpenTableAdapter
-from hookline.services.reservation import samples as _samples
 
 _DESCRIPTIONS = {
     "reservation-cancelled": "reservation.cancelled by the diner (plans changed)",
@@ -19,6 +21,14 @@ def samples() -> tuple[Sample, ...]:
     return _samples.load(__name__, _DESCRIPTIONS)
 
 
-SPEC = ProviderSpec("opentable", OpenTableAdapter(), samples)
+SPEC = ProviderSpec(
+    "opentable", OpenTableAdapter(), samples,
+    family="reservation",
+    client=lazy("hookline.providers.opentable.platform:from_settings"),
+    simulator=lazy("hookline.providers.opentable.simulator:create_app"),
+    simulator_port=8105,
+    callback_source="opentable",
+    message_types=reservation.MESSAGE_TYPES,
+)
 
 __all__ = ["SPEC", "OpenTableAdapter", "samples"]

@@ -11,9 +11,8 @@ from typing import Any
 
 from hookline.envelope import CloudEvent
 from hookline.errors import NormalizationError
-from hookline.providers.base import JSON_TYPES, Acknowledgement, RawWebhook, require_mapping
-from hookline.services.reservation.models import BookingEvent, e164_or_none
-from hookline.services.reservation.normalize import (
+from hookline.messages.reservation import BookingEvent, e164_or_none
+from hookline.providers._reservation.normalize import (
     BOOKING_EVENTS,
     build,
     event_suffix,
@@ -24,6 +23,7 @@ from hookline.services.reservation.normalize import (
     validated,
     with_lifecycle,
 )
+from hookline.providers.base import JSON_TYPES, Acknowledgement, RawWebhook, require_mapping
 
 
 def booking(suffix: str, data: dict[str, Any]) -> dict[str, Any]:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from hookline.providers._reservation.clients import Defaults
+from hookline.providers._reservation.errors import CodeSpec, error_map
 from hookline.providers.opentable.models import Availability, Reservation
-from hookline.services.reservation.errors import CodeSpec, error_map
 
 if TYPE_CHECKING:
     from hookline.http.client import ApiClient
@@ -27,6 +28,8 @@ CODES: dict[str, CodeSpec] = {
     "RESTAURANT_CLOSED": CodeSpec(422, "P"),
 }
 ERRORS = error_map(CODES)
+# Client-side rate limit and GET cache TTLs where the configuration sets none.
+CLIENT_DEFAULTS = Defaults(60, 100, {"/restaurants": 300, "/restaurants/*/availability": 60})
 
 
 

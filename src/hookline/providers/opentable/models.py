@@ -1,14 +1,12 @@
 """OpenTable wire models (providers.md §3.3): what the API answers, what the client sends.
 
-The normalized events and commands live in :mod:`hookline.services.reservation.models`;
+The normalized events and commands live in :mod:`hookline.messages.reservation`;
 they are shared with Recreation.gov and Shell Recharge.
 """
 
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
-
-from hookline.catalog import MessageType
 
 
 class _Wire(BaseModel):
@@ -58,4 +56,3 @@ class Availability(_Wire):
 
 
 # Normalized types are registered once, in services/reservation/models.py.
-MESSAGE_TYPES: tuple[MessageType, ...] = ()

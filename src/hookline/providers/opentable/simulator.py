@@ -8,7 +8,7 @@ FIFO per reservation. ``reservation.reminder`` (and a restaurant-side
 cancellation) only on ``/_sim/emit``.
 
 Simulator settings extras: ``tables_per_slot``, ``require_signature`` and the
-credentials of :mod:`hookline.services.reservation.simkit`.
+credentials of :mod:`hookline.providers._reservation.simkit`.
 """
 
 from __future__ import annotations
@@ -24,9 +24,7 @@ from starlette.responses import JSONResponse, Response
 
 from hookline.config.models import HooklineSettings, SimulatorSettings
 from hookline.errors import ConfigError
-from hookline.providers.opentable.client import CODES
-from hookline.sandbox import Callback, EmitRejected, EmitRequest, Simulator, SimulatorLayer
-from hookline.services.reservation.simkit import (
+from hookline.providers._reservation.simkit import (
     SimError,
     TokenIssuer,
     api_key_check,
@@ -39,6 +37,8 @@ from hookline.services.reservation.simkit import (
     signature_check,
     utcnow,
 )
+from hookline.providers.opentable.client import CODES
+from hookline.sandbox import Callback, EmitRejected, EmitRequest, Simulator, SimulatorLayer
 from hookline.signatures.base import Scheme
 
 log = structlog.get_logger("hookline.sandbox.opentable")

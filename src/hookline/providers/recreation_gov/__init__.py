@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from hookline.lazy import lazy
+from hookline.messages import reservation
+from hookline.providers._reservation import samples as _samples
 from hookline.providers.base import ProviderSpec, Sample
 from hookline.providers.recreation_gov.adapter import RecreationGovAdapter
-from hookline.services.reservation import samples as _samples
 
 _DESCRIPTIONS = {
     "reservation-cancelled": "reservation.cancelled (fire closure) with a 60 USD refund",
@@ -19,6 +21,14 @@ def samples() -> tuple[Sample, ...]:
     return _samples.load(__name__, _DESCRIPTIONS)
 
 
-SPEC = ProviderSpec("recreation_gov", RecreationGovAdapter(), samples)
+SPEC = ProviderSpec(
+    "recreation_gov", RecreationGovAdapter(), samples,
+    family="reservation",
+    client=lazy("hookline.providers.recreation_gov.platform:from_settings"),
+    simulator=lazy("hookline.providers.recreation_gov.simulator:create_app"),
+    simulator_port=8106,
+    callback_source="recreation-gov",
+    message_types=reservation.MESSAGE_TYPES,
+)
 
 __all__ = ["SPEC", "RecreationGovAdapter", "samples"]

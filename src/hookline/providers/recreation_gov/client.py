@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from hookline.config.models import ProviderSettings
 from hookline.config.secrets import Secret
+from hookline.providers._reservation.clients import Defaults
+from hookline.providers._reservation.errors import CodeSpec, error_map
 from hookline.providers.recreation_gov.models import MonthAvailability, Reservation
-from hookline.services.reservation.errors import CodeSpec, error_map
 
 if TYPE_CHECKING:
     from hookline.http.client import ApiClient
@@ -31,6 +32,12 @@ CODES: dict[str, CodeSpec] = {
     "INVALID_EQUIPMENT": CodeSpec(422, "P"),
 }
 ERRORS = error_map(CODES)
+# Client-side rate limit and GET cache TTLs where the configuration sets none.
+CLIENT_DEFAULTS = Defaults(
+    50,
+    200,
+    {"/facilities": 3600, "/facilities/**": 3600, "**/availability/campground/*/month": 60},
+)
 
 DEFAULT_AVAILABILITY_URL = "https://www.recreation.gov/api/camps/availability/campground"
 DEFAULT_RESERVATIONS_URL = "https://www.recreation.gov/api/reservations"

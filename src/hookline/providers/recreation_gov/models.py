@@ -1,13 +1,11 @@
 """Recreation.gov wire models: RIDB facilities, the month availability grid, bookings (providers.md §3.3).
 
-The normalized events and commands live in :mod:`hookline.services.reservation.models`.
+The normalized events and commands live in :mod:`hookline.messages.reservation`.
 """
 
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
-
-from hookline.catalog import MessageType
 
 
 class _Wire(BaseModel):
@@ -55,6 +53,3 @@ class Campsite(_Wire):
 
 class MonthAvailability(_Wire):
     campsites: dict[str, Campsite]
-
-
-MESSAGE_TYPES: tuple[MessageType, ...] = ()

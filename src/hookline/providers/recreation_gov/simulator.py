@@ -25,9 +25,7 @@ from starlette.responses import JSONResponse, Response
 
 from hookline.config.models import HooklineSettings, SimulatorSettings
 from hookline.errors import ConfigError
-from hookline.providers.recreation_gov.client import CODES, nights
-from hookline.sandbox import Callback, EmitRejected, EmitRequest, Simulator, SimulatorLayer
-from hookline.services.reservation.simkit import (
+from hookline.providers._reservation.simkit import (
     SimError,
     api_key_check,
     error_format,
@@ -39,6 +37,8 @@ from hookline.services.reservation.simkit import (
     signature_check,
     utcnow,
 )
+from hookline.providers.recreation_gov.client import CODES, nights
+from hookline.sandbox import Callback, EmitRejected, EmitRequest, Simulator, SimulatorLayer
 from hookline.signatures.base import Scheme
 
 log = structlog.get_logger("hookline.sandbox.recreation_gov")

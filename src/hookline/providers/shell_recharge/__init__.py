@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from hookline.lazy import lazy
+from hookline.messages import reservation
+from hookline.providers._reservation import samples as _samples
 from hookline.providers.base import ProviderSpec, Sample
 from hookline.providers.shell_recharge.adapter import ShellRechargeAdapter
-from hookline.services.reservation import samples as _samples
 
 _DESCRIPTIONS = {
     "session-completed": "session.completed: 42.7 kWh, 18.08 USD receipt",
@@ -20,6 +22,14 @@ def samples() -> tuple[Sample, ...]:
     return _samples.load(__name__, _DESCRIPTIONS)
 
 
-SPEC = ProviderSpec("shell_recharge", ShellRechargeAdapter(), samples)
+SPEC = ProviderSpec(
+    "shell_recharge", ShellRechargeAdapter(), samples,
+    family="reservation",
+    client=lazy("hookline.providers.shell_recharge.platform:from_settings"),
+    simulator=lazy("hookline.providers.shell_recharge.simulator:create_app"),
+    simulator_port=8107,
+    callback_source="shell-recharge",
+    message_types=reservation.MESSAGE_TYPES,
+)
 
 __all__ = ["SPEC", "ShellRechargeAdapter", "samples"]

@@ -14,9 +14,8 @@ from typing import Any
 
 from hookline.envelope import CloudEvent
 from hookline.errors import NormalizationError
-from hookline.providers.base import JSON_TYPES, Acknowledgement, RawWebhook, require_mapping
-from hookline.services.reservation.models import BookingEvent, SessionEvent, e164_or_none
-from hookline.services.reservation.normalize import (
+from hookline.messages.reservation import BookingEvent, SessionEvent, e164_or_none
+from hookline.providers._reservation.normalize import (
     BOOKING_EVENTS,
     SESSION_EVENTS,
     build,
@@ -28,6 +27,7 @@ from hookline.services.reservation.normalize import (
     validated,
     with_lifecycle,
 )
+from hookline.providers.base import JSON_TYPES, Acknowledgement, RawWebhook, require_mapping
 
 _BOOKING_STATUS = {"reserved": "confirmed"}
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from hookline.providers._reservation.clients import Defaults
+from hookline.providers._reservation.errors import CodeSpec, error_map
 from hookline.providers.shell_recharge.models import ConnectorReservation, Receipt, Session
-from hookline.services.reservation.errors import CodeSpec, error_map
 
 if TYPE_CHECKING:
     from hookline.http.client import ApiClient
@@ -34,6 +35,8 @@ CODES: dict[str, CodeSpec] = {
     "MAX_DURATION_EXCEEDED": CodeSpec(422, "P"),
 }
 ERRORS = error_map(CODES)
+# Client-side rate limit and GET cache TTLs where the configuration sets none.
+CLIENT_DEFAULTS = Defaults(120, 100, {"/stations": 300, "/stations/*/availability": 30})
 
 
 

@@ -1,13 +1,11 @@
 """Shell Recharge wire models: stations, connector reservations, sessions, receipts (providers.md §3.3).
 
-The normalized events and commands live in :mod:`hookline.services.reservation.models`.
+The normalized events and commands live in :mod:`hookline.messages.reservation`.
 """
 
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
-
-from hookline.catalog import MessageType
 
 
 class _Wire(BaseModel):
@@ -57,6 +55,3 @@ class Receipt(_Wire):
     cost: ReceiptCost
     co2_saved_kg: float | None = None
     renewable_percent: float | None = None
-
-
-MESSAGE_TYPES: tuple[MessageType, ...] = ()

@@ -13,7 +13,7 @@ session or reservation. Connector reservations send ``reservation.*``
 callbacks (hookline convention, issue 9).
 
 Simulator settings extras: ``initial_soc`` (default 20), ``require_signature``
-and the credentials of :mod:`hookline.services.reservation.simkit`.
+and the credentials of :mod:`hookline.providers._reservation.simkit`.
 """
 
 from __future__ import annotations
@@ -30,9 +30,7 @@ from starlette.responses import JSONResponse, Response
 
 from hookline.config.models import HooklineSettings, SimulatorSettings
 from hookline.errors import ConfigError
-from hookline.providers.shell_recharge.client import CODES
-from hookline.sandbox import Callback, EmitRejected, EmitRequest, Simulator, SimulatorLayer
-from hookline.services.reservation.simkit import (
+from hookline.providers._reservation.simkit import (
     SimError,
     TokenIssuer,
     api_key_check,
@@ -44,6 +42,8 @@ from hookline.services.reservation.simkit import (
     signature_check,
     utcnow,
 )
+from hookline.providers.shell_recharge.client import CODES
+from hookline.sandbox import Callback, EmitRejected, EmitRequest, Simulator, SimulatorLayer
 from hookline.signatures.base import Scheme
 
 log = structlog.get_logger("hookline.sandbox.shell_recharge")

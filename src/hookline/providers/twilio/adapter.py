@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from hookline.envelope import CloudEvent
 from hookline.errors import NormalizationError
-from hookline.providers.base import FORM_TYPES, Acknowledgement, RawWebhook
-from hookline.services.sms.phone import from_taiwan_national
-from hookline.services.sms.reports import Meaning, Report, form_fields, required, to_event
+from hookline.messages.phone import from_taiwan_national
+from hookline.providers._sms.reports import Meaning, Report, form_fields, required, to_event
+from hookline.providers.base import FORM_TYPES, JSON_TYPES, Acknowledgement, RawWebhook
 
 _STATUS: dict[str, Meaning] = {
     "accepted": Meaning("queued"),
@@ -50,7 +50,10 @@ def meaning(status: str, error_code: str | None) -> Meaning:
 class TwilioAdapter:
     provider = "twilio"
     domain: str | None = "sms"
-    content_types: tuple[str, ...] = FORM_TYPES
+    # Callbacks configured for GET carry their fields in the query; JSON bodies are
+    # signed through the bodySHA256 query parameter (signatures/twilio.py).
+    methods: tuple[str, ...] = ("POST", "GET")
+    content_types: tuple[str, ...] = (*FORM_TYPES, *JSON_TYPES)
 
     def normalize(self, raw: RawWebhook) -> list[CloudEvent]:
         fields = form_fields(raw)

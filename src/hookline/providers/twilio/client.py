@@ -16,9 +16,9 @@ from hookline.config.models import HooklineSettings
 from hookline.errors import ConfigError, HooklineError
 from hookline.http.client import ApiClient
 from hookline.http.errors import AuthFailed, Unavailable
-from hookline.services.sms.clients import api_client, extra, provider_settings, webhook_url
-from hookline.services.sms.contract import OutboundSms, SendReceipt, rejected
-from hookline.services.sms.sending import SmsClientBase
+from hookline.providers._sms.clients import api_client, extra, provider_settings, webhook_url
+from hookline.providers._sms.contract import OutboundSms, SendReceipt, rejected
+from hookline.providers._sms.sending import SmsClientBase
 
 # Twilio error code → hookline error class (None: the status decides).
 _CODES: dict[int, str] = {

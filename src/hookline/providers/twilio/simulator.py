@@ -22,10 +22,10 @@ from starlette.types import ASGIApp
 
 from hookline.config.models import HooklineSettings, SimulatorSettings
 from hookline.envelope import event_id
+from hookline.providers._sms.segments import segment
+from hookline.providers._sms.sim_world import GONE, SimMessage, SmsWorld, Status, complete_form
 from hookline.sandbox import Callback, EmitRejected, EmitRequest, ProviderFormat, Simulator
 from hookline.sandbox.layer import SimRoute
-from hookline.services.sms.segments import segment
-from hookline.services.sms.sim_world import GONE, SimMessage, SmsWorld, Status, complete_form
 
 API = "/2010-04-01/Accounts/{account_sid}"
 _DEFAULT_SENDER = "+15017122661"

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from hookline.envelope import CloudEvent
 from hookline.errors import PermanentError, ProviderRejected
-from hookline.providers.colt import models as m
+from hookline.messages import colt as m
 from hookline.providers.colt.client import ColtClient
 from hookline.services.colt.results import SOURCE, internal_command, result_event
 from hookline.services.colt.thresholds import Thresholds, breaches, latest_usage

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hookline.errors import ConfigError
-from hookline.providers.colt.models import (
+from hookline.messages.colt import (
     DEFAULT_AVAILABILITY_THRESHOLD,
     DEFAULT_UTILIZATION_THRESHOLD,
     AvailabilityLow,

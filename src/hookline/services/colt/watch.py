@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from hookline.providers.colt.models import WatchContinuation
+from hookline.messages.colt import WatchContinuation
 from hookline.worker.parking import parse_duration
 
 

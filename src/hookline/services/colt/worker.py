@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from hookline.bus.topics import Topics
 from hookline.config.models import HooklineSettings
-from hookline.errors import ConfigError
-from hookline.providers.colt.client import ColtClient
+from hookline.providers.colt.client import from_settings
 from hookline.services.colt.handlers import ColtHandlers
 from hookline.services.colt.thresholds import Thresholds
 from hookline.services.colt.watch import Schedule
@@ -13,11 +12,7 @@ from hookline.worker.registry import WorkerSpec
 
 
 async def create_worker(settings: HooklineSettings) -> WorkerSpec:
-    provider = settings.providers.get("colt")
-    if provider is None:
-        raise ConfigError("worker colt needs providers.colt (base_url, auth) in the configuration")
-    redis_url = settings.redis_url.get() if settings.redis_url is not None else None
-    client = ColtClient.from_settings(provider, redis_url=redis_url)
+    client = from_settings(settings)
     handlers = ColtHandlers(
         client,
         Thresholds.from_config(settings.services.get("colt", {})),

@@ -19,23 +19,24 @@ come only from the providers' webhooks.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TypeVar
+from typing import TypeVar, get_args
 
 import structlog
 from pydantic import BaseModel, ValidationError
 
 from hookline.envelope import CloudEvent, event_id, make_event
 from hookline.errors import PermanentError
-from hookline.services.reservation.models import (
+from hookline.messages.reservation import (
     CommandError,
     CommandResult,
     ReservationCancel,
     ReservationCreate,
     ReservationModify,
+    ReservationProvider,
     SessionStart,
     SessionStop,
 )
-from hookline.services.reservation.platforms import Outcome, Platform, ShellPlatform
+from hookline.providers._reservation.platform import ChargingPlatform, Outcome, Platform
 from hookline.worker.handlers import Handler, HandlerContext, HandlerRegistry
 
 log = structlog.get_logger("hookline.services.reservation")
@@ -43,7 +44,8 @@ log = structlog.get_logger("hookline.services.reservation")
 SERVICE = "reservation"
 SOURCE = f"/hookline/workers/{SERVICE}"
 M = TypeVar("M", bound=BaseModel)
-PROVIDERS = ("opentable", "recreation_gov", "shell_recharge")
+# The platforms the message contract names (its schema enum).
+PROVIDERS: tuple[str, ...] = get_args(ReservationProvider)
 
 
 def _domain(command_type: str) -> str:
@@ -149,9 +151,11 @@ class ReservationHandlers:
                                  code="PROVIDER_NOT_CONFIGURED")
         return platform
 
-    def _shell(self) -> ShellPlatform:
-        platform = self._platform("shell_recharge")
-        assert isinstance(platform, ShellPlatform)
+    def _charging(self, name: str) -> ChargingPlatform:
+        platform = self._platform(name)
+        if not isinstance(platform, ChargingPlatform):
+            raise PermanentError(f"provider {name!r} does not run charging sessions",
+                                 code="UNSUPPORTED_COMMAND")
         return platform
 
     async def _succeeded(self, event: CloudEvent, ctx: HandlerContext, provider: str, outcome: Outcome,
@@ -183,12 +187,12 @@ class ReservationHandlers:
 
     async def start(self, event: CloudEvent, ctx: HandlerContext) -> None:
         command = self._parse(event, SessionStart)
-        outcome = await self._shell().start(command, ctx.idempotency_key)
+        outcome = await self._charging(command.provider).start(command, ctx.idempotency_key)
         await self._succeeded(event, ctx, command.provider, outcome, "session_id")
 
     async def stop(self, event: CloudEvent, ctx: HandlerContext) -> None:
         command = self._parse(event, SessionStop)
-        outcome = await self._shell().stop(command, ctx.idempotency_key)
+        outcome = await self._charging(command.provider).stop(command, ctx.idempotency_key)
         await self._succeeded(event, ctx, command.provider, outcome, "session_id")
 
 

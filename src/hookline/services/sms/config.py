@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from hookline.config.models import HooklineSettings
 from hookline.errors import ConfigError
-from hookline.services.sms.models import ProviderName
+from hookline.messages.sms import ProviderName
 
 
 def _names(*names: ProviderName) -> list[ProviderName]:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from hookline.errors import CircuitOpenError, HooklineError, PermanentError, RetryableError
-from hookline.services.sms.models import ErrorClass
+from hookline.messages.sms import ErrorClass
 
 # Errors that say something about the message, not the provider: never fail over.
 _MESSAGE_CLASSES = frozenset({"invalid_recipient", "opted_out", "content"})

@@ -14,8 +14,8 @@ from collections.abc import Mapping
 
 import structlog
 
+from hookline.providers._sms.contract import SmsProvider
 from hookline.services.sms import metrics
-from hookline.services.sms.contract import SmsProvider
 
 log = structlog.get_logger("hookline.sms")
 

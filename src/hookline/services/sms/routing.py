@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
-from hookline.services.sms.phone import is_taiwan
+from hookline.messages.phone import is_taiwan
 
 
 @dataclass(frozen=True)

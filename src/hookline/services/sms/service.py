@@ -27,12 +27,8 @@ from pydantic import BaseModel, ValidationError
 from hookline.bus.topics import Topics
 from hookline.envelope import CloudEvent, event_id, make_event
 from hookline.errors import HooklineError, PermanentError, RetryableError
-from hookline.services.sms import metrics
-from hookline.services.sms.config import SmsSettings
-from hookline.services.sms.contract import OutboundSms, SmsProvider
-from hookline.services.sms.failures import Failure, classify, from_report
-from hookline.services.sms.health import HealthChecks
-from hookline.services.sms.models import (
+from hookline.messages.phone import InvalidPhoneNumber, validate_e164
+from hookline.messages.sms import (
     ProviderName,
     SmsAccepted,
     SmsDelivered,
@@ -41,10 +37,14 @@ from hookline.services.sms.models import (
     SmsSend,
     SmsUndelivered,
 )
-from hookline.services.sms.phone import InvalidPhoneNumber, validate_e164
+from hookline.providers._sms.contract import OutboundSms, SmsProvider
+from hookline.providers._sms.segments import segment
+from hookline.providers._sms.sending import ResendLater
+from hookline.services.sms import metrics
+from hookline.services.sms.config import SmsSettings
+from hookline.services.sms.failures import Failure, classify, from_report
+from hookline.services.sms.health import HealthChecks
 from hookline.services.sms.routing import ProviderHealth, Route, order
-from hookline.services.sms.segments import segment
-from hookline.services.sms.sending import ResendLater
 from hookline.services.sms.state import Attempt, MessageState, MessageStore
 from hookline.services.sms.success import SuccessTracker
 

@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from redis.asyncio import Redis
 
 from hookline.errors import RetryableError
-from hookline.services.sms.models import AttemptRecord, ErrorClass, ProviderName
+from hookline.messages.sms import AttemptRecord, ErrorClass, ProviderName
 
 AttemptStatus = Literal["sending", "accepted", "delivered", "failed", "unknown"]
 MessageStatus = Literal["sending", "accepted", "delivered", "failed"]

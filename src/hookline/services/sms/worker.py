@@ -12,8 +12,9 @@ from collections.abc import Callable
 from hookline.bus.topics import Topics
 from hookline.config.models import HooklineSettings
 from hookline.errors import ConfigError
+from hookline.providers import registry
+from hookline.providers._sms.contract import SmsProvider
 from hookline.services.sms.config import sms_settings
-from hookline.services.sms.contract import SmsProvider
 from hookline.services.sms.service import SmsService
 from hookline.services.sms.state import MemoryMessageStore, MessageStore, RedisMessageStore
 from hookline.services.sms.success import SuccessTracker
@@ -22,11 +23,7 @@ from hookline.worker.registry import WorkerSpec
 
 
 def _builders() -> dict[str, Callable[[HooklineSettings], SmsProvider]]:
-    from hookline.providers.every8d.client import from_settings as every8d
-    from hookline.providers.mitake.client import from_settings as mitake
-    from hookline.providers.twilio.client import from_settings as twilio
-
-    return {"twilio": twilio, "every8d": every8d, "mitake": mitake}
+    return {spec.name: spec.client for spec in registry.family("sms") if spec.client is not None}
 
 
 def build_service(settings: HooklineSettings) -> SmsService:
@@ -36,7 +33,8 @@ def build_service(settings: HooklineSettings) -> SmsService:
         name: builders[name](settings) for name in config.priority if name in settings.providers
     }
     if not providers:
-        raise ConfigError("the sms worker needs at least one of providers.twilio/every8d/mitake")
+        names = "/".join(builders)
+        raise ConfigError(f"the sms worker needs at least one of providers.{names}")
     store: MessageStore
     if settings.redis_url is not None:
         store = RedisMessageStore(

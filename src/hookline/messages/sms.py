@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from hookline.catalog import MessageType
+from hookline.messages import MessageType
 
 ErrorClass = Literal[
     "invalid_recipient",

@@ -12,14 +12,14 @@ from typing import Literal
 
 from hookline.envelope import CloudEvent, make_event, source_uri
 from hookline.errors import NormalizationError
-from hookline.providers.base import RawWebhook
-from hookline.services.sms.models import (
+from hookline.messages.sms import (
     ErrorClass,
     ProviderName,
     SmsDelivered,
     SmsStatus,
     SmsUndelivered,
 )
+from hookline.providers.base import RawWebhook
 
 Outcome = Literal["queued", "sent", "delivered", "undelivered"]
 # Taiwan has kept UTC+8 without daylight saving since 1979; no tz database needed.

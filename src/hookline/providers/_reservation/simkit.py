@@ -34,8 +34,8 @@ from starlette.responses import JSONResponse, Response
 from hookline.config.models import SimulatorSettings
 from hookline.config.secrets import Secret
 from hookline.http.signing import verify_signature
+from hookline.providers._reservation.errors import COMMON, CodeSpec, error_body
 from hookline.sandbox import ProviderFormat
-from hookline.services.reservation.errors import COMMON, CodeSpec, error_body
 
 SIGNATURE_TOLERANCE_SECONDS = 300
 

@@ -23,7 +23,7 @@ import httpx
 
 from hookline.errors import CircuitOpenError, RetryableError
 from hookline.http.client import ApiClient
-from hookline.services.sms.contract import AmbiguousOutcome, OutboundSms, SendReceipt
+from hookline.providers._sms.contract import AmbiguousOutcome, OutboundSms, SendReceipt
 
 _AMBIGUOUS = (httpx.ReadTimeout, httpx.RemoteProtocolError, httpx.ReadError)
 
