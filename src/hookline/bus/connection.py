@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError, UnknownError, UnsupportedVersionError
+from aiokafka.errors import (
+    KafkaConnectionError,
+    KafkaError,
+    UnknownError,
+    UnsupportedVersionError,
+)
 
 from hookline.config.models import KafkaSettings
 
@@ -80,3 +86,50 @@ async def start_producer(
     producer = AIOKafkaProducer(**producer_options(kafka, bootstrap_servers, False))
     await producer.start()
     return producer
+
+
+def retriable(exc: BaseException) -> bool:
+    """Whether waiting could help: no broker answers yet, or it is not ready."""
+    return isinstance(exc, KafkaConnectionError) or (
+        isinstance(exc, KafkaError) and bool(getattr(exc, "retriable", False))
+    )
+
+
+async def start_producer_waiting(
+    kafka: KafkaSettings,
+    bootstrap_servers: str,
+    *,
+    embedded: bool = False,
+    first_delay: float = 0.5,
+    max_delay: float = 10.0,
+) -> AIOKafkaProducer:
+    """:func:`start_producer`, retried with backoff for as long as Kafka does not answer.
+
+    aiokafka's ``start()`` raises when no broker answers, so anything that must
+    come up before Kafka does (the ingress, workers) waits here instead of
+    exiting. Errors that waiting cannot fix (a broker refusing idempotence
+    under ``idempotence: on``, authentication) are raised.
+    """
+    delay = first_delay
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            producer = await start_producer(kafka, bootstrap_servers, embedded=embedded)
+        except KafkaError as exc:
+            if not retriable(exc):
+                raise
+            log.warning(
+                "kafka.unreachable",
+                servers=bootstrap_servers,
+                attempt=attempt,
+                retry_in_seconds=delay,
+                error=type(exc).__name__,
+                detail="waiting for Kafka",
+            )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, max_delay)
+            continue
+        if attempt > 1:
+            log.info("kafka.connected", servers=bootstrap_servers, attempts=attempt)
+        return producer

@@ -56,7 +56,7 @@ class Publisher:
 
     def __init__(
         self,
-        producer: AIOKafkaProducer,
+        producer: AIOKafkaProducer | None,
         *,
         timeout: float,
         max_pending: int = 50_000,
@@ -80,8 +80,13 @@ class Publisher:
         self._rounds = asyncio.Semaphore(max_rounds_in_flight)
 
     @property
-    def producer(self) -> AIOKafkaProducer:
+    def producer(self) -> AIOKafkaProducer | None:
+        """The started producer; None while Kafka has not answered yet (start-up without it)."""
         return self._producer
+
+    def attach(self, producer: AIOKafkaProducer) -> None:
+        """Begin publishing through ``producer`` (started in the background once Kafka answered)."""
+        self._producer = producer
 
     def start(self) -> None:
         if self._task is None:
@@ -99,7 +104,9 @@ class Publisher:
             while deadlines and (deadlines[0][1].done() or deadlines[0][0] <= now):
                 _, future = deadlines.popleft()
                 if not future.done():
-                    future.set_exception(PublishError("Kafka did not acknowledge the write in time"))
+                    future.set_exception(
+                        PublishError("Kafka did not acknowledge the write in time")
+                    )
 
     async def stop(self) -> None:
         if self._sweeper is not None:
@@ -120,6 +127,8 @@ class Publisher:
 
     async def publish(self, records: Sequence[Record], timeout: float | None = None) -> None:
         """Return once every record is acknowledged; raise :class:`PublishError` otherwise."""
+        if self._producer is None:
+            raise PublishError("Kafka has not been reachable since start-up")
         if len(self._queue) >= self._max_pending:
             raise PublishError("too many writes waiting for Kafka")
         # The loop the drain task runs on: asyncio.get_running_loop() costs a
@@ -139,10 +148,10 @@ class Publisher:
         except KafkaError as exc:
             raise PublishError(f"Kafka rejected the write: {type(exc).__name__}") from exc
 
-    async def _partitions(self, topic: str) -> list[int]:
-        known = self._producer.client.cluster.partitions_for_topic(topic)
+    async def _partitions(self, producer: AIOKafkaProducer, topic: str) -> list[int]:
+        known = producer.client.cluster.partitions_for_topic(topic)
         if not known:
-            known = await self._producer.partitions_for(topic)
+            known = await producer.partitions_for(topic)
         return sorted(known)
 
     async def _drain(self) -> None:
@@ -187,12 +196,13 @@ class Publisher:
     async def _send_round(self, batch: list[_Pending]) -> list[asyncio.Future[Any]]:
         self._round += 1
         producer = self._producer
+        assert producer is not None  # publish() queues nothing before a producer is attached
         groups: dict[tuple[str, int], list[_Pending]] = {}
         partitions: dict[str, list[int]] = {}
         for pending in batch:
             topic = pending.record.topic
             if topic not in partitions:
-                partitions[topic] = await self._partitions(topic)
+                partitions[topic] = await self._partitions(producer, topic)
             part = partition_for(pending.record.key, partitions[topic], self._round)
             groups.setdefault((topic, part), []).append(pending)
         now_ms = int(time.time() * 1000)

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
-from collections.abc import Generator
-from typing import Any, Protocol
+import sys
+from collections.abc import Awaitable, Generator
+from typing import Any, Protocol, TypeVar
 
 import uvicorn
+
+T = TypeVar("T")
 
 
 class Component(Protocol):
@@ -56,22 +60,57 @@ class UvicornComponent:
         return f"http://{config.host}:{config.port}{self.label}"
 
 
+class Interrupted(Exception):
+    """A stop signal arrived before start-up finished."""
+
+
+class StopSignals:
+    """SIGINT/SIGTERM as an event on the running loop, installed at once.
+
+    Installed before start-up, so that a signal while a command still waits
+    (for Kafka, for a consumer group) stops it too. A second signal ends the
+    process at once; children started with a parent-death signal follow it.
+    """
+
+    def __init__(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.event = asyncio.Event()
+        self.signum: int | None = None
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self._handle, sig)
+
+    def _handle(self, signum: int) -> None:
+        if self.signum is not None:
+            print("hookline: stopping at once", file=sys.stderr, flush=True)
+            os._exit(128 + signum)
+        self.signum = signum
+        self.event.set()
+
+    async def wait(self) -> int:
+        await self.event.wait()
+        assert self.signum is not None
+        return self.signum
+
+    async def race(self, awaitable: Awaitable[T]) -> T:
+        """Await ``awaitable`` unless a signal comes first: then cancel it and raise Interrupted."""
+        task = asyncio.ensure_future(awaitable)
+        waiter = asyncio.ensure_future(self.event.wait())
+        try:
+            await asyncio.wait([task, waiter], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+        if task.done():
+            return task.result()
+        task.cancel()
+        # Whatever the cancelled start-up raises on its way out, we are stopping anyway.
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+        raise Interrupted
+
+
 async def wait_for_signal() -> int:
     """Block until SIGINT/SIGTERM; a second signal ends the process at once."""
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    received: list[int] = []
-
-    def handler(signum: int) -> None:
-        if received:
-            raise SystemExit(128 + signum)
-        received.append(signum)
-        stop.set()
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, handler, sig)
-    await stop.wait()
-    return received[0]
+    return await StopSignals().wait()
 
 
 def describe(components: list[Any]) -> list[tuple[str, str]]:

@@ -10,7 +10,7 @@ from typing import Any
 
 from hookline.bus.broker import EmbeddedBroker
 from hookline.cli.common import load
-from hookline.cli.process import UvicornComponent, wait_for_signal
+from hookline.cli.process import Interrupted, StopSignals, UvicornComponent
 from hookline.cli.sandbox_cmd import sandbox_components
 from hookline.cli.serve_cmd import build, uvicorn_config
 from hookline.cli.topics_cmd import ensure_topics
@@ -43,10 +43,14 @@ def try_it(settings: HooklineSettings, args: argparse.Namespace) -> list[str]:
     flag = _config_flag(args)
     lines = []
     if not args.no_sandbox and {"colt", "sms"} <= set(worker_names()):
-        lines.append(f"hookline{flag} demo          (a Colt order that completes and ends in an SMS)")
+        lines.append(
+            f"hookline{flag} demo          (a Colt order that completes and ends in an SMS)"
+        )
     source = next(iter(settings.sources), None)
     if source is not None:
-        lines.append(f"hookline{flag} send {source} && hookline{flag} tail --from-beginning --count 1")
+        lines.append(
+            f"hookline{flag} send {source} && hookline{flag} tail --from-beginning --count 1"
+        )
     return lines or ["add a source to the configuration to receive webhooks"]
 
 
@@ -59,10 +63,11 @@ def worker_names() -> list[str]:
 async def run(args: argparse.Namespace) -> int:
     settings = load(args)
     servers, embedded = bootstrap(settings.kafka)
+    signals = StopSignals()
     broker = EmbeddedBroker(port=settings.kafka.embedded_port).start() if embedded else None
     started: list[Any] = []
     try:
-        errors = await ensure_topics(settings)
+        errors = await signals.race(ensure_topics(settings))
         if errors:
             raise HooklineError("cannot create topics: " + "; ".join(errors))
         components: list[Any] = [
@@ -73,7 +78,7 @@ async def run(args: argparse.Namespace) -> int:
         for factory in EXTRA_COMPONENTS:
             components.extend(factory(settings, args))
         for component in components:
-            await component.start()
+            await signals.race(component.start())
             started.append(component)
         rows = [("kafka", f"{servers}" + ("  (embedded, in memory)" if embedded else ""))]
         rows += [(c.name, c.where()) for c in started]
@@ -86,8 +91,10 @@ async def run(args: argparse.Namespace) -> int:
         for other in others:
             print(f"   or:   {other}")
         print("Ctrl-C stops everything.", flush=True)
-        await wait_for_signal()
+        await signals.wait()
         print("stopping…", file=sys.stderr, flush=True)
+    except Interrupted:
+        print("stopping (interrupted during start-up)…", file=sys.stderr, flush=True)
     finally:
         for component in reversed(started):
             await component.stop()

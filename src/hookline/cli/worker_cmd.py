@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import signal
 import sys
 from typing import Any
 
 import uvicorn
 
 from hookline.cli.common import load
-from hookline.cli.process import UvicornComponent
+from hookline.cli.process import Interrupted, StopSignals, UvicornComponent
 from hookline.config.models import HooklineSettings
 from hookline.worker.component import WorkerComponent
 from hookline.worker.probe import probe_app
@@ -25,7 +23,9 @@ def register(sub: Any) -> None:
         help="run workers (sms, colt, reservation, reactor, or package.module:factory)",
     )
     parser.add_argument(
-        "names", nargs="+", metavar="NAME",
+        "names",
+        nargs="+",
+        metavar="NAME",
         help=f"worker names ({', '.join(sorted(WORKERS)) or 'none registered'}) "
         "or an import path package.module:factory",
     )
@@ -54,27 +54,17 @@ def probe_component(component: WorkerComponent, settings: HooklineSettings) -> U
     return UvicornComponent("probe", server, " (/healthz, /metrics)")
 
 
-async def _first_signal() -> int:
-    loop = asyncio.get_running_loop()
-    received: asyncio.Future[int] = loop.create_future()
-
-    def handler(signum: int) -> None:
-        if received.done():
-            # Second signal: the operator does not want to wait for in-flight work.
-            print("hookline: stopping at once", file=sys.stderr, flush=True)
-            os._exit(128 + signum)
-        received.set_result(signum)
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, handler, sig)
-    return await received
-
-
 async def run(args: argparse.Namespace) -> int:
     settings = load(args)
     component = WorkerComponent(settings, args.names)
-    stop = asyncio.ensure_future(_first_signal())
-    await component.start()
+    signals = StopSignals()
+    stop = asyncio.ensure_future(signals.wait())
+    try:
+        # Start-up may wait for Kafka as long as it is down: a signal meanwhile stops it.
+        await signals.race(component.start())
+    except Interrupted:
+        print("hookline: stopped before the workers started", file=sys.stderr, flush=True)
+        return 0
     print(f"hookline worker running: {component.where()}", flush=True)
     probe = None
     if settings.worker.probe_port is not None:
@@ -92,7 +82,8 @@ async def run(args: argparse.Namespace) -> int:
         grace = settings.worker.shutdown_grace_seconds
         print(
             f"stopping: finishing in-flight work (up to {grace:g}s; signal again to exit now)",
-            file=sys.stderr, flush=True,
+            file=sys.stderr,
+            flush=True,
         )
     for task in waits:
         task.cancel()

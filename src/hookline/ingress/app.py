@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import structlog
+from aiokafka.errors import KafkaError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from hookline.bus.connection import start_producer
+from hookline.bus.connection import start_producer_waiting
 from hookline.bus.publisher import Publisher
 from hookline.bus.topics import Topics
 from hookline.config.models import HooklineSettings
@@ -29,6 +31,12 @@ from hookline.ingress.webhooks import WebhookEndpoint
 from hookline.observability.exposition import metrics_endpoint
 
 log = structlog.get_logger("hookline.ingress")
+
+# How long start-up waits for a first answer from Kafka before serving without it.
+KAFKA_STARTUP_WAIT_SECONDS = 5.0
+
+# Starlette gives a function endpoint GET alone unless told otherwise.
+_EVERY_METHOD = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")
 
 # Extra routes (admin, openapi) are contributed by other packages through this hook.
 RouteFactory = Callable[[HooklineSettings, dict[str, Any]], list[BaseRoute]]
@@ -53,6 +61,21 @@ def openapi_endpoint(document: dict[str, Any]) -> Callable[[Request], Any]:
         return JSONResponse(document)
 
     return endpoint
+
+
+async def _connect(
+    publisher: Publisher, settings: HooklineSettings, bootstrap_servers: str, embedded: bool
+) -> None:
+    """Start the producer, waiting for Kafka as long as it takes, and hand it to the publisher."""
+    try:
+        producer = await start_producer_waiting(
+            settings.kafka, bootstrap_servers, embedded=embedded
+        )
+    except KafkaError as exc:
+        log.error("ingress.kafka_failed", error=type(exc).__name__, detail=str(exc))
+        raise
+    publisher.attach(producer)
+    log.info("ingress.kafka_connected", kafka=bootstrap_servers)
 
 
 def default_dedup(settings: HooklineSettings) -> DedupStore:
@@ -89,9 +112,18 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        producer = await start_producer(settings.kafka, bootstrap_servers, embedded=embedded)
-        publisher = Publisher(producer, timeout=settings.server.publish_timeout_seconds)
+        publisher = Publisher(None, timeout=settings.server.publish_timeout_seconds)
         publisher.start()
+        connecting = asyncio.create_task(
+            _connect(publisher, settings, bootstrap_servers, embedded),
+            name="hookline-kafka-connect",
+        )
+        # A broker that answers is attached before the first request; one that does
+        # not no longer stops start-up: webhooks get 503 + Retry-After and /readyz
+        # 503 until the background retries reach it (no restart needed).
+        done, _ = await asyncio.wait({connecting}, timeout=KAFKA_STARTUP_WAIT_SECONDS)
+        if connecting in done:
+            connecting.result()  # an error that waiting cannot fix stops start-up
         store = dedup if dedup is not None else default_dedup(settings)
         state["publisher"] = publisher
         state["endpoint"] = WebhookEndpoint(
@@ -108,13 +140,18 @@ def create_app(
         try:
             yield
         finally:
+            connecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError, KafkaError):  # KafkaError: logged
+                await connecting
             await publisher.stop()
-            await producer.stop()
+            if publisher.producer is not None:
+                await publisher.producer.stop()
             await store.close()
 
     routes: list[BaseRoute] = [
-        # GET for providers that deliver by GET (Mitake); the endpoint refuses it for the rest.
-        Route("/webhooks/{source}", webhook, methods=["POST", "GET"]),
+        # Every method reaches the endpoint: it answers 405 with the source's own Allow
+        # (GET only for providers that deliver by GET), as the OpenAPI document says.
+        Route("/webhooks/{source}", webhook, methods=_EVERY_METHOD),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", ready, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),

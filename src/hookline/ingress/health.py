@@ -29,10 +29,14 @@ class KafkaReadiness:
         async with self._lock:
             if time.monotonic() - self._checked_at < self._cache:
                 return self._ready
+            producer = self._publisher.producer
             try:
-                async with asyncio.timeout(self._timeout):
-                    ok = await self._publisher.producer.client.fetch_all_metadata()
-                self._ready = ok is not None and bool(ok.brokers())
+                if producer is None:  # Kafka has not answered since start-up
+                    self._ready = False
+                else:
+                    async with asyncio.timeout(self._timeout):
+                        ok = await producer.client.fetch_all_metadata()
+                    self._ready = ok is not None and bool(ok.brokers())
             except Exception:
                 self._ready = False
             self._checked_at = time.monotonic()

@@ -21,7 +21,7 @@ from aiokafka.structs import ConsumerRecord, OffsetAndMetadata
 
 from hookline.bus.admin import create_topics
 from hookline.bus.codec import Record, to_record
-from hookline.bus.connection import client_options, start_producer
+from hookline.bus.connection import client_options, start_producer_waiting
 from hookline.bus.publisher import Publisher
 from hookline.bus.topics import Topics
 from hookline.config.models import HooklineSettings, bootstrap
@@ -123,11 +123,17 @@ class Worker:
 
     async def start(self) -> None:
         settings = self.settings
-        if self._ensure_topics:
-            await self._create_topics()
-        producer = await start_producer(
+        # Kafka may come up after the worker (a cluster starting, a broker
+        # restarting): wait for it with a log line per attempt, not exit.
+        producer = await start_producer_waiting(
             settings.kafka, self.bootstrap_servers, embedded=self._embedded
         )
+        if self._ensure_topics:
+            try:
+                await self._create_topics()
+            except BaseException:
+                await producer.stop()
+                raise
         self._publisher = Publisher(producer, timeout=settings.kafka.request_timeout_ms / 1000)
         self._publisher.start()
         if self._store is None:
@@ -172,8 +178,11 @@ class Worker:
             for i, job in enumerate(self.spec.background)
         ]
         log.info(
-            "worker.started", service=self.service, group=self.group_id,
-            topics=self.consumed_topics, concurrency=config.concurrency,
+            "worker.started",
+            service=self.service,
+            group=self.group_id,
+            topics=self.consumed_topics,
+            concurrency=config.concurrency,
         )
 
     async def _create_topics(self) -> None:
@@ -307,11 +316,16 @@ class Worker:
                     break
                 except Exception as exc:  # the store or Kafka failed, not the handler: try again
                     if offsets.revoked:
-                        log.warning("worker.abandoned", service=self.service, error=type(exc).__name__)
+                        log.warning(
+                            "worker.abandoned", service=self.service, error=type(exc).__name__
+                        )
                         return
                     log.exception(
-                        "worker.settle_failed", service=self.service, topic=work.record.topic,
-                        partition=work.record.partition, offset=work.record.offset,
+                        "worker.settle_failed",
+                        service=self.service,
+                        topic=work.record.topic,
+                        partition=work.record.partition,
+                        offset=work.record.offset,
                         error=type(exc).__name__,
                     )
                     await asyncio.sleep(wait)
@@ -370,7 +384,8 @@ class Worker:
             if tp not in self._assigned:
                 self._assigned[tp] = PartitionOffsets(tp)
         log.info(
-            "worker.assigned", service=self.service,
+            "worker.assigned",
+            service=self.service,
             partitions=sorted(f"{tp.topic}:{tp.partition}" for tp in partitions),
         )
 
@@ -384,7 +399,8 @@ class Worker:
             return
         await self._release(gone, self._grace if self._stopping else self._revocation_grace)
         log.info(
-            "worker.revoked", service=self.service,
+            "worker.revoked",
+            service=self.service,
             partitions=sorted(f"{o.tp.topic}:{o.tp.partition}" for o in gone),
         )
 
@@ -409,8 +425,11 @@ class Worker:
             offsets.revoked = True
             if offsets.active:
                 log.warning(
-                    "worker.in_flight_abandoned", service=self.service, topic=offsets.tp.topic,
-                    partition=offsets.tp.partition, running=offsets.active,
+                    "worker.in_flight_abandoned",
+                    service=self.service,
+                    topic=offsets.tp.topic,
+                    partition=offsets.tp.partition,
+                    running=offsets.active,
                 )
 
     # ---- stopping -------------------------------------------------------------------------------
@@ -440,7 +459,8 @@ class Worker:
         await self._consumer.stop()
         if self._publisher is not None:
             await self._publisher.stop()
-            await self._publisher.producer.stop()
+            if self._publisher.producer is not None:
+                await self._publisher.producer.stop()
         if self._store is not None and self._owns_store:
             await self._store.close()
         await self._stop_background()
