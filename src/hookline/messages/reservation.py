@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
 
-from hookline.messages import MessageType
+from hookline.messages.base import MessageType
 
 ReservationProvider = Literal["opentable", "recreation_gov", "shell_recharge"]
 BookingStatus = Literal["confirmed", "cancelled", "seated", "completed", "no_show"]

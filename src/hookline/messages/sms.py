@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from hookline.messages import MessageType
+from hookline.messages.base import MessageType
 
 ErrorClass = Literal[
     "invalid_recipient",

@@ -1,0 +1,1 @@
+"""The ``sms`` service: send through the best provider, fail over, follow delivery reports."""
