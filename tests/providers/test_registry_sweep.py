@@ -10,9 +10,9 @@ real uvicorn server (admin API, faults, default port, callback source).
 from __future__ import annotations
 
 import json
-from urllib.parse import urlencode
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
