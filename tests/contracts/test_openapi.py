@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -11,8 +12,10 @@ from openapi_spec_validator import validate
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
 from hookline.bus.broker import EmbeddedBroker
+from hookline.bus.topics import Topics
 from hookline.contracts.openapi import document
-from tests.support.ingress import running_ingress, settings_for
+from hookline.ingress.sources import prepare_sources
+from tests.support.ingress import WHSEC, running_ingress, settings_for
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 
@@ -21,11 +24,18 @@ def test_exported_openapi_is_valid_and_covers_the_routes() -> None:
     """schemas/openapi.json is valid OpenAPI 3.1 and names every route of DESIGN §5."""
     spec = json.loads((SCHEMAS / "openapi.json").read_text())
     validate(spec)
-    assert {"/webhooks/{source}", "/healthz", "/readyz", "/metrics", "/admin/breakers", "/openapi.json"} <= set(spec["paths"])
+    assert {
+        "/webhooks/{source}",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/admin/breakers",
+        "/openapi.json",
+    } <= set(spec["paths"])
     webhook = spec["paths"]["/webhooks/{source}"]["post"]["responses"]
-    assert {"202", "200", "400", "401", "403", "404", "413", "415", "503"} <= set(webhook)
+    assert {"202", "200", "400", "401", "403", "404", "413", "415", "500", "503"} <= set(webhook)
     by_get = spec["paths"]["/webhooks/{source}"]["get"]["responses"]
-    assert {"200", "202", "401", "404", "405", "503"} <= set(by_get)
+    assert {"200", "202", "401", "404", "405", "500", "503"} <= set(by_get)
 
 
 def test_a_broken_document_is_rejected() -> None:
@@ -37,15 +47,72 @@ def test_a_broken_document_is_rejected() -> None:
 
 
 async def test_served_openapi_lists_configured_sources(broker: EmbeddedBroker) -> None:
-    """GET /openapi.json answers the document with the configured sources as the {source} enum."""
+    """GET /openapi.json answers one path per configured source; the admin routes need the token."""
     settings = settings_for(broker.bootstrap_servers, admin_token="admin-token-123456")
     async with running_ingress(settings) as url, httpx.AsyncClient() as client:
         spec = (await client.get(f"{url}/openapi.json")).json()
         unauthorized = await client.get(f"{url}/admin/sources")
-        sources = await client.get(f"{url}/admin/sources", headers={"authorization": "Bearer admin-token-123456"})
+        sources = await client.get(
+            f"{url}/admin/sources", headers={"authorization": "Bearer admin-token-123456"}
+        )
     validate(spec)
-    parameter = spec["paths"]["/webhooks/{source}"]["post"]["parameters"][0]
-    assert parameter["schema"]["enum"] == ["billing", "colt"]
+    assert {path for path in spec["paths"] if path.startswith("/webhooks/")} == {
+        "/webhooks/billing",
+        "/webhooks/colt",
+    }
     assert unauthorized.status_code == 401
     assert sources.json()["sources"]["billing"]["scheme"] == "standard-webhooks"
     assert sources.json()["sources"]["colt"]["topic"].endswith(".events.colt")
+
+
+def _served(**sources: dict[str, Any]) -> dict[str, Any]:
+    settings = settings_for("127.0.0.1:9", sources=sources)
+    return document(prepare_sources(settings.sources, Topics("t")))
+
+
+LOCAL = {"allow_ips": ["127.0.0.1/32"]}
+
+
+def test_each_source_lists_exactly_its_methods_and_content_types() -> None:
+    """POST-only sources have no GET; Mitake and Twilio have both; content types are the adapter's."""
+    spec = _served(
+        billing={
+            "provider": "standard",
+            "verify": {"scheme": "standard-webhooks", "secrets": [WHSEC]},
+        },
+        sms={"provider": "twilio", "verify": {"scheme": "twilio", "secrets": ["t"]}},
+        dlr={
+            "provider": "mitake",
+            "verify": {"scheme": "token", "query_param": "token", "secrets": ["t"]},
+        },
+    )
+    validate(spec)
+    assert set(spec["paths"]["/webhooks/billing"]) == {"post"}
+    assert set(spec["paths"]["/webhooks/sms"]) == {"post", "get"}
+    assert set(spec["paths"]["/webhooks/dlr"]) == {"post", "get"}
+    body = spec["paths"]["/webhooks/billing"]["post"]["requestBody"]
+    assert set(body["content"]) == {"application/json"} and body["required"] is True
+    twilio = spec["paths"]["/webhooks/sms"]["post"]["requestBody"]["content"]
+    assert set(twilio) == {"application/x-www-form-urlencoded", "application/json"}
+    mitake = spec["paths"]["/webhooks/dlr"]["post"]["requestBody"]
+    assert set(mitake["content"]) == {"application/x-www-form-urlencoded", "text/plain"}
+    assert mitake["required"] is False  # Mitake may send no Content-Type and no body
+
+
+def test_statuses_follow_the_source() -> None:
+    """401 only where a scheme verifies, 403 only with allow_ips; 500 everywhere; 503 says Retry-After."""
+    spec = _served(
+        signed={
+            "provider": "standard",
+            "verify": {"scheme": "standard-webhooks", "secrets": [WHSEC]},
+        },
+        open={"provider": "standard", "verify": {"scheme": "none"}, **LOCAL},
+    )
+    signed = spec["paths"]["/webhooks/signed"]["post"]["responses"]
+    open_ = spec["paths"]["/webhooks/open"]["post"]["responses"]
+    assert {"200", "202", "400", "401", "413", "415", "500", "503"} == set(signed)
+    assert {"200", "202", "400", "403", "413", "415", "500", "503"} == set(open_)
+    assert signed["503"]["headers"]["Retry-After"]["required"] is True
+    for item in spec["paths"].values():
+        for operation in item.values():
+            assert "application/problem+json" in operation["responses"]["500"]["content"]

@@ -1,13 +1,60 @@
-"""The OpenAPI 3.1 description of the ingress's HTTP surface (DESIGN §5)."""
+"""The OpenAPI 3.1 description of the ingress's HTTP surface (DESIGN §5).
+
+Served at ``GET /openapi.json`` with the configured sources, it says exactly
+what each one takes: one path per source, with only the methods its provider
+delivers with, only the content types its adapter parses, and only the answers
+it can give (401 only where a scheme verifies, 403 only with ``allow_ips``).
+OpenAPI cannot make a path's methods depend on a parameter's value, hence a
+path per source rather than ``/webhooks/{source}``. Without sources (the
+exported ``schemas/openapi.json``) the template path describes every provider
+at once.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 from hookline import __version__
 
-_PROBLEM = {"$ref": "#/components/responses/Problem"}
+_JSON = "application/json"
+_FORM = "application/x-www-form-urlencoded"
+_TEXT = "text/plain"
+
+# What a body of each content type may be, as a schema-driven client should build it.
+_BODIES: dict[str, dict[str, Any]] = {
+    # Any JSON document the provider signs: what it means is the adapter's business,
+    # and a verified body it cannot normalize is kept (202), not refused.
+    _JSON: {},
+    _FORM: {"type": "object", "additionalProperties": {"type": "string"}},
+    _TEXT: {"type": "string"},
+}
+
+
+class _AdapterView(Protocol):
+    @property
+    def content_types(self) -> tuple[str, ...]: ...
+
+
+class _SettingsView(Protocol):
+    @property
+    def allow_ips(self) -> Sequence[object]: ...
+
+
+class SourceView(Protocol):
+    """What the document reads from a prepared source (``hookline.ingress.sources.Source``)."""
+
+    @property
+    def methods(self) -> tuple[str, ...]: ...
+
+    @property
+    def scheme(self) -> object | None: ...
+
+    @property
+    def adapter(self) -> _AdapterView: ...
+
+    @property
+    def settings(self) -> _SettingsView: ...
 
 
 def _problem(description: str, retry_after: bool = False) -> dict[str, Any]:
@@ -21,38 +68,134 @@ def _problem(description: str, retry_after: bool = False) -> dict[str, Any]:
         response["headers"] = {
             "Retry-After": {
                 "description": "Seconds to wait before retrying.",
-                "schema": {"type": "integer"},
+                "required": True,
+                "schema": {"type": "integer", "minimum": 0},
             }
         }
     return response
 
 
-def document(sources: Iterable[str] = ()) -> dict[str, Any]:
-    """The document; with ``sources`` the ``{source}`` parameter lists the configured ones."""
-    names = sorted(sources)
-    source_schema: dict[str, Any] = {"type": "string", "pattern": "^[A-Za-z0-9._-]+$"}
-    if names:
-        source_schema["enum"] = names
-    admin: list[dict[str, list[str]]] = [{"adminToken": []}]
-    source_parameter = {
-        "name": "source",
-        "in": "path",
-        "required": True,
-        "schema": source_schema,
-        "description": "A source configured under sources.<name>.",
-    }
-    # What a delivery by POST and one by GET answer alike.
-    delivery: dict[str, Any] = {
-        "202": {
-            "description": "Published (after Kafka's acknowledgement).",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Accepted"}}},
+_INTERNAL = _problem("An unexpected error; the body is the same whatever the cause.")
+
+
+def _delivery_answers(*, verified: bool, restricted: bool) -> dict[str, Any]:
+    """What a delivery by POST and one by GET answer alike."""
+    answers: dict[str, Any] = {
+        "200": {
+            "description": "A repeat of a delivery already published (application/json), or "
+            "the acknowledgement body a provider needs (text/plain: Mitake's reports, "
+            "Slack's url_verification challenge), also for a repeat.",
+            "content": {
+                _JSON: {"schema": {"$ref": "#/components/schemas/Accepted"}},
+                _TEXT: {"schema": {"type": "string"}},
+            },
         },
-        "401": _problem("Verification failed (the same body whatever the cause)."),
-        "403": _problem("The caller's address is not in the source's allow_ips."),
-        "404": _problem("Unknown source."),
-        "503": _problem("Kafka (or the dedup store) is unavailable; retry later.", retry_after=True),
+        "202": {
+            "description": "Published after Kafka's acknowledgement, or kept whole in "
+            "hookline.dlq.ingress when it cannot be normalized.",
+            "content": {_JSON: {"schema": {"$ref": "#/components/schemas/Accepted"}}},
+        },
+        "500": _INTERNAL,
+        "503": _problem(
+            "Kafka (or the dedup store) is unavailable; retry later.", retry_after=True
+        ),
     }
+    if verified:
+        answers["401"] = _problem("Verification failed (the same body whatever the cause).")
+    if restricted:
+        answers["403"] = _problem("The caller's address is not in the source's allow_ips.")
+    return answers
+
+
+def _post(
+    content_types: Sequence[str], answers: dict[str, Any], summary: str, operation_id: str
+) -> dict[str, Any]:
+    content = {ct: {"schema": _BODIES[ct]} for ct in content_types if ct in _BODIES}
+    # Mitake's reports may come without a Content-Type; OpenAPI cannot say "none".
+    bare = "" in content_types
+    notes = ["The raw bytes are verified with the source's signature scheme before anything else."]
+    if _JSON in content_types:
+        notes.append("Any application/*+json type counts as JSON.")
+    if bare:
+        notes.append("A body without a Content-Type is taken too.")
     return {
+        "operationId": operation_id,
+        "summary": summary,
+        "description": " ".join(notes),
+        "requestBody": {
+            "required": not bare,
+            "description": "The provider's payload, signed as the source's scheme requires.",
+            "content": content,
+        },
+        "responses": {
+            **answers,
+            "400": _problem(
+                "The body is not in the content type it claims, or its framing is wrong."
+            ),
+            "413": _problem("The body exceeds server.max_body_bytes."),
+            "415": _problem("A content type this source's provider does not send."),
+        },
+    }
+
+
+def _get(answers: dict[str, Any], summary: str, operation_id: str) -> dict[str, Any]:
+    return {
+        "operationId": operation_id,
+        "summary": summary,
+        "description": "For providers that deliver by GET (Mitake's reports, Twilio callbacks "
+        "configured for GET): the fields travel in the query, there is no body.",
+        "responses": answers,
+    }
+
+
+def _source_path(name: str, source: SourceView) -> dict[str, Any]:
+    answers = _delivery_answers(
+        verified=source.scheme is not None, restricted=bool(source.settings.allow_ips)
+    )
+    item: dict[str, Any] = {}
+    if "POST" in source.methods:
+        item["post"] = _post(
+            source.adapter.content_types, answers, f"A delivery to {name}", f"deliver_{name}"
+        )
+    if "GET" in source.methods:
+        item["get"] = _get(answers, f"A delivery to {name} by GET", f"deliverByGet_{name}")
+    return item
+
+
+def _template_path() -> dict[str, Any]:
+    """``/webhooks/{source}`` for no source in particular: every provider's shapes at once."""
+    answers = {
+        **_delivery_answers(verified=True, restricted=True),
+        "404": _problem("Unknown source."),
+        "405": _problem("A method this source's provider does not deliver with (Allow lists it)."),
+    }
+    parameters = [
+        {
+            "name": "source",
+            "in": "path",
+            "required": True,
+            "schema": {"type": "string", "pattern": "^[A-Za-z0-9._-]+$"},
+            "description": "A source configured under sources.<name>.",
+        }
+    ]
+    post = _post(
+        [_JSON, _FORM, _TEXT, ""], answers, "Receive one provider delivery", "receiveWebhook"
+    )
+    get = _get(answers, "Receive a delivery a provider makes by GET", "receiveWebhookByGet")
+    return {"post": {**post, "parameters": parameters}, "get": {**get, "parameters": parameters}}
+
+
+def document(sources: Mapping[str, SourceView] | None = None) -> dict[str, Any]:
+    """The document; with ``sources``, one exact path per configured source."""
+    admin: list[dict[str, list[str]]] = [{"adminToken": []}]
+    if sources:
+        webhooks = {
+            f"/webhooks/{name}": _source_path(name, source)
+            for name, source in sorted(sources.items())
+        }
+    else:
+        webhooks = {"/webhooks/{source}": _template_path()}
+    spec: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {
             "title": "hookline ingress",
@@ -61,62 +204,13 @@ def document(sources: Iterable[str] = ()) -> dict[str, Any]:
                 "Providers POST webhooks to /webhooks/{source} (a few, such as Mitake's delivery "
                 "reports, GET it). The request is verified over its raw "
                 "bytes with the source's signature scheme, normalized into CloudEvents and published "
-                "to Kafka; 202 is sent only after Kafka acknowledged the write."
+                "to Kafka; 202 is sent only after Kafka acknowledged the write. Any request may "
+                "also be answered 500 (application/problem+json) if hookline itself fails."
             ),
             "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"},
         },
         "paths": {
-            "/webhooks/{source}": {
-                "post": {
-                    "operationId": "receiveWebhook",
-                    "summary": "Receive one provider delivery",
-                    "parameters": [source_parameter],
-                    "requestBody": {
-                        "required": True,
-                        "description": "The provider's payload, signed as the source's scheme requires.",
-                        "content": {
-                            "application/json": {"schema": {}},
-                            "application/x-www-form-urlencoded": {"schema": {"type": "object"}},
-                        },
-                    },
-                    "responses": {
-                        **delivery,
-                        "200": {
-                            "description": "A duplicate of a delivery already published, or a provider-specific "
-                            "acknowledgement body (Mitake: text/plain).",
-                            "content": {
-                                "application/json": {
-                                    "schema": {"$ref": "#/components/schemas/Accepted"}
-                                },
-                                "text/plain": {"schema": {"type": "string"}},
-                            },
-                        },
-                        "400": _problem("The body is not in the content type it claims."),
-                        "405": _problem("Only POST (and GET, for providers that deliver by GET)."),
-                        "413": _problem("The body exceeds server.max_body_bytes."),
-                        "415": _problem("Unsupported content type for this provider."),
-                    },
-                },
-                "get": {
-                    "operationId": "receiveWebhookByGet",
-                    "summary": "Receive a delivery a provider makes by GET",
-                    "description": (
-                        "Only for sources whose provider delivers by GET (Mitake's delivery "
-                        "reports): the fields travel in the query, there is no body. Every other "
-                        "source answers 405 with Allow: POST."
-                    ),
-                    "parameters": [source_parameter],
-                    "responses": {
-                        **delivery,
-                        "200": {
-                            "description": "The provider's acknowledgement body (Mitake: text/plain), "
-                            "also for a duplicate.",
-                            "content": {"text/plain": {"schema": {"type": "string"}}},
-                        },
-                        "405": _problem("This source's provider delivers by POST only."),
-                    },
-                },
-            },
+            **webhooks,
             "/healthz": {
                 "get": {
                     "operationId": "liveness",
@@ -125,7 +219,7 @@ def document(sources: Iterable[str] = ()) -> dict[str, Any]:
                         "200": {
                             "description": "Alive.",
                             "content": {"application/json": {"schema": {"type": "object"}}},
-                        }
+                        },
                     },
                 }
             },
@@ -153,7 +247,7 @@ def document(sources: Iterable[str] = ()) -> dict[str, Any]:
                         "200": {
                             "description": "Text exposition format.",
                             "content": {"text/plain": {"schema": {"type": "string"}}},
-                        }
+                        },
                     },
                 }
             },
@@ -240,7 +334,7 @@ def document(sources: Iterable[str] = ()) -> dict[str, Any]:
                         "200": {
                             "description": "OpenAPI 3.1.",
                             "content": {"application/json": {"schema": {"type": "object"}}},
-                        }
+                        },
                     },
                 }
             },
@@ -279,3 +373,8 @@ def document(sources: Iterable[str] = ()) -> dict[str, Any]:
             },
         },
     }
+    # Any handler can fail; the edge and Starlette both answer that with a 500 problem.
+    for item in spec["paths"].values():
+        for operation in item.values():
+            operation["responses"].setdefault("500", _INTERNAL)
+    return spec
