@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
+from pathlib import Path
 from typing import Any
 
 import uvicorn
 
 from hookline.cli.common import load
+from hookline.config.loader import CONFIG_ENV
 from hookline.config.models import HooklineSettings, bootstrap
 from hookline.ingress.app import create_app
+from hookline.ingress.server import PROTOCOL_PATH, EdgeProtocol
+from hookline.observability.cells import fresh_directory
 
 
 def register(sub: Any) -> None:
@@ -32,7 +38,8 @@ def uvicorn_config(settings: HooklineSettings, app: Any, **overrides: Any) -> uv
         # line counts); uvicorn's own rewrite would trust 127.0.0.1 behind our back.
         "proxy_headers": False,
         "loop": "auto",
-        "http": "auto",
+        # uvicorn's httptools protocol plus the edge limits of server: (docs/edge.md).
+        "http": EdgeProtocol,
         "lifespan": "on",
         "timeout_graceful_shutdown": 10,
     }
@@ -53,17 +60,28 @@ def run(args: argparse.Namespace) -> int:
         settings.server.port = args.port
     workers = args.workers or settings.server.workers
     if workers > 1:
-        # Several processes need an import string; each re-reads the same configuration.
-        uvicorn.run(
-            "hookline.ingress.factory:app",
-            factory=True,
-            workers=workers,
-            host=settings.server.host,
-            port=settings.server.port,
-            log_config=None,
-            access_log=False,
-            proxy_headers=False,
-        )
+        # Several processes need an import string; each re-reads the same configuration,
+        # and finds there where the processes share their metrics (one scrape, all totals).
+        shared, temporary = fresh_directory(settings.observability.metrics_dir)
+        os.environ["HOOKLINE_OBSERVABILITY__METRICS_DIR"] = str(shared)
+        if getattr(args, "config", None):
+            # The workers load --config too, not whatever ./hookline.yaml they find.
+            os.environ[CONFIG_ENV] = str(Path(args.config).resolve())
+        try:
+            uvicorn.run(
+                "hookline.ingress.factory:app",
+                factory=True,
+                workers=workers,
+                host=settings.server.host,
+                port=settings.server.port,
+                log_config=None,
+                access_log=False,
+                proxy_headers=False,
+                http=PROTOCOL_PATH,
+            )
+        finally:
+            if temporary:
+                shutil.rmtree(shared, ignore_errors=True)
         return 0
     server = uvicorn.Server(uvicorn_config(settings, build(settings)))
     server.run()

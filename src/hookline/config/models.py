@@ -32,6 +32,17 @@ class ServerSettings(_Section):
     # How long a request waits for Kafka's acknowledgement before answering 503.
     publish_timeout_seconds: float = Field(default=5.0, gt=0)
     retry_after_seconds: int = Field(default=5, ge=1)
+    # Limits at the HTTP edge, before any request is authenticated (docs/edge.md):
+    # request line plus headers larger than this answer 431 and close.
+    max_header_bytes: int = Field(default=32_768, ge=1024)
+    # From connection (or the first byte of a keep-alive request) to the end of
+    # the headers; a slower client gets 408 and is closed.
+    header_timeout_seconds: float = Field(default=10.0, gt=0)
+    # From the end of the headers to the end of the body; a slower client is closed.
+    body_timeout_seconds: float = Field(default=30.0, gt=0)
+    # Open connections per server process; one more is answered 503 + Retry-After
+    # and closed. Keep it below the process's file-descriptor limit (ulimit -n).
+    max_connections: int = Field(default=1000, ge=1)
 
 
 class KafkaSettings(_Section):
@@ -211,6 +222,10 @@ class SandboxSettings(_Section):
 class ObservabilitySettings(_Section):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "console"] = "json"
+    # Where the processes of `hookline serve --workers N` share their metrics, so that
+    # every scrape shows the whole server's totals; serve sets it (a fresh temporary
+    # directory) when unset. Emptied at start-up.
+    metrics_dir: str | None = None
 
 
 class HooklineSettings(BaseModel):

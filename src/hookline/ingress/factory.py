@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from hookline.config.check import prepare
 from hookline.config.loader import load_settings
 from hookline.config.models import bootstrap
 from hookline.ingress.app import create_app
 from hookline.ingress.edge import IngressApp
 from hookline.observability.logging import configure_logging
+from hookline.observability.loop_metrics import share
 from hookline.providers.registry import names
 
 
 def app() -> IngressApp:
     settings = prepare(load_settings(), names())
     configure_logging(settings.observability.log_level, settings.observability.log_format)
+    if settings.observability.metrics_dir:
+        share(Path(settings.observability.metrics_dir))
     servers, embedded = bootstrap(settings.kafka)
     return create_app(settings, bootstrap_servers=servers, embedded=embedded)

@@ -2,6 +2,11 @@
 
 allow-list → content type → bounded body → verify raw bytes → parse →
 normalize → dedup claim → publish (acks=all) → mark seen → 202.
+
+A verified body always gets a decision: 202 (published, or kept whole in
+``dlq.ingress`` with the reason when it cannot become an event unchanged) or
+400 when it is not in its content type at all; never a 500 and never a value
+altered on the way (:mod:`hookline.ingress.payload`).
 """
 
 from __future__ import annotations
@@ -22,17 +27,20 @@ from hookline.bus.codec import Record, to_record
 from hookline.bus.publisher import Publisher
 from hookline.bus.topics import Topics
 from hookline.config.models import ServerSettings
-from hookline.envelope import CloudEvent, make_event
+from hookline.envelope import CloudEvent, UnrepresentableData, make_event, to_json_exact
 from hookline.errors import NormalizationError, PublishError, VerificationError
 from hookline.ingress.body import BadContentLength, BodyTooLarge, read_limited
 from hookline.ingress.client_ip import allowed, client_address
 from hookline.ingress.dedup import DedupStore, DedupUnavailable
+from hookline.ingress.payload import UnrepresentableBody
+from hookline.ingress.payload import parse as parse_payload
 from hookline.ingress.problems import problem, unauthorized
 from hookline.ingress.sources import Source
 from hookline.observability import metrics
 from hookline.observability.logging import HotLogger
-from hookline.providers.base import RawWebhook, UnparseableBody, accepts, parse_body
+from hookline.providers.base import RawWebhook, UnparseableBody, accepts
 from hookline.signatures.base import Headers, SignedRequest, reads_url
+from hookline.worker.parking import H_REASON
 
 log = structlog.get_logger("hookline.ingress")
 request_log = HotLogger("hookline.ingress")
@@ -77,7 +85,12 @@ class _Accepted(Response):
     def __init__(self, event_id: str) -> None:
         self.status_code = 202
         self.background = None
-        if event_id.isascii() and event_id.isprintable() and '"' not in event_id and "\\" not in event_id:
+        if (
+            event_id.isascii()
+            and event_id.isprintable()
+            and '"' not in event_id
+            and "\\" not in event_id
+        ):
             quoted = b'"' + event_id.encode() + b'"'  # what json.dumps gives for such text
         else:
             quoted = json.dumps(event_id, ensure_ascii=False).encode()
@@ -109,6 +122,9 @@ class WebhookEndpoint:
         self._request_children: dict[tuple[str, str], Any] = {}
         self._latency_children: dict[str, Any] = {}
         self._children: dict[tuple[Any, str], Any] = {}
+        # A source that never delivers is silent since start-up (the SourceSilent alert).
+        for name in sources:
+            self._child(metrics.LAST_ACCEPTED, name).set(clock())
 
     def _unavailable(self, detail: str = "The event log is unavailable; retry later.") -> Response:
         return problem(503, detail, {"Retry-After": str(self.server.retry_after_seconds)})
@@ -225,11 +241,6 @@ class WebhookEndpoint:
                 )
                 return "unverified", None, unauthorized()
 
-        try:
-            payload = None if method == "GET" else parse_body(body, content_type)
-        except UnparseableBody as exc:
-            return "bad_request", None, problem(400, str(exc))
-
         raw = RawWebhook(
             source=source.name,
             provider=settings.provider,
@@ -238,24 +249,34 @@ class WebhookEndpoint:
             headers=headers,
             query=_query(scope),
             received_at=datetime.now(UTC),
-            payload=payload,
             traceparent=headers.get("traceparent"),
         )
+        try:
+            raw.payload = None if method == "GET" else parse_payload(body, content_type)
+        except UnparseableBody as exc:
+            return "bad_request", None, problem(400, str(exc))
+        except UnrepresentableBody as exc:
+            return await self._dead_letter(raw, exc, exc.reason)
         try:
             events = source.adapter.normalize(raw)
             if not events:
                 raise NormalizationError("the adapter produced no event")
         except NormalizationError as exc:
-            return await self._dead_letter(raw, exc)
+            return await self._dead_letter(raw, exc, "normalization_failed")
+        except Exception as exc:
+            # An adapter bug met by a verified delivery: keep the delivery, answer 202.
+            log.error("ingress.adapter_failed", source=source.name, exc_info=True)
+            return await self._dead_letter(raw, exc, "adapter_error")
 
-        return await self._publish(source, events)
+        return await self._publish(source, raw, events)
 
     async def _publish(
-        self, source: Source, events: list[CloudEvent]
+        self, source: Source, raw: RawWebhook, events: list[CloudEvent]
     ) -> tuple[str, str | None, Response]:
         first = events[0]
         key = f"{source.name}:{first.id}"
         use_dedup = self.dedup is not None and source.settings.dedup and first.providereventid
+        token: str | None = None
         if use_dedup:
             assert self.dedup is not None
             try:
@@ -271,28 +292,35 @@ class WebhookEndpoint:
                 special = self._acknowledge(source, events)
                 body = {"id": claim.event_id or first.id, "duplicate": True}
                 return "duplicate", first.id, special or JSONResponse(body, status_code=200)
-        records: list[Record] = [to_record(event, source.topic) for event in events]
-        started = time.perf_counter()
+            token = claim.token
+        # From here every way out completes or releases the claim (the finally below).
+        claimed = bool(use_dedup)
         try:
-            await self.publisher.publish(records)
-        except PublishError as exc:
+            try:
+                records: list[Record] = [
+                    to_record(event, source.topic, to_json_exact(event)) for event in events
+                ]
+            except UnrepresentableData as exc:
+                return await self._dead_letter(raw, exc, exc.reason)
+            started = time.perf_counter()
+            try:
+                await self.publisher.publish(records)
+            except PublishError as exc:
+                log.warning(
+                    "ingress.publish_failed", source=source.name, event_id=first.id, error=str(exc)
+                )
+                return "unavailable", first.id, self._unavailable()
             if use_dedup:
                 assert self.dedup is not None
-                await self.dedup.release(key)
-            log.warning(
-                "ingress.publish_failed", source=source.name, event_id=first.id, error=str(exc)
-            )
-            return "unavailable", first.id, self._unavailable()
-        except BaseException:
-            if use_dedup:
+                claimed = False
+                await self.dedup.complete(key, first.id, token)
+        finally:
+            if claimed:
                 assert self.dedup is not None
-                await self.dedup.release(key)
-            raise
+                await self.dedup.release(key, token)
         self._child(metrics.PUBLISH_LATENCY, source.name).observe(time.perf_counter() - started)
         self._child(metrics.EVENTS_PUBLISHED, source.topic).inc(len(records))
-        if use_dedup:
-            assert self.dedup is not None
-            await self.dedup.complete(key, first.id)
+        self._child(metrics.LAST_ACCEPTED, source.name).set(self.clock())
         special = self._acknowledge(source, events)
         return "accepted", first.id, special or _Accepted(first.id)
 
@@ -304,16 +332,16 @@ class WebhookEndpoint:
         return Response(ack.body, status_code=ack.status or 200, media_type=ack.media_type)
 
     async def _dead_letter(
-        self, raw: RawWebhook, error: NormalizationError
+        self, raw: RawWebhook, error: Exception, reason: str
     ) -> tuple[str, str | None, Response]:
-        """A verified delivery we cannot normalize is kept, not refused (DESIGN §2)."""
+        """A verified delivery we cannot turn into an event is kept whole, not refused (202)."""
         kept_headers = {
             k: v for k, v in raw.headers.items() if not any(w in k for w in _SENSITIVE_HEADER_WORDS)
         }
         data: dict[str, Any] = {
             "source": raw.source,
             "provider": raw.provider,
-            "error": {"class": type(error).__name__, "message": str(error)},
+            "error": {"class": type(error).__name__, "message": str(error), "reason": reason},
             "content_type": raw.content_type,
             "headers": kept_headers,
             "query": {k: v for k, v in raw.query.items() if "token" not in k.lower()},
@@ -328,12 +356,19 @@ class WebhookEndpoint:
             provider=raw.provider,
             traceparent=raw.traceparent,
         )
+        record = to_record(event, self.topics.ingress_dlq)
+        # The reason as a header too: /admin/dlq counts letters by it.
+        record.headers.append((H_REASON, reason.encode()))
         try:
-            await self.publisher.publish([to_record(event, self.topics.ingress_dlq)])
+            await self.publisher.publish([record])
         except PublishError:
             return "unavailable", event.id, self._unavailable()
         log.warning(
-            "ingress.normalization_failed", source=raw.source, event_id=event.id, error=str(error)
+            "ingress.dead_lettered",
+            source=raw.source,
+            event_id=event.id,
+            reason=reason,
+            error=str(error),
         )
         metrics.EVENTS_PUBLISHED.labels(self.topics.ingress_dlq).inc()
         return (

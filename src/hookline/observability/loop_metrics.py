@@ -1,4 +1,4 @@
-"""Counters and histograms for the hottest paths, updated without locks.
+"""Counters, histograms and gauges for the hottest paths, updated without locks.
 
 prometheus_client guards every value with a lock and files a histogram
 observation by walking its buckets in Python; the four updates the ingress
@@ -7,51 +7,148 @@ with them stubbed), ~6 % of a request. hookline updates its metrics only from
 its event loop's thread (it starts no threads), so plain additions are exact.
 The values are exposed through the same registry as ordinary counter and
 histogram families, with prometheus_client's names and bucket labels.
+
+After :func:`share` (``hookline serve --workers N``) every series lives in
+cells shared with the server's other processes (:mod:`.cells`) and a scrape
+answers the sum over all of them. A child switches class in place, so
+references the hot path already holds keep working.
 """
 
 from __future__ import annotations
 
 import time
+import weakref
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
-from typing import Generic, TypeVar
+from pathlib import Path
+from typing import Any, Generic, Literal, TypeVar
 
-from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector, CollectorRegistry
 from prometheus_client.utils import floatToGoString
+
+from hookline.observability.cells import CellReader, Cells, CellWriter, Series, alive, cells_of
 
 # prometheus_client's own bucket label format (untyped upstream).
 _le: Callable[[float], str] = floatToGoString
 
+_NO_CELLS = cells_of(bytearray(8))
 
-_Child = TypeVar("_Child")
+_Child = TypeVar("_Child", "CounterChild", "HistogramChild", "GaugeChild")
 
 
 class CounterChild:
-    __slots__ = ("created", "value")
+    __slots__ = ("_at", "_cells", "created", "value")
 
     def __init__(self) -> None:
         self.value = 0.0
         self.created = time.time()
+        self._cells, self._at = _NO_CELLS, 0
+
+    width = 1
 
     def inc(self, amount: float = 1.0) -> None:
         if amount < 0:
             raise ValueError("Counters can only be incremented by non-negative amounts.")
         self.value += amount
 
+    def share(self, cells: Cells, at: int) -> None:
+        cells[at] = self.value
+        self._cells, self._at = cells, at
+        self.__class__ = _SharedCounterChild
+
+
+class _SharedCounterChild(CounterChild):
+    __slots__ = ()
+
+    def inc(self, amount: float = 1.0) -> None:
+        if amount < 0:
+            raise ValueError("Counters can only be incremented by non-negative amounts.")
+        self._cells[self._at] += amount
+
+
+class GaugeChild:
+    __slots__ = ("_at", "_cells", "created", "value")
+
+    def __init__(self) -> None:
+        self.value = 0.0
+        self.created = time.time()
+        self._cells, self._at = _NO_CELLS, 0
+
+    width = 1
+
+    def set(self, value: float) -> None:
+        self.value = value
+
+    def share(self, cells: Cells, at: int) -> None:
+        cells[at] = self.value
+        self._cells, self._at = cells, at
+        self.__class__ = _SharedGaugeChild
+
+
+class _SharedGaugeChild(GaugeChild):
+    __slots__ = ()
+
+    def set(self, value: float) -> None:
+        self._cells[self._at] = value
+
 
 class HistogramChild:
-    __slots__ = ("bounds", "counts", "sum")
+    __slots__ = ("_at", "_cells", "_sum_at", "bounds", "counts", "created", "sum")
 
     def __init__(self, bounds: tuple[float, ...]) -> None:
         self.bounds = bounds
         self.counts = [0] * (len(bounds) + 1)  # per bucket, not cumulative; the last is +Inf
         self.sum = 0.0
+        self.created = time.time()
+        self._cells, self._at, self._sum_at = _NO_CELLS, 0, 0
+
+    @property
+    def width(self) -> int:
+        return len(self.counts) + 1  # the buckets, then the sum
 
     def observe(self, amount: float) -> None:
         # A value equal to a bound belongs to that bucket (le), as in prometheus_client.
         self.counts[bisect_left(self.bounds, amount)] += 1
         self.sum += amount
+
+    def share(self, cells: Cells, at: int) -> None:
+        for i, count in enumerate(self.counts):
+            cells[at + i] = count
+        self._sum_at = at + len(self.counts)
+        cells[self._sum_at] = self.sum
+        self._cells, self._at = cells, at
+        self.__class__ = _SharedHistogramChild
+
+
+class _SharedHistogramChild(HistogramChild):
+    __slots__ = ()
+
+    def observe(self, amount: float) -> None:
+        cells = self._cells
+        cells[self._at + bisect_left(self.bounds, amount)] += 1
+        cells[self._sum_at] += amount
+
+
+class _Sharing:
+    """Where this process's series live once :func:`share` was called."""
+
+    def __init__(self) -> None:
+        self.writer: CellWriter | None = None
+        self.reader: CellReader | None = None
+        self.families: weakref.WeakSet[_Family[Any]] = weakref.WeakSet()
+
+
+_SHARING = _Sharing()
+
+
+def share(directory: Path) -> None:
+    """Keep every loop metric of this process in ``directory``, shared with the server's
+    other processes, and answer scrapes with the sum over all of them."""
+    _SHARING.writer = CellWriter(directory)
+    _SHARING.reader = CellReader(directory)
+    for family in list(_SHARING.families):
+        family.share_children()
 
 
 class _Family(Collector, Generic[_Child]):
@@ -66,8 +163,9 @@ class _Family(Collector, Generic[_Child]):
         self.name = name
         self.documentation = documentation
         self.labelnames = tuple(labelnames)
-        self._child = child
+        self._child: Callable[[], _Child] = child
         self._children: dict[tuple[str, ...], _Child] = {}
+        _SHARING.families.add(self)
         registry.register(self)
 
     def labels(self, *values: object) -> _Child:
@@ -77,7 +175,22 @@ class _Family(Collector, Generic[_Child]):
         child = self._children.get(key)
         if child is None:
             child = self._children[key] = self._child()
+            if _SHARING.writer is not None:
+                self._share(key, child, _SHARING.writer)
         return child
+
+    def share_children(self) -> None:
+        assert _SHARING.writer is not None
+        for key, child in list(self._children.items()):
+            self._share(key, child, _SHARING.writer)
+
+    def _share(self, key: tuple[str, ...], child: _Child, writer: CellWriter) -> None:
+        cells, at = writer.allocate(self.name, key, child.width, child.created)
+        child.share(cells, at)
+
+    def _shared(self) -> Iterable[Series] | None:
+        reader = _SHARING.reader
+        return None if reader is None else reader.series(self.name)
 
 
 class LoopCounter(_Family[CounterChild]):
@@ -95,8 +208,62 @@ class LoopCounter(_Family[CounterChild]):
 
     def collect(self) -> Iterable[CounterMetricFamily]:
         family = CounterMetricFamily(self.name, self.documentation, labels=self.labelnames)
-        for key, child in list(self._children.items()):
-            family.add_metric(key, child.value, created=child.created)
+        shared = self._shared()
+        if shared is None:
+            for key, child in list(self._children.items()):
+                family.add_metric(key, child.value, created=child.created)
+        else:
+            totals: dict[tuple[str, ...], tuple[float, float]] = {}
+            for series in shared:
+                value, created = totals.get(series.labels, (0.0, series.created))
+                totals[series.labels] = (value + series.values[0], min(created, series.created))
+            for key, (value, created) in totals.items():
+                family.add_metric(key, value, created=created)
+        yield family
+
+
+class LoopGauge(_Family[GaugeChild]):
+    """A labelled gauge: ``labels(*values).set(x)``, or ``set(x)`` when it has no labels.
+
+    Across processes a gauge shows ``max`` over every process that ever set it (a
+    timestamp such as "last accepted" stays true after its process exits), or
+    ``min_live`` over the processes still running (a readiness flag).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        documentation: str,
+        labelnames: Sequence[str],
+        registry: CollectorRegistry,
+        across_processes: Literal["max", "min_live"] = "max",
+    ) -> None:
+        self.across_processes = across_processes
+        super().__init__(name, documentation, labelnames, registry, GaugeChild)
+
+    def set(self, value: float) -> None:
+        self.labels().set(value)
+
+    def describe(self) -> Iterable[GaugeMetricFamily]:
+        yield GaugeMetricFamily(self.name, self.documentation, labels=self.labelnames)
+
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        family = GaugeMetricFamily(self.name, self.documentation, labels=self.labelnames)
+        shared = self._shared()
+        if shared is None:
+            for key, child in list(self._children.items()):
+                family.add_metric(key, child.value)
+        else:
+            live = self.across_processes == "min_live"
+            pick = min if live else max
+            values: dict[tuple[str, ...], float] = {}
+            for series in shared:
+                if live and not alive(series.pid):
+                    continue
+                value = series.values[0]
+                values[series.labels] = pick(values.get(series.labels, value), value)
+            for key, value in values.items():
+                family.add_metric(key, value)
         yield family
 
 
@@ -115,9 +282,7 @@ class LoopHistogram(_Family[HistogramChild]):
         if not bounds:
             raise ValueError("a histogram needs at least one finite bucket")
         self._bounds = bounds
-        super().__init__(
-            name, documentation, labelnames, registry, lambda: HistogramChild(bounds)
-        )
+        super().__init__(name, documentation, labelnames, registry, lambda: HistogramChild(bounds))
 
     def describe(self) -> Iterable[HistogramMetricFamily]:
         yield HistogramMetricFamily(self.name, self.documentation, labels=self.labelnames)
@@ -125,10 +290,21 @@ class LoopHistogram(_Family[HistogramChild]):
     def collect(self) -> Iterable[HistogramMetricFamily]:
         family = HistogramMetricFamily(self.name, self.documentation, labels=self.labelnames)
         names = [_le(b) for b in self._bounds] + ["+Inf"]
-        for key, child in list(self._children.items()):
-            total, buckets = 0, []
-            for name, count in zip(names, list(child.counts), strict=True):
+        shared = self._shared()
+        rows: Iterable[tuple[tuple[str, ...], Sequence[float], float]]
+        if shared is None:
+            rows = [(key, list(c.counts), c.sum) for key, c in list(self._children.items())]
+        else:
+            totals: dict[tuple[str, ...], list[float]] = {}
+            for series in shared:
+                into = totals.setdefault(series.labels, [0.0] * len(series.values))
+                for i, value in enumerate(series.values):
+                    into[i] += value
+            rows = [(key, values[:-1], values[-1]) for key, values in totals.items()]
+        for key, counts, total_sum in rows:
+            total, buckets = 0.0, []
+            for name, count in zip(names, counts, strict=True):
                 total += count
-                buckets.append((name, float(total)))
-            family.add_metric(key, buckets, child.sum)
+                buckets.append((name, total))
+            family.add_metric(key, buckets, total_sum)
         yield family

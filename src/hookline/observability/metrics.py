@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import (
+    CollectorRegistry,
+    GCCollector,
+    PlatformCollector,
+    ProcessCollector,
+)
 
-from hookline.observability.loop_metrics import LoopCounter, LoopHistogram
+from hookline.observability.loop_metrics import LoopCounter, LoopGauge, LoopHistogram
 
 REGISTRY = CollectorRegistry(auto_describe=True)
+# process_* (CPU, memory, file descriptors, start time) and python_* (version, GC),
+# as prometheus_client's default registry has them. With `serve --workers N` they
+# describe the process that answered the scrape.
+ProcessCollector(registry=REGISTRY)
+PlatformCollector(registry=REGISTRY)
+GCCollector(registry=REGISTRY)
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -19,7 +30,7 @@ INGRESS_REQUESTS = LoopCounter(
     ["source", "outcome"],
     registry=REGISTRY,
 )
-VERIFICATION_FAILURES = Counter(
+VERIFICATION_FAILURES = LoopCounter(
     "hookline_ingress_verification_failures_total",
     "Webhook signature verification failures by source and reason.",
     ["source", "reason"],
@@ -45,8 +56,17 @@ EVENTS_PUBLISHED = LoopCounter(
     ["topic"],
     registry=REGISTRY,
 )
-KAFKA_READY = Gauge(
+KAFKA_READY = LoopGauge(
     "hookline_kafka_ready",
-    "1 when the producer can reach Kafka.",
+    "1 when the producer can reach Kafka (every running ingress process's producer).",
+    [],
+    registry=REGISTRY,
+    across_processes="min_live",
+)
+KAFKA_READY.set(0)  # as a plain Gauge starts, until the first readiness check
+LAST_ACCEPTED = LoopGauge(
+    "hookline_ingress_last_accepted_timestamp_seconds",
+    "Unix time of the last webhook a source had accepted (its start-up time until then).",
+    ["source"],
     registry=REGISTRY,
 )

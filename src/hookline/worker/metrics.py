@@ -73,6 +73,13 @@ COMMITS = Counter(
     ["service", "result"],
     registry=REGISTRY,
 )
+LAST_TURN = Gauge(
+    "hookline_worker_last_turn_timestamp_seconds",
+    "Unix time the worker's fetch loop last began a turn (it turns at least every poll "
+    "timeout, so an old value means a stalled loop).",
+    ["service"],
+    registry=REGISTRY,
+)
 PAUSED = Gauge(
     "hookline_worker_paused_partitions",
     "Partitions paused for back-pressure or waiting retry records.",

@@ -115,6 +115,9 @@ class Worker:
         self._fate: Fate | None = None
         self._buffered = metrics.BUFFERED.labels(spec.service)
         self._paused = metrics.PAUSED.labels(spec.service)
+        metrics.LAST_TURN.labels(spec.service).set_function(
+            lambda: time.time() - (time.monotonic() - self.last_turn)
+        )
         self._consumed: dict[str, object] = {}
 
     @property
