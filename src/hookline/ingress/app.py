@@ -170,7 +170,10 @@ def create_app(
         },
         lifespan=lifespan,
     )
-    return IngressApp(app, state)
+    # A trailing slash would be answered 307 with a Location built from the Host
+    # header, i.e. a redirect to wherever the client says: answer 404 instead.
+    app.router.redirect_slashes = False
+    return IngressApp(app, state, settings.server)
 
 
 from hookline.ingress.admin import breaker_routes  # noqa: E402 - admin routes join through the hook above

@@ -18,6 +18,7 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from hookline.config.models import ServerSettings
 from hookline.ingress.problems import problem
 from hookline.ingress.request_ids import REQUEST_ID_HEADER, echoing_request_id, request_id_for
 from hookline.observability.context import REQUEST_ID
@@ -54,9 +55,13 @@ def internal_error(exc: BaseException) -> Response:
 class IngressApp:
     """The ASGI app the server runs; ``app`` is the Starlette app behind it."""
 
-    def __init__(self, app: ASGIApp, state: dict[str, Any]) -> None:
+    def __init__(
+        self, app: ASGIApp, state: dict[str, Any], server_settings: ServerSettings | None = None
+    ) -> None:
         self.app = app
         self.state = state
+        # Read by the server's connection protocol (ingress/server.py) for its limits.
+        self.server_settings = server_settings or ServerSettings()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -12,8 +12,10 @@ _TITLES = {
     403: ("forbidden", "Forbidden"),
     404: ("not-found", "Not Found"),
     405: ("method-not-allowed", "Method Not Allowed"),
+    408: ("request-timeout", "Request Timeout"),
     413: ("payload-too-large", "Payload Too Large"),
     415: ("unsupported-media-type", "Unsupported Media Type"),
+    431: ("request-header-fields-too-large", "Request Header Fields Too Large"),
     500: ("internal-error", "Internal Server Error"),
     503: ("unavailable", "Service Unavailable"),
 }

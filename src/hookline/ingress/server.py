@@ -1,0 +1,188 @@
+"""The ingress's HTTP/1.1 connection handling: limits enforced before any request is read.
+
+uvicorn bounds none of what a hostile client controls before authentication:
+header size (httptools buffers a header of any length), the time to send the
+headers, the time to send the body; and its ``limit_concurrency`` answers a
+plain-text 503 only once a request's headers have arrived. This protocol is
+uvicorn's httptools protocol with those four limits added (``server:`` in the
+configuration), and with the server-level refusals (framing errors included)
+answered as problem+json like every other error of the ingress. Replacing the
+server would have cost the measured request path (uvicorn + httptools); a
+subclass keeps it and adds a few timers per connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httptools
+import structlog
+from uvicorn.config import Config
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn.server import ServerState
+
+from hookline.config.models import ServerSettings
+from hookline.ingress.problems import problem
+
+log = structlog.get_logger("hookline.ingress")
+
+# Where `hookline serve --workers N` points uvicorn (an import string survives the fork).
+PROTOCOL_PATH = "hookline.ingress.server:EdgeProtocol"
+
+
+class _Refusal(Exception):
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+def server_settings_of(app: Any) -> ServerSettings:
+    """The ``server:`` settings the ingress app carries (defaults for any other app)."""
+    for _ in range(8):  # through whatever middleware uvicorn wrapped around it
+        settings = getattr(app, "server_settings", None)
+        if isinstance(settings, ServerSettings):
+            return settings
+        app = getattr(app, "app", None)
+        if app is None:
+            break
+    return ServerSettings()
+
+
+class EdgeProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with header/body deadlines, header and connection caps."""
+
+    def __init__(
+        self,
+        config: Config,
+        server_state: ServerState,
+        app_state: dict[str, Any],
+        _loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        super().__init__(config, server_state, app_state, _loop)
+        settings = server_settings_of(self.app)
+        self.max_header_bytes = settings.max_header_bytes
+        self.header_timeout = settings.header_timeout_seconds
+        self.body_timeout = settings.body_timeout_seconds
+        self.max_connections = settings.max_connections
+        self.retry_after = settings.retry_after_seconds
+        self._deadline: asyncio.TimerHandle | None = None
+        self._in_headers = True
+        self._header_bytes = 0
+
+    # ---- deadlines ----------------------------------------------------------------------
+
+    def _arm(self, seconds: float, phase: str) -> None:
+        self._disarm()
+        self._deadline = self.loop.call_later(seconds, self._expired, phase)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _expired(self, phase: str) -> None:
+        self._deadline = None
+        if self.transport.is_closing():
+            return
+        log.info("ingress.slow_client_closed", phase=phase, client=_peer(self.client))
+        if phase == "headers":
+            self._refuse(408, "The request headers did not arrive in time.")
+        else:
+            # The app is waiting in receive(): closing tells it the client is gone.
+            self.transport.close()
+
+    # ---- connection -----------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        # Counted before this one joins: max_connections open at once, the next is refused.
+        full = len(self.connections) >= self.max_connections
+        super().connection_made(transport)
+        if full:
+            log.warning("ingress.connection_refused", reason="max_connections")
+            self._refuse(
+                503,
+                "Too many connections; retry later.",
+                {"Retry-After": str(self.retry_after)},
+            )
+            return
+        self._arm(self.header_timeout, "headers")
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        self._unset_keepalive_if_required()
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            if self._should_upgrade():
+                self.handle_websocket_upgrade()
+            else:
+                self._unsupported_upgrade_warning()
+            return
+        except httptools.HttpParserError as exc:
+            cause = exc.__context__
+            if isinstance(cause, _Refusal):
+                self._refuse(cause.status, cause.detail)
+            else:
+                self._framing_error(str(exc))
+            return
+        except _Refusal as refusal:
+            self._refuse(refusal.status, refusal.detail)
+            return
+        if self._in_headers:
+            # Every byte since the request began is header so far: bound it before
+            # httptools buffers more (the exact size is checked once the headers end).
+            self._header_bytes += len(data)
+            if self._header_bytes > self.max_header_bytes:
+                self._refuse(431, f"The request headers exceed {self.max_header_bytes} bytes.")
+
+    def _framing_error(self, reason: str) -> None:
+        log.info("ingress.bad_http", client=_peer(self.client), reason=reason)
+        if self.cycle is not None and not self.cycle.response_complete:
+            # The app is answering this request already: it hears of a disconnect instead.
+            self.transport.close()
+            return
+        self._refuse(400, f"The request is not valid HTTP/1.1 ({reason}).")
+
+    def _refuse(self, status: int, detail: str, headers: dict[str, str] | None = None) -> None:
+        """Answer with a problem and close: no request reaches the app."""
+        self._disarm()
+        self._in_headers = False
+        if self.transport.is_closing():
+            return
+        response = problem(status, detail, headers)
+        lines = [STATUS_LINE.get(status) or f"HTTP/1.1 {status} \r\n".encode()]
+        for name, value in [*self.server_state.default_headers, *response.raw_headers]:
+            lines.extend([name, b": ", value, b"\r\n"])
+        lines.extend([b"connection: close\r\n\r\n", bytes(response.body)])
+        self.transport.write(b"".join(lines))
+        self.transport.close()
+
+    # ---- parser callbacks -----------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._in_headers = True
+        self._header_bytes = 0
+        if self._deadline is None:  # the first request's deadline runs from the connection
+            self._arm(self.header_timeout, "headers")
+
+    def on_headers_complete(self) -> None:
+        self._in_headers = False
+        size = len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
+        if size > self.max_header_bytes:
+            raise _Refusal(431, f"The request headers exceed {self.max_header_bytes} bytes.")
+        self._arm(self.body_timeout, "body")
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        self._disarm()
+        super().on_message_complete()
+
+
+def _peer(client: tuple[str, int] | None) -> str | None:
+    return f"{client[0]}:{client[1]}" if client else None
