@@ -14,7 +14,8 @@ from pydantic import BaseModel, ValidationError
 
 from hookline.envelope import CloudEvent, make_event, source_uri
 from hookline.errors import NormalizationError
-from hookline.providers.base import RawWebhook
+from hookline.messages.reservation import BookingEvent
+from hookline.providers.base import JSON_TYPES, Acknowledgement, RawWebhook
 
 BOOKING_EVENTS = ("created", "modified", "cancelled", "reminder")
 SESSION_EVENTS = ("started", "progress", "completed", "failed")
@@ -98,3 +99,39 @@ def build(
         time=time,
         traceparent=raw.traceparent,
     )
+
+
+def provider_event_id(value: Any, what: str) -> str:
+    """The provider's event id, which the CloudEvent id derives from; without it, no dedup."""
+    if not isinstance(value, str) or not value:
+        raise NormalizationError(f"{what} is missing")
+    return value
+
+
+def booking_event(
+    raw: RawWebhook, suffix: str, fields: dict[str, Any], *, event_id: str, time: datetime
+) -> list[CloudEvent]:
+    """``fields`` validated as a :class:`BookingEvent` → its one ``reservation.booking.<suffix>`` event."""
+    model = validated(BookingEvent, fields)
+    assert isinstance(model, BookingEvent)
+    return [
+        build(
+            raw,
+            type_=f"reservation.booking.{suffix}",
+            subject=model.reservation_id,
+            data=model,
+            provider_event_id=event_id,
+            time=time,
+        )
+    ]
+
+
+class PlatformAdapter:
+    """What every reservation platform's adapter shares: JSON bodies, no acknowledgement body."""
+
+    provider: str
+    domain: str | None = "reservation"
+    content_types: tuple[str, ...] = JSON_TYPES
+
+    def acknowledgement(self, events: list[CloudEvent]) -> Acknowledgement | None:
+        return None

@@ -10,20 +10,20 @@ from __future__ import annotations
 from typing import Any
 
 from hookline.envelope import CloudEvent
-from hookline.errors import NormalizationError
-from hookline.messages.reservation import BookingEvent, e164_or_none
+from hookline.messages.reservation import e164_or_none
 from hookline.providers._reservation.normalize import (
     BOOKING_EVENTS,
-    build,
+    PlatformAdapter,
+    booking_event,
     event_suffix,
     mapping,
     parse_time,
+    provider_event_id,
     submap,
     text,
-    validated,
     with_lifecycle,
 )
-from hookline.providers.base import JSON_TYPES, Acknowledgement, RawWebhook, require_mapping
+from hookline.providers.base import RawWebhook, require_mapping
 
 
 def booking(suffix: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -50,30 +50,15 @@ def booking(suffix: str, data: dict[str, Any]) -> dict[str, Any]:
     return with_lifecycle(out, suffix, data, reminder_hours=24)
 
 
-class OpenTableAdapter:
+class OpenTableAdapter(PlatformAdapter):
     provider = "opentable"
-    domain: str | None = "reservation"
-    content_types: tuple[str, ...] = JSON_TYPES
 
     def normalize(self, raw: RawWebhook) -> list[CloudEvent]:
         payload = require_mapping(raw.payload)
         suffix = event_suffix(payload.get("type"), "reservation", BOOKING_EVENTS)
         data = mapping(payload.get("data"), "data")
-        event_id = raw.headers.get("webhook-id") or raw.headers.get("svix-id")
-        if not event_id:
-            raise NormalizationError("webhook-id header is missing")
-        model = validated(BookingEvent, booking(suffix, data))
-        assert isinstance(model, BookingEvent)
-        return [
-            build(
-                raw,
-                type_=f"reservation.booking.{suffix}",
-                subject=model.reservation_id,
-                data=model,
-                provider_event_id=event_id,
-                time=parse_time(payload.get("timestamp"), raw.received_at),
-            )
-        ]
-
-    def acknowledgement(self, events: list[CloudEvent]) -> Acknowledgement | None:
-        return None
+        event_id = provider_event_id(
+            raw.headers.get("webhook-id") or raw.headers.get("svix-id"), "webhook-id header"
+        )
+        time = parse_time(payload.get("timestamp"), raw.received_at)
+        return booking_event(raw, suffix, booking(suffix, data), event_id=event_id, time=time)

@@ -10,19 +10,19 @@ from __future__ import annotations
 from typing import Any
 
 from hookline.envelope import CloudEvent
-from hookline.errors import NormalizationError
-from hookline.messages.reservation import BookingEvent, e164_or_none
+from hookline.messages.reservation import e164_or_none
 from hookline.providers._reservation.normalize import (
     BOOKING_EVENTS,
-    build,
+    PlatformAdapter,
+    booking_event,
     event_suffix,
     mapping,
     parse_time,
+    provider_event_id,
     submap,
     text,
-    validated,
 )
-from hookline.providers.base import JSON_TYPES, Acknowledgement, RawWebhook, require_mapping
+from hookline.providers.base import RawWebhook, require_mapping
 
 # Recreation.gov says "reserved" where the other platforms say "confirmed".
 _STATUS = {"reserved": "confirmed"}
@@ -74,29 +74,12 @@ def booking(suffix: str, payload: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-class RecreationGovAdapter:
+class RecreationGovAdapter(PlatformAdapter):
     provider = "recreation_gov"
-    domain: str | None = "reservation"
-    content_types: tuple[str, ...] = JSON_TYPES
 
     def normalize(self, raw: RawWebhook) -> list[CloudEvent]:
         payload = require_mapping(raw.payload)
         suffix = event_suffix(payload.get("event_type"), "reservation", BOOKING_EVENTS)
-        event_id = payload.get("event_id")
-        if not isinstance(event_id, str) or not event_id:
-            raise NormalizationError("event_id is missing")
-        model = validated(BookingEvent, booking(suffix, payload))
-        assert isinstance(model, BookingEvent)
-        return [
-            build(
-                raw,
-                type_=f"reservation.booking.{suffix}",
-                subject=model.reservation_id,
-                data=model,
-                provider_event_id=event_id,
-                time=parse_time(payload.get("occurred_at"), raw.received_at),
-            )
-        ]
-
-    def acknowledgement(self, events: list[CloudEvent]) -> Acknowledgement | None:
-        return None
+        event_id = provider_event_id(payload.get("event_id"), "event_id")
+        time = parse_time(payload.get("occurred_at"), raw.received_at)
+        return booking_event(raw, suffix, booking(suffix, payload), event_id=event_id, time=time)

@@ -13,21 +13,23 @@ from __future__ import annotations
 from typing import Any
 
 from hookline.envelope import CloudEvent
-from hookline.errors import NormalizationError
-from hookline.messages.reservation import BookingEvent, SessionEvent, e164_or_none
+from hookline.messages.reservation import SessionEvent, e164_or_none
 from hookline.providers._reservation.normalize import (
     BOOKING_EVENTS,
     SESSION_EVENTS,
+    PlatformAdapter,
+    booking_event,
     build,
     event_suffix,
     mapping,
     parse_time,
+    provider_event_id,
     submap,
     text,
     validated,
     with_lifecycle,
 )
-from hookline.providers.base import JSON_TYPES, Acknowledgement, RawWebhook, require_mapping
+from hookline.providers.base import RawWebhook, require_mapping
 
 _BOOKING_STATUS = {"reserved": "confirmed"}
 
@@ -110,27 +112,19 @@ def booking(suffix: str, data: dict[str, Any]) -> dict[str, Any]:
     return with_lifecycle(out, suffix, data, reminder_hours=1)
 
 
-class ShellRechargeAdapter:
+class ShellRechargeAdapter(PlatformAdapter):
     provider = "shell_recharge"
     domain: str | None = "charging"
-    content_types: tuple[str, ...] = JSON_TYPES
 
     def normalize(self, raw: RawWebhook) -> list[CloudEvent]:
         payload = require_mapping(raw.payload)
-        event_id = payload.get("id")
-        if not isinstance(event_id, str) or not event_id:
-            raise NormalizationError("id is missing")
+        event_id = provider_event_id(payload.get("id"), "id")
         data = mapping(payload.get("data"), "data")
         kind = payload.get("type")
         time = parse_time(payload.get("created_at"), raw.received_at)
         if isinstance(kind, str) and kind.startswith("reservation."):
             suffix = event_suffix(kind, "reservation", BOOKING_EVENTS)
-            booking_model = validated(BookingEvent, booking(suffix, data))
-            assert isinstance(booking_model, BookingEvent)
-            return [
-                build(raw, type_=f"reservation.booking.{suffix}", subject=booking_model.reservation_id,
-                      data=booking_model, provider_event_id=event_id, time=time)
-            ]
+            return booking_event(raw, suffix, booking(suffix, data), event_id=event_id, time=time)
         suffix = event_suffix(kind, "session", SESSION_EVENTS)
         model = validated(SessionEvent, session(suffix, data))
         assert isinstance(model, SessionEvent)
@@ -138,6 +132,3 @@ class ShellRechargeAdapter:
             build(raw, type_=f"charging.session.{suffix}", subject=model.session_id, data=model,
                   provider_event_id=event_id, time=time)
         ]
-
-    def acknowledgement(self, events: list[CloudEvent]) -> Acknowledgement | None:
-        return None

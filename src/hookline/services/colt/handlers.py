@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import structlog
@@ -26,7 +26,8 @@ from hookline.providers.colt.client import ColtClient
 from hookline.services.colt.results import SOURCE, internal_command, result_event
 from hookline.services.colt.thresholds import Thresholds, breaches, latest_usage
 from hookline.services.colt.watch import Schedule
-from hookline.worker.handlers import HandlerContext, HandlerRegistry
+from hookline.worker.commands import CommandHandlers, Failure
+from hookline.worker.handlers import Handler, HandlerContext
 
 log = structlog.get_logger("hookline.services.colt")
 
@@ -45,7 +46,7 @@ def _field_issues(details: Any) -> list[m.FieldIssue]:
     ]
 
 
-class ColtHandlers:
+class ColtHandlers(CommandHandlers):
     """The handlers of worker ``colt``, sharing one Colt client."""
 
     def __init__(
@@ -60,8 +61,8 @@ class ColtHandlers:
         self.schedule = schedule
         self.clock = clock
 
-    def registry(self) -> HandlerRegistry:
-        handlers: dict[str, Callable[[CloudEvent, HandlerContext], Awaitable[None]]] = {
+    def handlers(self) -> dict[str, Handler]:
+        return {
             "colt.availability.check": self.availability_check,
             "colt.quote.create": self.quote_create,
             "colt.order.submit": self.order_submit,
@@ -71,43 +72,21 @@ class ColtHandlers:
             "colt.service.watch": self.service_watch,
             WATCH_CHECK: self.watch_check,
         }
-        return HandlerRegistry({k: self._guarded(k, h) for k, h in handlers.items()})
 
-    # ---------------------------------------------------------------- plumbing
-
-    def _guarded(
-        self, type_: str, handler: Callable[[CloudEvent, HandlerContext], Awaitable[None]]
-    ) -> Callable[[CloudEvent, HandlerContext], Awaitable[None]]:
-        async def run(event: CloudEvent, ctx: HandlerContext) -> None:
-            try:
-                await handler(event, ctx)
-            except PermanentError as exc:
-                await self._failed(event, ctx, type_, exc)
-                raise
-
-        return run
-
-    async def exhausted(self, event: CloudEvent, ctx: HandlerContext, exc: BaseException) -> None:
-        """Retries ran out: the command still ends in exactly one result, a retryable failure."""
-        await self._failed(event, ctx, event.type, exc)
-
-    async def _failed(
-        self, event: CloudEvent, ctx: HandlerContext, type_: str, exc: BaseException
+    async def report_failure(
+        self, event: CloudEvent, ctx: HandlerContext, type_: str, failure: Failure
     ) -> None:
-        raw_details = getattr(exc, "details", None)
-        details = raw_details if isinstance(raw_details, (dict, list)) else None
-        status = getattr(exc, "status", None)
         anchor = event.id
         if type_ == WATCH_CHECK and isinstance(event.data, dict):
             anchor = str(event.data.get("watch_command_id") or event.id)
         failed = m.CommandFailed(
             command_id=anchor,
             command_type=type_,
-            http_status=status if isinstance(status, int) else None,
-            error_code=getattr(exc, "code", None) or type(exc).__name__,
-            message=str(exc),
-            details=_field_issues(details),
-            retryable=not isinstance(exc, PermanentError),
+            http_status=failure.http_status,
+            error_code=failure.code,
+            message=failure.message,
+            details=_field_issues(failure.details),
+            retryable=failure.retryable,
             attempts=ctx.attempt,
         )
         await ctx.emit(

@@ -37,7 +37,8 @@ from hookline.messages.reservation import (
     SessionStop,
 )
 from hookline.providers._reservation.platform import ChargingPlatform, Outcome, Platform
-from hookline.worker.handlers import Handler, HandlerContext, HandlerRegistry
+from hookline.worker.commands import CommandHandlers, Failure
+from hookline.worker.handlers import Handler, HandlerContext
 
 log = structlog.get_logger("hookline.services.reservation")
 
@@ -65,45 +66,25 @@ def result_event(command: CloudEvent, type_: str, data: CommandResult, subject: 
     )
 
 
-class ReservationHandlers:
+class ReservationHandlers(CommandHandlers):
     """The handlers of worker ``reservation``, over the configured platforms."""
 
     def __init__(self, platforms: Mapping[str, Platform]) -> None:
         self.platforms = dict(platforms)
 
-    def registry(self) -> HandlerRegistry:
-        handlers: dict[str, Handler] = {
+    def handlers(self) -> dict[str, Handler]:
+        return {
             "reservation.create": self.create,
             "reservation.modify": self.modify,
             "reservation.cancel": self.cancel,
             "charging.session.start": self.start,
             "charging.session.stop": self.stop,
         }
-        return HandlerRegistry({k: self._guarded(k, h) for k, h in handlers.items()})
 
-    # ---------------------------------------------------------------- plumbing
-
-    def _guarded(self, type_: str, handler: Handler) -> Handler:
-        async def run(event: CloudEvent, ctx: HandlerContext) -> None:
-            try:
-                await handler(event, ctx)
-            except PermanentError as exc:
-                await self._failed(event, ctx, type_, exc)
-                raise
-
-        return run
-
-    async def exhausted(self, event: CloudEvent, ctx: HandlerContext, exc: BaseException) -> None:
-        """Retries ran out: the command still ends in exactly one result, a retryable failure."""
-        await self._failed(event, ctx, event.type, exc)
-
-    async def _failed(self, event: CloudEvent, ctx: HandlerContext, type_: str, exc: BaseException) -> None:
+    async def report_failure(self, event: CloudEvent, ctx: HandlerContext, type_: str,
+                             failure: Failure) -> None:
         data = event.data if isinstance(event.data, dict) else {}
         provider = data.get("provider") if data.get("provider") in PROVIDERS else None
-        status = getattr(exc, "status", None)
-        raw_details = getattr(exc, "details", None)
-        if status is None and isinstance(raw_details, dict):
-            status = raw_details.get("http_status")
         entity = data.get("reservation_id") or data.get("session_id")
         result = CommandResult(
             command_id=event.id,
@@ -112,10 +93,10 @@ class ReservationHandlers:
             reservation_id=data.get("reservation_id") if isinstance(data.get("reservation_id"), str) else None,
             session_id=data.get("session_id") if isinstance(data.get("session_id"), str) else None,
             error=CommandError(
-                code=getattr(exc, "code", None) or type(exc).__name__,
-                message=str(exc),
-                http_status=status if isinstance(status, int) else None,
-                retryable=not isinstance(exc, PermanentError),
+                code=failure.code,
+                message=failure.message,
+                http_status=failure.http_status,
+                retryable=failure.retryable,
             ),
             attempts=ctx.attempt,
         )
