@@ -32,8 +32,9 @@ ENV = {k: v for k, v in os.environ.items() if not k.startswith("HOOKLINE_")}
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 # The real CLI with only the example widgets simulator registered.
 WIDGETS_ONLY = (
-    "import sys; from hookline.sandbox import registry; registry.SIMULATORS.clear(); "
-    "registry.SIMULATORS['widgets'] = registry.lazy('tests.sandbox.widgets:create_app'); "
+    "import sys; from hookline.providers import simulators; from hookline.lazy import lazy; "
+    "simulators.SIMULATORS.clear(); "
+    "simulators.SIMULATORS['widgets'] = lazy('tests.sandbox.widgets:create_app'); "
     "from hookline.cli import main; sys.exit(main(sys.argv[1:]))"
 )
 LINE = re.compile(r"^\s+sim (\S+)\s+(http://\S+)$")
