@@ -140,17 +140,36 @@ def check_timestamp(raw: str, now: float, tolerance: int) -> int:
 
 
 def decode_hex(value: str) -> bytes:
+    """Lower-case hex only, as the senders write it.
+
+    The official verifiers (Stripe's and Slack's SDKs, GitHub's reference code)
+    compare the hex text itself, so ``ABCD`` fails there where ``abcd`` passes;
+    decoding either case would accept what they refuse.
+    """
+    text = value.strip()
+    if text != text.lower():
+        raise VerificationError(MALFORMED, "signature is not lower-case hex")
     try:
-        return binascii.unhexlify(value.strip())
+        return binascii.unhexlify(text)
     except (ValueError, binascii.Error) as exc:
         raise VerificationError(MALFORMED, "signature is not hex") from exc
 
 
 def decode_base64(value: str) -> bytes:
+    """Canonical base64 only: the text a sender's encoder gives for the decoded bytes.
+
+    Twilio's and the Standard Webhooks SDKs compare the base64 text itself, so a
+    spelling with different unused trailing bits, which decodes to the same bytes,
+    fails there; it fails here too.
+    """
+    text = value.strip()
     try:
-        return base64.b64decode(value.strip(), validate=True)
+        decoded = base64.b64decode(text, validate=True)
     except (ValueError, binascii.Error) as exc:
         raise VerificationError(MALFORMED, "signature is not base64") from exc
+    if base64.b64encode(decoded).decode("ascii") != text:
+        raise VerificationError(MALFORMED, "signature is not canonical base64")
+    return decoded
 
 
 def split_url(url: str) -> SplitResult:

@@ -48,7 +48,9 @@ class HmacScheme:
                 raise VerificationError(MALFORMED, "signature prefix missing")
             presented = presented[len(prefix) :]
         if self.options.encoding == "hex":
-            return decode_hex(presented)
+            # No official SDK to follow here, and providers' own HMAC headers
+            # differ in case: either is taken.
+            return decode_hex(presented.lower())
         return decode_base64(presented)
 
     def verify(self, request: SignedRequest, now: float) -> None:

@@ -6,7 +6,9 @@ Exactly as Twilio's ``RequestValidator`` computes it:
   parameter sorted by name, ``name + value`` concatenated without
   delimiters (repeated names: their distinct values sorted);
 * JSON bodies: Twilio adds ``bodySHA256=<hex sha256 of the body>`` to the URL's
-  query and signs the URL alone; the body hash is checked as well;
+  query and signs the URL alone; the body hash is checked as well, as text
+  (lower-case hex, exactly as the SDK compares it);
+* GET callbacks: the URL alone, its query included (there is no body);
 * the URL is tried with and without the default port, because Twilio's own
   signing is inconsistent there (``https://h/x`` vs ``https://h:443/x``);
 * HMAC-SHA1 keyed with the Auth Token, or HMAC-SHA256 when
@@ -113,7 +115,9 @@ class TwilioScheme:
         digest = _algorithm(request.headers.get(SETTINGS_HEADER))
         query = parse_qs(split_url(request.url).query)
         body_ok = True
-        if BODY_HASH_PARAM in query:
+        # As RequestValidator.validate: the body hash stands in for the parameters only
+        # when the body is passed raw (JSON); a form's own fields are signed otherwise.
+        if BODY_HASH_PARAM in query and _is_json(request):
             presented_hash = utf8(query[BODY_HASH_PARAM][0])
             actual_hash = hashlib.sha256(request.body).hexdigest().encode()
             body_ok = hmac.compare_digest(presented_hash, actual_hash)
