@@ -58,6 +58,28 @@ def _render(value: Any, document: dict[str, Any]) -> Any:
     return value
 
 
+def _number(value: Any) -> float | None:
+    """A comparable number, or None (booleans are not numbers here, though Python says so)."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _compares(condition: Condition, given: set[str], value: Any) -> bool:
+    """``gt`` / ``lt``: the value must be a number on the right side of each bound given."""
+    if "gt" not in given and "lt" not in given:
+        return True
+    number = _number(value)
+    if number is None:
+        return False
+    if "gt" in given and not (condition.gt is not None and number > condition.gt):
+        return False
+    return "lt" not in given or (condition.lt is not None and number < condition.lt)
+
+
 def holds(condition: Condition, value: Any) -> bool:
     given = condition.model_fields_set
     present = value is not MISSING and value is not None
@@ -69,18 +91,7 @@ def holds(condition: Condition, value: Any) -> bool:
         return False
     if "in_" in given and (not present or value not in (condition.in_ or [])):
         return False
-    for op in ("gt", "lt"):
-        if op in given:
-            if not present or isinstance(value, bool):
-                return False
-            try:
-                number = float(value)
-            except (TypeError, ValueError):
-                return False
-            bound = getattr(condition, op)
-            if (op == "gt" and not number > bound) or (op == "lt" and not number < bound):
-                return False
-    return True
+    return _compares(condition, given, value if present else None)
 
 
 def command_id(rule: str, event_id: str) -> str:

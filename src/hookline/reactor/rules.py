@@ -83,45 +83,64 @@ def _templates(value: Any) -> list[Template]:
     return []
 
 
+def _type_problems(where: str, rule: Rule, types: dict[str, MessageType]) -> list[Problem]:
+    problems: list[Problem] = []
+    event = types.get(rule.on)
+    if event is None or event.kind != "event":
+        problems.append(Problem(f"{where}.on", f"unknown event type {rule.on!r}"))
+    command = types.get(rule.emit)
+    if command is None or command.kind != "command":
+        problems.append(Problem(f"{where}.emit", f"unknown command type {rule.emit!r}"))
+    if rule.on.startswith("sms.") and rule.emit == "sms.send":
+        problems.append(Problem(where, "a rule on sms.* that emits sms.send would loop"))
+    return problems
+
+
+def _arg_problems(where: str, rule: Rule, event: MessageType | None) -> list[Problem]:
+    """Templates that do not parse, or name a field the event's schema lacks."""
+    problems: list[Problem] = []
+    for key, value in rule.args.items():
+        try:
+            templates = _templates(value)
+        except TemplateError as exc:
+            problems.append(Problem(f"{where}.args.{key}", str(exc)))
+            continue
+        for template in templates:
+            for path in template.paths:
+                issue = path_problem(path, event)
+                if issue:
+                    problems.append(Problem(f"{where}.args.{key}", issue))
+    return problems
+
+
+def _command_problems(where: str, rule: Rule, command: MessageType | None) -> list[Problem]:
+    """Arguments the command's model does not have."""
+    if command is None or command.kind != "command":
+        return []
+    fields = command.model.model_json_schema().get("properties", {})
+    return [
+        Problem(f"{where}.args.{key}", f"{rule.emit} has no argument {key!r}")
+        for key in rule.args
+        if key not in fields
+    ]
+
+
 def rule_problems(settings: HooklineSettings) -> list[Problem]:
     """Unknown event/command types, fields the event's schema lacks, bad templates, loops."""
     types = all_types()
     problems: list[Problem] = []
     seen: set[str] = set()
-    configured = settings.reactor.rules or []
-    for index, rule in enumerate(configured):
+    for index, rule in enumerate(settings.reactor.rules or []):
         where = f"reactor.rules[{index}]"
         if rule.name in seen:
             problems.append(Problem(f"{where}.name", f"duplicate rule name {rule.name!r}"))
         seen.add(rule.name)
         event = types.get(rule.on)
-        if event is None or event.kind != "event":
-            problems.append(Problem(f"{where}.on", f"unknown event type {rule.on!r}"))
-        command = types.get(rule.emit)
-        if command is None or command.kind != "command":
-            problems.append(Problem(f"{where}.emit", f"unknown command type {rule.emit!r}"))
-        if rule.on.startswith("sms.") and rule.emit == "sms.send":
-            problems.append(Problem(where, "a rule on sms.* that emits sms.send would loop"))
+        problems += _type_problems(where, rule, types)
         for path in rule.when:
             issue = path_problem(path, event)
             if issue:
                 problems.append(Problem(f"{where}.when.{path}", issue))
-        for key, value in rule.args.items():
-            try:
-                templates = _templates(value)
-            except TemplateError as exc:
-                problems.append(Problem(f"{where}.args.{key}", str(exc)))
-                continue
-            for template in templates:
-                for path in template.paths:
-                    issue = path_problem(path, event)
-                    if issue:
-                        problems.append(Problem(f"{where}.args.{key}", issue))
-        if command is not None and command.kind == "command":
-            fields = command.model.model_json_schema().get("properties", {})
-            for key in rule.args:
-                if key not in fields:
-                    problems.append(
-                        Problem(f"{where}.args.{key}", f"{rule.emit} has no argument {key!r}")
-                    )
+        problems += _arg_problems(where, rule, event)
+        problems += _command_problems(where, rule, types.get(rule.emit))
     return problems
