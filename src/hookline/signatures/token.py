@@ -38,7 +38,9 @@ class TokenScheme:
                 value = value.removeprefix("Bearer ")
             return value
         query = split_url(request.url).query
-        values = [v for k, v in parse_qsl(query, keep_blank_values=True) if k == self.options.query_param]
+        values = [
+            v for k, v in parse_qsl(query, keep_blank_values=True) if k == self.options.query_param
+        ]
         return values[0] if len(values) == 1 else None
 
     def verify(self, request: SignedRequest, now: float) -> None:
@@ -62,4 +64,6 @@ class TokenScheme:
         ]
         pairs.append((str(self.options.query_param), token))
         url = urlunsplit(parts._replace(query=urlencode(pairs)))
-        return SignedRequest(body=request.body, headers=request.headers, url=url, method=request.method)
+        return SignedRequest(
+            body=request.body, headers=request.headers, url=url, method=request.method
+        )

@@ -86,7 +86,9 @@ def signing_string(url: str, params: Iterable[tuple[str, str]]) -> bytes:
     grouped: dict[str, set[str]] = {}
     for name, value in params:
         grouped.setdefault(name, set()).add(value)
-    text = url + "".join(name + value for name in sorted(grouped) for value in sorted(grouped[name]))
+    text = url + "".join(
+        name + value for name in sorted(grouped) for value in sorted(grouped[name])
+    )
     return utf8(text)
 
 
@@ -140,10 +142,14 @@ class TwilioScheme:
         if _is_json(request):
             parts = split_url(url)
             extra = f"{BODY_HASH_PARAM}={hashlib.sha256(request.body).hexdigest()}"
-            url = urlunsplit(parts._replace(query=f"{parts.query}&{extra}" if parts.query else extra))
+            url = urlunsplit(
+                parts._replace(query=f"{parts.query}&{extra}" if parts.query else extra)
+            )
         else:
             params = form_params(request.body)
         digest = _algorithm(request.headers.get(SETTINGS_HEADER))
         mac = hmac.new(self._keys[0], signing_string(url, params), digest).digest()
         signed = request.with_headers({SIGNATURE_HEADER: base64.b64encode(mac).decode()})
-        return SignedRequest(body=signed.body, headers=signed.headers, url=url, method=signed.method)
+        return SignedRequest(
+            body=signed.body, headers=signed.headers, url=url, method=signed.method
+        )
