@@ -120,6 +120,75 @@ class _Tally:
     errors: int = 0
     last_body: str = ""
 
+    def summary(self, sent: int, elapsed: float) -> dict[str, Any]:
+        """What ``send --count N`` prints: answers by class, latency, rate."""
+        by_class = {c: sum(1 for s in self.statuses if s // 100 == c) for c in (2, 4, 5)}
+        lat = sorted(self.latencies)
+        p50 = statistics.median(lat) * 1000 if lat else 0.0
+        p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000 if lat else 0.0
+        return {
+            "sent": sent,
+            "2xx": by_class[2],
+            "4xx": by_class[4],
+            "5xx": by_class[5],
+            "errors": self.errors,
+            "p50_ms": round(p50, 2),
+            "p99_ms": round(p99, 2),
+            "per_second": round(sent / elapsed, 1) if elapsed else None,
+        }
+
+
+@dataclass
+class _Sender:
+    """Posts signed deliveries of one sample, at most ``concurrency`` at once, and tallies them."""
+
+    settings: HooklineSettings
+    source: str
+    sample: Sample
+    base: str
+    client: httpx.AsyncClient
+    slots: asyncio.Semaphore
+    fixed_id: str | None = None
+    tally: _Tally = field(default_factory=_Tally)
+
+    async def one(self) -> None:
+        """One delivery; releases its slot whatever happens."""
+        delivery_id = self.fixed_id or f"msg_{uuid.uuid4().hex}"
+        request = signed_request(self.settings, self.source, self.sample, self.base, delivery_id)
+        target = request.url.replace(self.settings.server.public_base_url or self.base, self.base, 1)
+        started = time.perf_counter()
+        try:
+            response = await self.client.post(
+                target, content=request.body, headers=dict(request.headers)
+            )
+        except httpx.HTTPError as exc:
+            self.tally.errors += 1
+            self.tally.last_body = f"{type(exc).__name__}: cannot reach {self.base}"
+            return
+        finally:
+            self.slots.release()
+        self.tally.latencies.append(time.perf_counter() - started)
+        self.tally.statuses.append(response.status_code)
+        self.tally.last_body = response.text
+
+    async def many(self, count: int, rate: float | None, progress: Progress) -> float:
+        """``count`` deliveries at ``rate`` per second (or as fast as the slots allow); seconds taken."""
+        task = progress.add_task("send", total=count)
+        interval = 1.0 / rate if rate else 0.0
+        jobs = []
+        started = time.perf_counter()
+        for index in range(count):
+            if interval:
+                delay = started + index * interval - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            await self.slots.acquire()
+            job = asyncio.create_task(self.one())
+            job.add_done_callback(lambda _: progress.advance(task))
+            jobs.append(job)
+        await asyncio.gather(*jobs)
+        return time.perf_counter() - started
+
 
 async def run_send(args: argparse.Namespace) -> int:
     settings = load(args, logging=False)
@@ -127,76 +196,25 @@ async def run_send(args: argparse.Namespace) -> int:
         raise ConfigError("--count and --concurrency must be at least 1")
     sample = resolve_payload(settings, args.source, args.sample)
     base = args.url or ingress_url(settings)
-    fixed_id = f"msg_{uuid.uuid4().hex}" if args.same_id else None
-    tally = _Tally()
-    semaphore = asyncio.Semaphore(args.concurrency)
-    interval = 1.0 / args.rate if args.rate else 0.0
     show_progress = args.count > 1 and sys.stderr.isatty()
-
     async with httpx.AsyncClient(timeout=30.0) as client:
-
-        async def one() -> None:
-            delivery_id = fixed_id or f"msg_{uuid.uuid4().hex}"
-            request = signed_request(settings, args.source, sample, base, delivery_id)
-            target = request.url.replace(settings.server.public_base_url or base, base, 1)
-            started = time.perf_counter()
-            try:
-                response = await client.post(
-                    target, content=request.body, headers=dict(request.headers)
-                )
-            except httpx.HTTPError as exc:
-                tally.errors += 1
-                tally.last_body = f"{type(exc).__name__}: cannot reach {base}"
-                return
-            finally:
-                semaphore.release()
-            tally.latencies.append(time.perf_counter() - started)
-            tally.statuses.append(response.status_code)
-            tally.last_body = response.text
-
-        with Progress(
-            TextColumn("sending"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            disable=not show_progress,
-            transient=True,
-        ) as progress:
-            task = progress.add_task("send", total=args.count)
-            tasks = []
-            started = time.perf_counter()
-            for index in range(args.count):
-                if interval:
-                    delay = started + index * interval - time.perf_counter()
-                    if delay > 0:
-                        await asyncio.sleep(delay)
-                await semaphore.acquire()
-                job = asyncio.create_task(one())
-                job.add_done_callback(lambda _: progress.advance(task))
-                tasks.append(job)
-            await asyncio.gather(*tasks)
-            elapsed = time.perf_counter() - started
-
+        sender = _Sender(
+            settings,
+            args.source,
+            sample,
+            base,
+            client,
+            asyncio.Semaphore(args.concurrency),
+            fixed_id=f"msg_{uuid.uuid4().hex}" if args.same_id else None,
+        )
+        columns = (TextColumn("sending"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+        with Progress(*columns, disable=not show_progress, transient=True) as progress:
+            elapsed = await sender.many(args.count, args.rate, progress)
+    tally = sender.tally
     if args.count == 1:
         status = tally.statuses[0] if tally.statuses else "error"
         print(f"{status} {tally.last_body}")
         return 0 if tally.statuses and tally.statuses[0] < 300 else 1
-    by_class = {c: sum(1 for s in tally.statuses if s // 100 == c) for c in (2, 4, 5)}
-    lat = sorted(tally.latencies)
-    p50 = statistics.median(lat) * 1000 if lat else 0.0
-    p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000 if lat else 0.0
-    print(
-        json.dumps(
-            {
-                "sent": args.count,
-                "2xx": by_class[2],
-                "4xx": by_class[4],
-                "5xx": by_class[5],
-                "errors": tally.errors,
-                "p50_ms": round(p50, 2),
-                "p99_ms": round(p99, 2),
-                "per_second": round(args.count / elapsed, 1) if elapsed else None,
-            }
-        )
-    )
-    return 0 if by_class[2] == args.count else 1
+    summary = tally.summary(args.count, elapsed)
+    print(json.dumps(summary))
+    return 0 if summary["2xx"] == args.count else 1
