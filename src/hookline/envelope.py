@@ -6,12 +6,15 @@ are added by :mod:`hookline.bus.codec`.
 
 from __future__ import annotations
 
+import copy
+import json
 import re
 import uuid
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
+from pydantic_core import CoreConfig, CoreSchema, PydanticSerializationError, SchemaSerializer
 
 from hookline.observability.entropy import token_hex, uuid4_str
 
@@ -62,6 +65,44 @@ class CloudEvent(BaseModel):
     def key(self) -> str:
         """The Kafka key: the partition key, else the subject, else the id."""
         return self.partitionkey or self.subject or self.id
+
+
+class UnrepresentableData(ValueError):
+    """The event holds a value JSON in UTF-8 cannot spell (``reason`` names which)."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+
+
+def _exact_serializer() -> SchemaSerializer:
+    # The model's own schema, writing non-finite floats as bare NaN/Infinity instead of
+    # null: then the value shows that something would have been altered.
+    schema: dict[str, Any] = copy.deepcopy(dict(CloudEvent.__pydantic_core_schema__))
+    config = {**schema.get("config", {}), "ser_json_inf_nan": "constants"}
+    schema["config"] = config
+    return SchemaSerializer(cast(CoreSchema, schema), cast(CoreConfig, config))
+
+
+_EXACT = _exact_serializer()
+
+
+def _not_json(name: str) -> None:
+    raise UnrepresentableData("non_finite_number", f"{name} (a number beyond the double range?)")
+
+
+def to_json_exact(event: CloudEvent) -> bytes:
+    """:meth:`CloudEvent.to_json`, but raising :class:`UnrepresentableData` where that would
+    write ``null`` for a non-finite number or fail (a lone surrogate, nesting deeper than
+    the serializer's limit, an integer too long to print)."""
+    try:
+        value = _EXACT.to_json(event, exclude_none=True)
+    except PydanticSerializationError as exc:
+        raise UnrepresentableData("unserializable", str(exc)) from exc
+    # Both words may be plain text inside a string; only a parse tells a constant apart.
+    if b"NaN" in value or b"Infinity" in value:
+        json.loads(value, parse_constant=_not_json)
+    return value
 
 
 def event_id(source: str, provider_event_id: str) -> str:

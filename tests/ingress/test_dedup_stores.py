@@ -44,8 +44,9 @@ async def test_first_claim_is_new_then_done_after_complete(store: DedupStore) ->
 async def test_released_claim_can_be_claimed_again(store: DedupStore) -> None:
     """A failed publish releases the claim: the provider's retry is not a duplicate."""
     k = key()
-    assert (await store.claim(k, "ev-1", 1.0)).state == "new"
-    await store.release(k)
+    claim = await store.claim(k, "ev-1", 1.0)
+    assert claim.state == "new"
+    await store.release(k, claim.token)
     assert (await store.claim(k, "ev-1", 1.0)).state == "new"
 
 
@@ -63,10 +64,11 @@ async def test_waiter_sees_done_when_owner_completes(store: DedupStore) -> None:
 async def test_waiter_takes_over_when_owner_releases(store: DedupStore) -> None:
     """If the owner's publish fails, the waiting request becomes the owner and publishes."""
     k = key()
-    assert (await store.claim(k, "ev-1", 5.0)).state == "new"
+    claim = await store.claim(k, "ev-1", 5.0)
+    assert claim.state == "new"
     waiter = asyncio.create_task(store.claim(k, "ev-1", 5.0))
     await asyncio.sleep(0.1)
-    await store.release(k)
+    await store.release(k, claim.token)
     assert (await asyncio.wait_for(waiter, 5)).state == "new"
 
 
@@ -132,10 +134,11 @@ async def test_redis_late_release_does_not_free_another_owner(redis_server: Redi
     two = RedisDedupStore(client_two, 60, prefix=prefix, lease_margin_seconds=0.0)
     try:
         k = key()
-        assert (await one.claim(k, "ev", 0.2)).state == "new"  # lease 0.2 s
+        first = await one.claim(k, "ev", 0.2)  # lease 0.2 s
+        assert first.state == "new"
         await asyncio.sleep(0.3)
         assert (await two.claim(k, "ev", 5.0)).state == "new"  # lease expired: takeover
-        await one.release(k)
+        await one.release(k, first.token)
         assert await client_two.get(prefix + k) is not None
         third = asyncio.create_task(one.claim(k, "ev", 5.0))
         await asyncio.sleep(0.1)
@@ -154,6 +157,6 @@ async def test_redis_unreachable_claim_raises_dedup_unavailable() -> None:
         with pytest.raises(DedupUnavailable):
             await asyncio.wait_for(made.claim(key(), "ev", 1.0), 10)
         await made.complete(key(), "ev")  # after an acknowledged publish: logged, never raised
-        await made.release(key())
+        await made.release(key(), "token")
     finally:
         await made.close()

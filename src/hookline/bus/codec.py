@@ -25,13 +25,16 @@ class Record:
 _CONTENT_TYPE_HEADER = ("content-type", STRUCTURED_CONTENT_TYPE.encode())
 
 
-def to_record(event: CloudEvent, topic: str) -> Record:
+def to_record(event: CloudEvent, topic: str, value: bytes | None = None) -> Record:
+    """``value``: the event already serialized (the ingress writes it with ``to_json_exact``)."""
     headers: Headers = [_CONTENT_TYPE_HEADER]
     if event.traceparent:
         headers.append(("traceparent", event.traceparent.encode()))
     # No ce_* headers: SDKs take any ce_ header to mean binary mode and would
     # then ignore the structured value.
-    return Record(topic=topic, key=event.key.encode(), value=event.to_json(), headers=headers)
+    if value is None:
+        value = event.to_json()
+    return Record(topic=topic, key=event.key.encode(), value=value, headers=headers)
 
 
 def from_value(value: bytes | None) -> CloudEvent:

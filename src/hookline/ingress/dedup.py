@@ -15,6 +15,7 @@ retries, because accepting without dedup could publish a delivery twice.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -33,27 +34,52 @@ class DedupUnavailable(HooklineError):
 class Claim:
     state: Literal["new", "done"]
     event_id: str | None = None
+    # The owner's proof, for ``release``: a late release never frees another request's claim.
+    token: str | None = None
 
 
 class DedupStore(Protocol):
     async def claim(self, key: str, event_id: str, wait: float) -> Claim:
         """``new``: the caller owns the key and must ``complete`` or ``release`` it."""
 
-    async def complete(self, key: str, event_id: str) -> None: ...
+    async def complete(self, key: str, event_id: str, token: str | None = None) -> None: ...
 
-    async def release(self, key: str) -> None: ...
+    async def release(self, key: str, token: str | None) -> None: ...
 
     async def close(self) -> None: ...
 
 
-class MemoryDedupStore:
-    """In-process store: right for one replica; bounded by entries and window."""
+@dataclass(slots=True)
+class _Lease:
+    token: str
+    expires: float  # monotonic; past it, the claim is abandoned and anyone may take over
+    finished: asyncio.Event
 
-    def __init__(self, window_seconds: float, max_entries: int = 1_000_000) -> None:
+
+class MemoryDedupStore:
+    """In-process store: right for one replica; bounded by entries, window and claims in flight.
+
+    A claim is a lease that lapses ``wait`` plus a margin after it was taken,
+    so even an owner that never returns blocks its key only that long, and at
+    most ``max_inflight`` claims are held at once (past that, ``claim`` raises
+    :class:`DedupUnavailable`: the ingress answers 503).
+    """
+
+    def __init__(
+        self,
+        window_seconds: float,
+        max_entries: int = 1_000_000,
+        *,
+        max_inflight: int = 100_000,
+        lease_margin_seconds: float = 1.0,
+    ) -> None:
         self._window = window_seconds
         self._max = max_entries
+        self._max_inflight = max_inflight
+        self._margin = lease_margin_seconds
         self._done: OrderedDict[str, tuple[str, float]] = OrderedDict()
-        self._inflight: dict[str, asyncio.Event] = {}
+        self._inflight: dict[str, _Lease] = {}
+        self._tokens = itertools.count()
 
     def _lookup(self, key: str, now: float) -> str | None:
         entry = self._done.get(key)
@@ -67,38 +93,55 @@ class MemoryDedupStore:
     async def claim(self, key: str, event_id: str, wait: float) -> Claim:
         deadline = time.monotonic() + wait
         while True:
-            seen = self._lookup(key, time.monotonic())
+            now = time.monotonic()
+            seen = self._lookup(key, now)
             if seen is not None:
                 return Claim("done", seen)
-            pending = self._inflight.get(key)
-            if pending is None:
-                self._inflight[key] = asyncio.Event()
-                return Claim("new")
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                # The first request is stuck; let this one try too rather than answer wrongly.
-                return Claim("new")
+            lease = self._inflight.get(key)
+            # Past our deadline the first request is stuck: let this one try too rather
+            # than answer wrongly.
+            if lease is None or lease.expires <= now or deadline <= now:
+                return self._take(key, now + wait + self._margin)
             try:
-                async with asyncio.timeout(remaining):
-                    await pending.wait()
+                async with asyncio.timeout(min(deadline, lease.expires) - now):
+                    await lease.finished.wait()
             except TimeoutError:
                 continue
 
-    async def complete(self, key: str, event_id: str) -> None:
+    def _take(self, key: str, expires: float) -> Claim:
+        if key not in self._inflight and len(self._inflight) >= self._max_inflight:
+            now = time.monotonic()
+            for stale in [k for k, lease in self._inflight.items() if lease.expires <= now]:
+                self._finish(stale)
+            if len(self._inflight) >= self._max_inflight:
+                raise DedupUnavailable(f"{self._max_inflight} deliveries are already in flight")
+        # Waiters on a lease taken over wake up and wait on the new one.
+        self._finish(key)
+        token = str(next(self._tokens))
+        self._inflight[key] = _Lease(token, expires, asyncio.Event())
+        return Claim("new", token=token)
+
+    async def complete(self, key: str, event_id: str, token: str | None = None) -> None:
         now = time.monotonic()
         self._done[key] = (event_id, now + self._window)
         self._done.move_to_end(key)
         while len(self._done) > self._max:
             self._done.popitem(last=False)
-        self._wake(key)
+        self._finish(key, token)
 
-    async def release(self, key: str) -> None:
-        self._wake(key)
+    async def release(self, key: str, token: str | None) -> None:
+        if token is not None:
+            self._finish(key, token)
 
-    def _wake(self, key: str) -> None:
-        event = self._inflight.pop(key, None)
-        if event is not None:
-            event.set()
+    def _finish(self, key: str, token: str | None = None) -> None:
+        lease = self._inflight.get(key)
+        if lease is not None and (token is None or lease.token == token):
+            del self._inflight[key]
+            lease.finished.set()
+
+    def inflight(self) -> int:
+        """Claims held now (for tests and metrics)."""
+        return len(self._inflight)
 
     async def close(self) -> None:
         return None

@@ -8,9 +8,10 @@ One key per delivery, ``{prefix}{source}:{event id}``:
   publishes for real). The lease is the publish timeout plus a margin, so a
   replica that dies mid-publish blocks its delivery only that long.
 * ``complete``: ``SET key done:<event id> EX window`` once Kafka acknowledged.
-* ``release``: delete the key, but only if it still holds our own token
-  (a compare-and-delete script), so a late release never frees someone
-  else's claim.
+* ``release``: delete the key, but only if it still holds the token the
+  claim returned (a compare-and-delete script), so a late release never
+  frees someone else's claim. The token travels with the request, so the
+  store keeps nothing per claim in the process.
 
 Redis unreachable during ``claim`` raises :class:`DedupUnavailable` (503 and
 the provider retries): we do not accept what we cannot de-duplicate. After
@@ -60,12 +61,16 @@ class RedisDedupStore:
         self._prefix = prefix
         self._margin = lease_margin_seconds
         self._poll = poll_seconds
-        self._owned: dict[str, str] = {}
         self._release = client.register_script(_RELEASE)
 
     @classmethod
     def from_url(
-        cls, url: str, window_seconds: float, *, timeout_seconds: float = 2.0, prefix: str = "hookline:dedup:"
+        cls,
+        url: str,
+        window_seconds: float,
+        *,
+        timeout_seconds: float = 2.0,
+        prefix: str = "hookline:dedup:",
     ) -> RedisDedupStore:
         # Explicit timeouts: an unreachable Redis must become a 503 quickly, not a hung request.
         client = Redis.from_url(
@@ -81,8 +86,7 @@ class RedisDedupStore:
         while True:
             try:
                 if await self._client.set(name, token, nx=True, px=lease_ms):
-                    self._owned[key] = token
-                    return Claim("new")
+                    return Claim("new", token=token)
                 value = await self._client.get(name)
             except (RedisError, OSError) as exc:
                 log.warning("dedup.unavailable", operation="claim", error=type(exc).__name__)
@@ -95,15 +99,15 @@ class RedisDedupStore:
                 return Claim("new")
             await asyncio.sleep(self._poll)
 
-    async def complete(self, key: str, event_id: str) -> None:
-        self._owned.pop(key, None)
+    async def complete(self, key: str, event_id: str, token: str | None = None) -> None:
         try:
-            await self._client.set(self._prefix + key, _DONE + event_id.encode(), px=self._window_ms)
+            await self._client.set(
+                self._prefix + key, _DONE + event_id.encode(), px=self._window_ms
+            )
         except (RedisError, OSError) as exc:
             log.error("dedup.complete_failed", key=key, error=type(exc).__name__)
 
-    async def release(self, key: str) -> None:
-        token = self._owned.pop(key, None)
+    async def release(self, key: str, token: str | None) -> None:
         if token is None:
             return
         try:
