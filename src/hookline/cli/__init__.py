@@ -20,6 +20,8 @@ from hookline import __version__
 from hookline.config.loader import ConfigProblems
 from hookline.errors import HooklineError
 
+__all__ = ["COMMANDS", "build_parser", "main"]
+
 COMMANDS = [
     "hookline.cli.run_cmd",
     "hookline.cli.serve_cmd",

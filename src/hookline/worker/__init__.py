@@ -9,3 +9,20 @@
 - :mod:`.idempotency`: ``in_progress``/``done`` stores (memory, Redis);
 - :mod:`.parking`: retry tiers and dead-letter headers; :mod:`.dlq`: reading and replaying them.
 """
+
+
+from hookline.worker.commands import CommandHandlers, Failure
+from hookline.worker.handlers import Handler, HandlerContext, HandlerRegistry
+from hookline.worker.registry import WORKERS, WorkerSpec
+from hookline.worker.runtime import Worker
+
+__all__ = [
+    "WORKERS",
+    "CommandHandlers",
+    "Failure",
+    "Handler",
+    "HandlerContext",
+    "HandlerRegistry",
+    "Worker",
+    "WorkerSpec",
+]
