@@ -23,7 +23,7 @@ def test_event_id_is_deterministic_per_source_and_provider_id() -> None:
 
 
 def test_make_event_fills_conventions() -> None:
-    """dataschema, partition key, trace context and provider ids follow DESIGN §6."""
+    """dataschema, partition key, trace context and provider ids follow docs/architecture.md#the-event-envelope."""
     event = make_event(
         source="/hookline/sources/colt", type="colt.order.state_changed", subject="ORD-1",
         data={"status": "completed"}, provider="colt", provider_event_id="evt_9",

@@ -1,4 +1,4 @@
-"""The CloudEvents 1.0 envelope every Kafka value hookline writes (DESIGN §6).
+"""The CloudEvents 1.0 envelope every Kafka value hookline writes (docs/architecture.md#the-event-envelope).
 
 Pure: no Kafka, no HTTP. Serialization is structured JSON mode; Kafka headers
 are added by :mod:`hookline.bus.codec`.

@@ -21,7 +21,7 @@ SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 
 
 def test_exported_openapi_is_valid_and_covers_the_routes() -> None:
-    """schemas/openapi.json is valid OpenAPI 3.1 and names every route of DESIGN §5."""
+    """schemas/openapi.json is valid OpenAPI 3.1 and names every route of README.md#http-surface-of-the-ingress."""
     spec = json.loads((SCHEMAS / "openapi.json").read_text())
     validate(spec)
     assert {

@@ -204,7 +204,7 @@ async def test_form_credentials_in_post_body_and_get_query(fault: FaultServer, b
 
 
 def _expected_signature(secret: str, method: str, path: str, timestamp: str, body: bytes) -> str:
-    # Written out from providers.md §3.1, independently of hookline.http.signing.
+    # Written out from docs/providers/reservations.md#request-signing, independently of hookline.http.signing.
     message = f"{method}\n{path}\n{timestamp}\n{hashlib.sha256(body).hexdigest()}"
     return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
 

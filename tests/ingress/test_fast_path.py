@@ -180,7 +180,7 @@ def test_json_bodies_parse_as_the_standard_library_parses_them() -> None:
 
 
 def test_serve_leaves_forwarded_headers_to_hookline() -> None:
-    """uvicorn must not rewrite the client address: trusted_proxies decides (DESIGN §5)."""
+    """uvicorn must not rewrite the client address: trusted_proxies decides (README.md#http-surface-of-the-ingress)."""
     from hookline.cli.serve_cmd import uvicorn_config
 
     settings = settings_for("127.0.0.1:9")

@@ -1,4 +1,4 @@
-"""The simulator admin API (providers.md §0.5): state, reset, errors, and the ticker."""
+"""The simulator admin API (docs/providers/simulators.md#admin-api): state, reset, errors, and the ticker."""
 
 from __future__ import annotations
 

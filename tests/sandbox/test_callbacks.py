@@ -1,4 +1,4 @@
-"""Signed simulator callbacks (providers.md §0.6): delivery, retries, order, duplicates, bad signatures."""
+"""Signed simulator callbacks (docs/providers/simulators.md#callbacks): delivery, retries, order, duplicates, bad signatures."""
 
 from __future__ import annotations
 

@@ -164,7 +164,7 @@ def test_run_components_follow_no_sandbox() -> None:
 
 
 def test_default_ports_follow_the_provider_table() -> None:
-    """Simulators without configuration listen on the ports of providers.md §0.1."""
+    """Simulators without configuration listen on the ports of docs/providers/simulators.md#ports-and-callback-sources."""
     settings = HooklineSettings()
     assert {key: simulator_settings(settings, key).port for key in DEFAULT_PORTS} == {
         "colt": 8101, "twilio": 8102, "every8d": 8103, "mitake": 8104,

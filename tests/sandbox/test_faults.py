@@ -1,4 +1,4 @@
-"""Fault injection (providers.md §0.5): matching rules, and every fault kind over a real socket."""
+"""Fault injection (docs/providers/simulators.md#admin-api): matching rules, and every fault kind over a real socket."""
 
 from __future__ import annotations
 

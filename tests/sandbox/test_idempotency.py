@@ -1,4 +1,4 @@
-"""``Idempotency-Key`` as simulators honour it (providers.md §0.4), over a real socket."""
+"""``Idempotency-Key`` as simulators honour it (docs/providers/simulators.md#idempotency), over a real socket."""
 
 from __future__ import annotations
 

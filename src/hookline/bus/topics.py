@@ -1,4 +1,4 @@
-"""Topic names (DESIGN §1) and topic creation."""
+"""Topic names (docs/architecture.md#the-flow) and topic creation."""
 
 from __future__ import annotations
 

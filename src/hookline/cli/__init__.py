@@ -1,4 +1,4 @@
-"""The ``hookline`` command line (DESIGN §3).
+"""The ``hookline`` command line (README.md#commands).
 
 Each command lives in its own module with a ``register(subparsers)`` function;
 adding one is one module and one line in :data:`COMMANDS`. Bad input ends in

@@ -64,7 +64,7 @@ def _environment_settings(environ: Mapping[str, str]) -> type[HooklineSettings]:
             dotenv_settings: PydanticBaseSettingsSource,
             file_secret_settings: PydanticBaseSettingsSource,
         ) -> tuple[PydanticBaseSettingsSource, ...]:
-            # The environment wins over the file (DESIGN §4).
+            # The environment wins over the file (README.md#configuration).
             env = EnvSettingsSource(
                 settings_cls,
                 env_prefix="HOOKLINE_",

@@ -1,4 +1,4 @@
-"""The settings tree (DESIGN §4, providers.md §0.2).
+"""The settings tree (README.md#configuration, docs/providers/README.md#configuring-a-provider).
 
 Components receive their slice of it as arguments; nothing else reads the
 environment.
@@ -174,7 +174,7 @@ class RetrySettings(_Section):
     max_delay_ms: int = Field(default=30_000, ge=0)
     inline_max_delay_ms: int = Field(default=10_000, ge=0)
     deadline_seconds: float = Field(default=60.0, gt=0)
-    # Per-status base delays (Colt guide §1.5), e.g. {429: 60000, 503: 30000}.
+    # Per-status base delays (docs/providers/colt.md#errors-and-retries), e.g. {429: 60000, 503: 30000}.
     status_delays_ms: dict[int, int] = Field(default_factory=dict)
 
 

@@ -1,4 +1,4 @@
-"""Reactor rules in configuration (providers.md §4): event type + conditions → command."""
+"""Reactor rules in configuration (README.md#reactor-rules): event type + conditions → command."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ class Rule(BaseModel):
 class ReactorSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    # None: the default rules of providers.md §4; [] switches the reactor's rules off.
+    # None: the default rules of README.md#reactor-rules; [] switches the reactor's rules off.
     rules: list[Rule] | None = None
     include_defaults: bool = Field(
         default=False, description="with rules given, also keep the default rules"

@@ -1,4 +1,4 @@
-"""Options of each signature scheme (DESIGN §4), one model per ``verify.scheme``."""
+"""Options of each signature scheme (README.md#configuration), one model per ``verify.scheme``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The OpenAPI 3.1 description of the ingress's HTTP surface (DESIGN §5).
+"""The OpenAPI 3.1 description of the ingress's HTTP surface (README.md#http-surface-of-the-ingress).
 
 Served at ``GET /openapi.json`` with the configured sources, it says exactly
 what each one takes: one path per source, with only the methods its provider

@@ -1,4 +1,4 @@
-"""HMAC request signing (providers.md §3.1; seed 004: HMAC-SHA256, timestamped).
+"""HMAC request signing (docs/providers/reservations.md#request-signing: HMAC-SHA256, timestamped).
 
 ``X-Timestamp`` is Unix seconds; ``X-Signature`` is the lowercase hex
 ``HMAC(secret, METHOD "\\n" path "\\n" timestamp "\\n" hex(sha256(body)))`` where

@@ -1,4 +1,4 @@
-"""``GET /admin/dlq``: what sits in each dead-letter topic, and why (DESIGN §5: DLQ counts).
+"""``GET /admin/dlq``: what sits in each dead-letter topic, and why (README.md#http-surface-of-the-ingress).
 
 It reads the dead-letter topics from the beginning with a group-less consumer
 (nothing is committed, nothing consumed for anyone else), so it costs a read of

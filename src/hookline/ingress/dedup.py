@@ -1,4 +1,4 @@
-"""Dedup of provider retries (DESIGN §2): a delivery is seen only once published.
+"""Dedup of provider retries (docs/architecture.md#delivery-guarantees): a delivery is seen only once published.
 
 A request *claims* its delivery key before publishing. A second request for
 the same key either finds it ``done`` (answer duplicate), or waits while the

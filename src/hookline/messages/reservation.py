@@ -1,4 +1,4 @@
-"""Normalized reservation and charging types (providers.md §3.6).
+"""Normalized reservation and charging types (docs/providers/reservations.md#commands-and-results).
 
 Lifecycle events (``reservation.booking.*``, ``charging.session.*``) come only
 from provider webhooks; the worker's result events

@@ -1,4 +1,4 @@
-"""The ``sms.send`` command and the ``sms.message.*`` events (providers.md §2.5).
+"""The ``sms.send`` command and the ``sms.message.*`` events (docs/providers/sms.md).
 
 ``message_id`` equals the command id; it is the subject and partition key of
 every event about the message, so all attempts through all providers stay in

@@ -36,7 +36,7 @@ def callback_source(settings: HooklineSettings, key: str) -> str | None:
     """The ingress source that receives this provider's callbacks, if one is configured.
 
     ``providers.<key>.webhook_source`` when set, else the source named in
-    providers.md §0.1, else the first source whose ``provider`` is ``key``.
+    docs/providers/simulators.md#ports-and-callback-sources, else the first source whose ``provider`` is ``key``.
     """
     provider = settings.providers.get(key)
     if provider is not None and provider.webhook_source:
@@ -52,7 +52,7 @@ def simulator_settings(settings: HooklineSettings, key: str) -> SimulatorSetting
 
     Without a ``callback_secret`` the simulator signs with the first secret of
     the source that verifies its callbacks, so a configuration that lists the
-    source once runs the loop; a source under another name than §0.1's also
+    source once runs the loop; a source under another name than docs/providers/simulators.md#ports-and-callback-sources's also
     becomes the ``callback_url``.
     """
     sim = settings.sandbox.providers.get(key) or SimulatorSettings(port=DEFAULT_PORTS.get(key, 0))

@@ -1,4 +1,4 @@
-"""The rules hookline ships (providers.md §4)."""
+"""The rules hookline ships (README.md#reactor-rules)."""
 
 from __future__ import annotations
 

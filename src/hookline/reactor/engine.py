@@ -95,7 +95,7 @@ def holds(condition: Condition, value: Any) -> bool:
 
 
 def command_id(rule: str, event_id: str) -> str:
-    """Deterministic: a redelivered event yields the same command id (providers.md §4)."""
+    """Deterministic: a redelivered event yields the same command id (README.md#reactor-rules)."""
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"/hookline/reactor/{rule}/{event_id}"))
 
 

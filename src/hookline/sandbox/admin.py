@@ -1,4 +1,4 @@
-"""The simulator admin API (providers.md §0.5): faults, state, reset, emit.
+"""The simulator admin API (docs/providers/simulators.md#admin-api): faults, state, reset, emit.
 
 JSON only, no auth; simulators bind to 127.0.0.1. Invalid input answers
 ``400 {"error": "...", "details": [...]}``.

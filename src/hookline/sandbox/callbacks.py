@@ -1,4 +1,4 @@
-"""Signed callbacks from a simulator to the ingress (providers.md §0.6).
+"""Signed callbacks from a simulator to the ingress (docs/providers/simulators.md#callbacks).
 
 A provider simulator builds a :class:`Callback` (target URL, exact body bytes,
 the signature scheme it signs with) and hands it to

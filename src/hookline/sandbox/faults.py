@@ -1,4 +1,4 @@
-"""Fault injection for simulators (providers.md §0.5).
+"""Fault injection for simulators (docs/providers/simulators.md#admin-api).
 
 A :class:`FaultSpec` is what ``POST /_sim/faults`` receives; :class:`FaultBook`
 keeps the active faults in registration order and hands out the first one

@@ -1,4 +1,4 @@
-"""``Idempotency-Key`` replay as every simulator honours it (providers.md §0.4).
+"""``Idempotency-Key`` replay as every simulator honours it (docs/providers/simulators.md#idempotency).
 
 Scope is (credential, method, path template); an answer is kept 24 h. A repeat
 gets the first answer unchanged plus ``Idempotent-Replayed: true``; a repeat

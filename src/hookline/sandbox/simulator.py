@@ -90,7 +90,7 @@ class Simulator:
         self.clock = clock
         self.credential = credential
         sandbox = sandbox or SandboxSettings()
-        # §0.6: callback_url, else {ingress_url}/webhooks/{source}.
+        # docs/providers/simulators.md#callbacks: callback_url, else {ingress_url}/webhooks/{source}.
         self.callback_url = settings.callback_url or (
             f"{sandbox.ingress_url.rstrip('/')}/webhooks/{source or provider}"
         )

@@ -1,4 +1,4 @@
-"""Automatic lifecycle progress: a step function run every ``tick_ms`` (providers.md §0.6)."""
+"""Automatic lifecycle progress: a step function run every ``tick_ms`` (docs/providers/simulators.md#callbacks)."""
 
 from __future__ import annotations
 

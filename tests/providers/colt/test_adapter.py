@@ -1,4 +1,4 @@
-"""The Colt adapter turns notifications into colt.* CloudEvents keyed by entity (providers.md §1.6-§1.7)."""
+"""The Colt adapter turns notifications into colt.* CloudEvents keyed by entity (docs/providers/colt.md#events)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Colt's status table (§1.5) and body mapping (§1.2), as the client applies them."""
+"""Colt's status table (docs/providers/colt.md#errors-and-retries) and body mapping (docs/providers/colt.md#operations), as the client applies them."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The Colt simulator answers like providers.md §1 and notifies the real ingress, signed."""
+"""The Colt simulator answers like docs/providers/colt.md and notifies the real ingress, signed."""
 
 from __future__ import annotations
 
@@ -188,7 +188,7 @@ async def test_bad_signature_is_rejected_and_publishes_nothing(colt: ColtStack) 
     assert [e.subject for e in events] == ["ORD-GOOD-1"]
     assert events[0].providereventid == good
     state = await colt.state()
-    # The refused delivery is not counted as delivered; the simulator retries it (§0.6).
+    # The refused delivery is not counted as delivered; the simulator retries it (docs/providers/simulators.md#callbacks).
     assert (state["callbacks"]["delivered"], state["callbacks"]["retrying"]) == (1, 1)
 
 

@@ -1,4 +1,4 @@
-"""Every8d delivery reports normalize to sms.message.* events (providers.md §2.2)."""
+"""Every8d delivery reports normalize to sms.message.* events (docs/providers/every8d.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""OpenTable webhooks → reservation.booking.* (providers.md §3.5, §3.6)."""
+"""OpenTable webhooks → reservation.booking.* (docs/providers/opentable.md#webhooks)."""
 
 from __future__ import annotations
 

@@ -54,7 +54,7 @@ async def test_tables_run_out_and_come_back_on_cancel() -> None:
     ],
 )
 async def test_business_errors_are_permanent_with_the_provider_code(over: dict[str, Any], code: str, status: int) -> None:
-    """Each §3.4 trigger answers its code; the client raises ProviderRejected once (no retry)."""
+    """Each docs/providers/opentable.md#simulator trigger answers its code; the client raises ProviderRejected once (no retry)."""
     async with direct("opentable") as ot:
         with pytest.raises(ProviderRejected) as refused:
             await ot.client.create(_body(**over), idempotency_key="k")

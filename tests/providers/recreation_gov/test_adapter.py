@@ -1,4 +1,4 @@
-"""Recreation.gov webhooks → reservation.booking.* (providers.md §3.5, §3.6)."""
+"""Recreation.gov webhooks → reservation.booking.* (docs/providers/recreation_gov.md#webhooks)."""
 
 from __future__ import annotations
 

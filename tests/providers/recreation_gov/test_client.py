@@ -75,7 +75,7 @@ async def test_permit_holders_may_book_permit_areas() -> None:
 
 
 async def test_availability_is_cached_for_a_minute_by_default() -> None:
-    """§0.3: the month grid is cached (60 s), so a second check within the minute costs no call."""
+    """docs/providers/README.md#client-defaults: the month grid is cached (60 s), so a second check within the minute costs no call."""
     async with direct("recreation_gov") as rg:
         start = open_day()
         first = await rg.client.available_sites("232447", start, start + timedelta(days=1))

@@ -1,4 +1,4 @@
-"""Shell Recharge webhooks → charging.session.* and reservation.booking.* (providers.md §3.5, §3.6)."""
+"""Shell Recharge webhooks → charging.session.* and reservation.booking.* (docs/providers/shell_recharge.md#webhooks)."""
 
 from __future__ import annotations
 

@@ -33,7 +33,7 @@ def _body(**over: Any) -> dict[str, Any]:
     ],
 )
 async def test_reservation_errors_carry_the_provider_code(over: dict[str, Any], code: str, status: int) -> None:
-    """Each §3.4 trigger answers its code; the client raises it once, without inline retries."""
+    """Each docs/providers/shell_recharge.md#simulator trigger answers its code; the client raises it once, without inline retries."""
     async with direct("shell_recharge") as sr:
         with pytest.raises(ProviderRejected) as refused:
             await sr.client.reserve(_body(**over), idempotency_key="k")

@@ -1,4 +1,4 @@
-"""Twilio status callbacks normalize to sms.message.* events (providers.md §2.1)."""
+"""Twilio status callbacks normalize to sms.message.* events (docs/providers/twilio.md)."""
 
 from __future__ import annotations
 

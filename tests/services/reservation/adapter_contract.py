@@ -1,4 +1,4 @@
-"""The contract every seed-004 webhook adapter meets; each provider's test module subclasses it.
+"""The contract every reservation platform's webhook adapter meets; each provider's test module subclasses it.
 
 A subclass sets ``adapter``, ``source``, ``id_of`` (where the provider event id
 lives) and ``expected`` (sample name → (CloudEvent type, subject)).

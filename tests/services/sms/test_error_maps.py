@@ -1,4 +1,4 @@
-"""Each provider's answers map to the error classes the failover rules use (§2.1–2.3, §2.5)."""
+"""Each provider's answers map to the error classes the failover rules use (docs/providers/sms.md#error-classes-and-failover)."""
 
 from __future__ import annotations
 

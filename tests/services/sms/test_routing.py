@@ -1,4 +1,4 @@
-"""Which providers carry a message and in which order (providers.md §2.5 rules 1–2)."""
+"""Which providers carry a message and in which order (docs/sms.md#failover-rules-in-plain-words)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Unanswered sends (§2.5 rule 9): Twilio and Every8d never resend; Mitake resends the same clientid."""
+"""Unanswered sends (docs/sms.md#failover-rules-in-plain-words): Twilio and Every8d never resend; Mitake resends the same clientid."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The error body and code table shape shared by OpenTable, Recreation.gov and Shell Recharge.
 
-providers.md §3.2: every error answer is
+docs/providers/reservations.md#error-body-and-shared-codes: every error answer is
 ``{"error": {"code", "message", "retryable", "details"}}``. Each provider's
 client holds its own table of :class:`CodeSpec` (status and class); the same
 table builds the client's :class:`~hookline.http.errors.CodeMap` and tells the
@@ -33,7 +33,7 @@ class CodeSpec:
     later: bool = False
 
 
-# Codes every seed-004 provider shares (providers.md §3.2). UNAUTHORIZED is left to
+# Codes every reservation platform shares (docs/providers/reservations.md#error-body-and-shared-codes). UNAUTHORIZED is left to
 # the HTTP stack's re-authentication (class A: new token, one retry).
 COMMON: dict[str, CodeSpec] = {
     "UNAUTHORIZED": CodeSpec(401, "A"),

@@ -1,8 +1,8 @@
-"""Pieces the three seed-004 webhook adapters share: time parsing, money, event building.
+"""Pieces the reservation platforms' webhook adapters share: time parsing, money, event building.
 
 Pure: no HTTP, no Kafka. Each adapter maps its provider's body to
 :class:`BookingEvent` / :class:`SessionEvent`; this module builds the envelope
-with the id convention of providers.md §0.7.
+with the id convention of docs/providers/README.md#event-ids-subjects-and-results.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""Simulator pieces the three seed-004 platforms share (providers.md §3.1, §3.2).
+"""Simulator pieces the reservation platforms share (docs/providers/reservations.md#simulator-kit).
 
-- :class:`SimError` — raise it in a handler to answer in the §3.2 error format;
+- :class:`SimError` — raise it in a handler to answer in the docs/providers/reservations.md#error-body-and-shared-codes error format;
 - :func:`error_format` — the kit's :class:`~hookline.sandbox.ProviderFormat` for a code table;
 - :class:`TokenIssuer` — the OAuth2 refresh-token endpoint and bearer checks (OpenTable, Shell);
 - :func:`check_signature` — the request signature (``X-Timestamp``, ``X-Signature``) as
@@ -190,7 +190,7 @@ def api_key_check(
 
 @dataclass
 class TokenIssuer:
-    """OAuth2 refresh-token grant (providers.md §3.1) and bearer validation."""
+    """OAuth2 refresh-token grant (docs/providers/reservations.md#request-signing) and bearer validation."""
 
     settings: SimulatorSettings
     clock: Callable[[], float] = time.time

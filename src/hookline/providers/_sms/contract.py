@@ -35,7 +35,7 @@ class SendReceipt:
 
 
 class AmbiguousOutcome(PermanentError):
-    """The request was written but no answer came: it may have been sent (§2.5 rule 9)."""
+    """The request was written but no answer came: it may have been sent (docs/sms.md#failover-rules-in-plain-words)."""
 
     def __init__(self, provider: str) -> None:
         super().__init__(

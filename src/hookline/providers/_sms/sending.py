@@ -1,4 +1,4 @@
-"""The part of a provider client that is the same for all three SMS providers: §2.5 rules 3 and 9.
+"""The part of a provider client that is the same for all three SMS providers: docs/sms.md#failover-rules-in-plain-words.
 
 Every send carries the attempt key as ``Idempotency-Key``. How an unanswered
 send (a read timeout or a dropped connection after the request was written) is

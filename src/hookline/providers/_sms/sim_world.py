@@ -1,4 +1,4 @@
-"""The simulated handsets the three SMS simulators share in behaviour (providers.md §2.4).
+"""The simulated handsets the three SMS simulators share in behaviour (docs/providers/sms.md#simulated-handsets).
 
 Each simulator keeps one :class:`SmsWorld`: the messages it accepted, how each
 will end (by the destination's last digits, or an outcome forced for a number
@@ -48,7 +48,7 @@ GONE = 503  # the status for a request whose client disconnected (never stored f
 
 
 def outcome_for(number: str) -> Outcome:
-    """§2.4: ``…0001`` invalid at send, ``…0002`` fails after acceptance, ``…0003`` never reports."""
+    """docs/providers/sms.md#simulated-handsets: ``…0001`` invalid at send, ``…0002`` fails after acceptance, ``…0003`` never reports."""
     digits = "".join(ch for ch in number if ch.isdigit())
     by_suffix: dict[str, Outcome] = {"0001": "invalid", "0002": "fail", "0003": "silent"}
     return by_suffix.get(digits[-4:], "deliver")
@@ -162,7 +162,7 @@ class SmsWorld:
         self._ids = itertools.count(self._first)
 
     def admin_routes(self) -> list[Route]:
-        """``/_sim/sms/outcomes``: force or clear a number's outcome (§0.5 style, JSON)."""
+        """``/_sim/sms/outcomes``: force or clear a number's outcome (docs/providers/simulators.md#admin-api style, JSON)."""
 
         async def force(request: Request) -> Response:
             try:

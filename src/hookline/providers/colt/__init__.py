@@ -1,4 +1,4 @@
-"""Colt eBonding v5: notification adapter, API client, simulator (providers.md §1)."""
+"""Colt eBonding v5: notification adapter, API client, simulator (docs/providers/colt.md)."""
 
 from __future__ import annotations
 

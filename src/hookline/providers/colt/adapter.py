@@ -1,4 +1,4 @@
-"""Colt notifications → ``colt.*`` CloudEvents (providers.md §1.6, §1.7). Pure.
+"""Colt notifications → ``colt.*`` CloudEvents (docs/providers/colt.md#webhooks). Pure.
 
 ``order.state_changed`` becomes ``colt.order.state_changed`` keyed by order id;
 ``service.alert`` becomes ``colt.service.utilization_high`` or

@@ -2,8 +2,8 @@
 
 Auth (OAuth2 client credentials), retries, the breaker, rate limits and the GET
 cache are the ApiClient's; this module holds the endpoint methods, the mapping
-of hookline's snake_case commands to Colt's camelCase bodies (providers.md §1.2),
-and Colt's error table (§1.4, §1.5) as an :class:`ErrorMap`.
+of hookline's snake_case commands to Colt's camelCase bodies (docs/providers/colt.md#operations),
+and Colt's error table (docs/providers/colt.md#errors-and-retries) as an :class:`ErrorMap`.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from hookline.messages import colt as m
 # The configuration's retry.status_delays_ms replaces the whole table when set.
 STATUS_DELAYS_MS: dict[int, int] = {0: 5_000, 429: 60_000, 502: 10_000, 503: 30_000, 504: 10_000}
 
-# Colt's status table (§1.5): 429/502/503/504 and network errors retry; 401 is
+# Colt's status table (docs/providers/colt.md#errors-and-retries): 429/502/503/504 and network errors retry; 401 is
 # class A (the ApiClient fetches a new token and tries once more); 500 is
 # permanent ("contact support", not in the guide's retryable set); other 4xx
 # are permanent. The 429 delay comes from x-ratelimit-reset (the retry policy).

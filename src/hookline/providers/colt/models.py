@@ -45,7 +45,7 @@ class _Colt(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
 
-# --------------------------------------------------------------------------- webhooks (§1.6)
+# --------------------------------------------------------------------------- webhooks (docs/providers/colt.md#webhooks)
 
 
 class ColtContact(_Colt):

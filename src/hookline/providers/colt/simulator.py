@@ -59,7 +59,7 @@ _SAMPLE = json.dumps(
 
 
 def render_error(status: int | None, code: str | None) -> Response:
-    """An injected fault in Colt's error format (§1.4)."""
+    """An injected fault in Colt's error format (docs/providers/colt.md#errors-and-retries)."""
     status = status or _CODE_STATUS.get(code or "", 500)
     code = code or _STATUS_CODE.get(status, "INTERNAL_ERROR")
     body = {"error": {"code": code, "message": code.replace("_", " ").capitalize(), "details": []}}

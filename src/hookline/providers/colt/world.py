@@ -1,8 +1,7 @@
 """The simulated Colt: tokens, rate windows, quotes, orders and services as plain state.
 
 No I/O here: :mod:`hookline.providers.colt.simulator` serves this over HTTP and
-sends the notifications this module returns. Behaviour follows providers.md
-§1.1-§1.6 exactly (validation errors with field details, order lifecycle,
+sends the notifications this module returns. Behaviour follows docs/providers/colt.md#simulator exactly (validation errors with field details, order lifecycle,
 ``REJECT`` / ``DELAY`` purchase orders, ``HOT`` / ``FLAKY`` services,
 ``ZZ1 1ZZ`` / (0, 0) unserviceable locations).
 
@@ -32,7 +31,7 @@ MILESTONES = ("order_validated", "site_survey", "installation", "service_activat
 
 
 class ColtApiError(Exception):
-    """An answer in Colt's error format (§1.4)."""
+    """An answer in Colt's error format (docs/providers/colt.md#errors-and-retries)."""
 
     def __init__(
         self, status: int, code: str, message: str, details: list[dict[str, str]] | None = None
@@ -229,7 +228,7 @@ class ColtWorld:
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), UTC)
 
-    # ----------------------------------------------------------------- auth (§1.1)
+    # ----------------------------------------------------------------- auth (docs/providers/colt.md#authentication)
 
     def issue_token(self, client_id: str, scope: str) -> dict[str, Any]:
         token = secrets.token_urlsafe(24)

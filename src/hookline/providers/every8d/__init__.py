@@ -1,4 +1,4 @@
-"""Every8d: SMS provider (providers.md §2). Adapter, client, simulator, samples."""
+"""Every8d: SMS provider (docs/providers/every8d.md). Adapter, client, simulator, samples."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every8d delivery reports → ``sms.message.*`` (providers.md §2.2).
+"""Every8d delivery reports → ``sms.message.*`` (docs/providers/every8d.md).
 
 Every8d's API 2.1 documents only polling; the pushed report (form fields
 ``BatchID, Mobile, Subject, Status, StatusTime, Cost``) is a hookline
@@ -33,7 +33,7 @@ STATUS: dict[str, Meaning] = {
     "300": Meaning("queued"),
     "303": Meaning("undelivered", "provider", failover=False),
     "500": Meaning("undelivered", "provider", failover=True),
-    # The send-failure codes can appear as a report status too (§2.2).
+    # The send-failure codes can appear as a report status too (docs/providers/every8d.md#delivery-reports).
     "-1": Meaning("undelivered", "content", failover=False),
     "-2": Meaning("undelivered", "provider", failover=True),
     "-3": _RECIPIENT,

@@ -1,8 +1,8 @@
-"""Every8d HTTP API 2.1: send, delivery status, credit (providers.md §2.2).
+"""Every8d HTTP API 2.1: send, delivery status, credit (docs/providers/every8d.md).
 
 Every8d answers ``200 text/plain`` even on failure: a negative first field is
 the error code. It does not honour ``Idempotency-Key`` (the sandbox does), so
-an unanswered send is an ambiguous outcome and is never repeated (§2.5 rule 9).
+an unanswered send is an ambiguous outcome and is never repeated (docs/sms.md#failover-rules-in-plain-words).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The Every8d HTTP API 2.1 as the sandbox serves it (providers.md §2.2, §2.4).
+"""The Every8d HTTP API 2.1 as the sandbox serves it (docs/providers/every8d.md#simulator).
 
 Answers are ``text/plain`` lines exactly as Every8d writes them. Credentials
 are checked when ``sandbox.providers.every8d`` sets ``uid``/``pwd`` (extras);
@@ -38,7 +38,7 @@ _MESSAGES = {
     "-6": "參數錯誤",
     "-99": "主機端發生錯誤",
 }
-# Report status per simulated state (§2.2 table).
+# Report status per simulated state (docs/providers/every8d.md#delivery-reports table).
 _REPORT_STATUS: dict[str, str] = {
     "queued": "300",
     "sent": "0",

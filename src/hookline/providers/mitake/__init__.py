@@ -1,4 +1,4 @@
-"""Mitake: SMS provider (providers.md §2). Adapter, client, simulator, samples."""
+"""Mitake: SMS provider (docs/providers/mitake.md). Adapter, client, simulator, samples."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Mitake delivery reports → ``sms.message.*`` (providers.md §2.3).
+"""Mitake delivery reports → ``sms.message.*`` (docs/providers/mitake.md).
 
 Mitake reports in the query string of the ``response`` URL the client gave
 (``ref`` = message id, hookline convention). ``StatusFlag`` is authoritative;

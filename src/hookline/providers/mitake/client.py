@@ -1,9 +1,9 @@
-"""Mitake SMS HTTP API: send and account query (providers.md §2.3).
+"""Mitake SMS HTTP API: send and account query (docs/providers/mitake.md).
 
 Answers are INI-style text (``[1]``, ``msgid=``, ``statuscode=``), always 200.
 Mitake de-duplicates on ``clientid`` (hookline's attempt key), so an unanswered
 send is simply sent again: a repeat answers the original ``msgid`` with
-``Duplicate=Y`` (§2.5 rule 9).
+``Duplicate=Y`` (docs/sms.md#failover-rules-in-plain-words).
 """
 
 from __future__ import annotations

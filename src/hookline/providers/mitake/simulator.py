@@ -1,4 +1,4 @@
-"""The Mitake SMS HTTP API as the sandbox serves it (providers.md §2.3, §2.4).
+"""The Mitake SMS HTTP API as the sandbox serves it (docs/providers/mitake.md#simulator).
 
 Answers are Mitake's INI-style text with CRLF lines. ``clientid`` de-duplicates
 like the real service (a repeat answers the original ``msgid`` plus

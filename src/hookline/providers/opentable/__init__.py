@@ -1,4 +1,4 @@
-"""OpenTable: reservation webhook adapter, API client, simulator (providers.md §3)."""
+"""OpenTable: reservation webhook adapter, API client, simulator (docs/providers/opentable.md)."""
 
 from __future__ import annotations
 

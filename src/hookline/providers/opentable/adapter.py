@@ -1,4 +1,4 @@
-"""OpenTable reservation webhooks → ``reservation.booking.*`` (providers.md §3.5).
+"""OpenTable reservation webhooks → ``reservation.booking.*`` (docs/providers/opentable.md#webhooks).
 
 Body: ``{"type": "reservation.<event>", "timestamp", "data": {<reservation>,
 …event fields}}``, signed with Standard Webhooks; the provider event id is the

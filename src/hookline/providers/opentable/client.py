@@ -2,8 +2,7 @@
 
 OAuth2 refresh tokens, the ``X-API-Key`` header, request signing, retries, the
 breaker, the rate limit and the GET cache come from ``providers.opentable`` and
-are applied by the ApiClient; this module holds the endpoints (providers.md
-§3.3) and the error-code table (§3.2).
+are applied by the ApiClient; this module holds the endpoints (docs/providers/opentable.md#operations) and the error-code table (docs/providers/reservations.md#error-body-and-shared-codes).
 """
 
 from __future__ import annotations

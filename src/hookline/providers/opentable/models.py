@@ -1,4 +1,4 @@
-"""OpenTable wire models (providers.md §3.3): what the API answers, what the client sends.
+"""OpenTable wire models (docs/providers/opentable.md#operations): what the API answers, what the client sends.
 
 The normalized events and commands live in :mod:`hookline.messages.reservation`;
 they are shared with Recreation.gov and Shell Recharge.

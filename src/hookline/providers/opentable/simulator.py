@@ -1,4 +1,4 @@
-"""The OpenTable simulator (providers.md §3.3–§3.5) on the sandbox kit.
+"""The OpenTable simulator (docs/providers/opentable.md#simulator) on the sandbox kit.
 
 State: a small restaurant catalog whose tables run out — each (restaurant,
 date, time) slot has ``tables_per_slot`` tables (default 2); a booking takes

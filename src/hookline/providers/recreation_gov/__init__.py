@@ -1,4 +1,4 @@
-"""Recreation.gov: reservation webhook adapter, RIDB and booking client, simulator (providers.md §3)."""
+"""Recreation.gov: reservation webhook adapter, RIDB and booking client, simulator (docs/providers/recreation_gov.md)."""
 
 from __future__ import annotations
 

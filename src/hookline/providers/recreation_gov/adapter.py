@@ -1,4 +1,4 @@
-"""Recreation.gov reservation webhooks → ``reservation.booking.*`` (providers.md §3.5).
+"""Recreation.gov reservation webhooks → ``reservation.booking.*`` (docs/providers/recreation_gov.md#webhooks).
 
 Body: ``{"event_id", "event_type": "reservation.<event>", "occurred_at",
 "reservation": {…}, "cancellation"?: {reason, refund}, "changes"?,

@@ -1,6 +1,6 @@
 """Recreation.gov endpoint methods: RIDB search, campground availability and bookings.
 
-Three bases (providers.md §3.3): RIDB at ``base_url``; availability at
+Three bases (docs/providers/recreation_gov.md#operations): RIDB at ``base_url``; availability at
 ``availability_url`` (default ``https://www.recreation.gov/api/camps/availability/campground``)
 and bookings at ``reservations_url`` (default ``https://www.recreation.gov/api/reservations``),
 both provider-settings extras. The ``apikey`` header and request signing come from

@@ -1,4 +1,4 @@
-"""Recreation.gov wire models: RIDB facilities, the month availability grid, bookings (providers.md §3.3).
+"""Recreation.gov wire models: RIDB facilities, the month availability grid, bookings (docs/providers/recreation_gov.md#operations).
 
 The normalized events and commands live in :mod:`hookline.messages.reservation`.
 """

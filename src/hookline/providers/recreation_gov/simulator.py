@@ -1,4 +1,4 @@
-"""The Recreation.gov simulator (providers.md §3.3–§3.5) on the sandbox kit.
+"""The Recreation.gov simulator (docs/providers/recreation_gov.md#simulator) on the sandbox kit.
 
 One port serves the three real bases by path: RIDB ``/api/v1/...``, availability
 ``/api/camps/availability/campground/{id}/month`` and bookings ``/api/reservations``.

@@ -1,4 +1,4 @@
-"""Shell Recharge: charging-session webhook adapter, API client, simulator (providers.md §3)."""
+"""Shell Recharge: charging-session webhook adapter, API client, simulator (docs/providers/shell_recharge.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Shell Recharge webhooks → ``charging.session.*`` and ``reservation.booking.*`` (providers.md §3.5).
+"""Shell Recharge webhooks → ``charging.session.*`` and ``reservation.booking.*`` (docs/providers/shell_recharge.md#webhooks).
 
 Body: ``{"id", "type", "created_at", "data": {…}}`` signed with
 ``X-Shell-Signature``. ``session.*`` events carry the session (``session.progress``

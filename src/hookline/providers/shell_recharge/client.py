@@ -1,7 +1,7 @@
 """Shell Recharge endpoint methods on the shared :class:`~hookline.http.client.ApiClient`.
 
 Stations, availability, connector reservations and charging sessions
-(providers.md §3.3). OAuth2 refresh tokens, ``X-API-Key``, request signing,
+(docs/providers/shell_recharge.md#operations). OAuth2 refresh tokens, ``X-API-Key``, request signing,
 retries, breaker, rate limit and GET cache come from ``providers.shell_recharge``.
 ``CONNECTOR_UNAVAILABLE`` is the one retryable business code: the client raises it
 as a refusal (a busy connector says nothing about Shell's health, so no inline retry
@@ -20,7 +20,7 @@ from hookline.providers.shell_recharge.models import ConnectorReservation, Recei
 if TYPE_CHECKING:
     from hookline.http.client import ApiClient
 
-# A busy connector is retried after 30 s (seed 004: 3 attempts, 30 s base) by the worker,
+# A busy connector is retried after 30 s (Shell documents 3 attempts, 30 s apart) by the worker,
 # not inline by the HTTP stack, and it never counts against the breaker.
 CONNECTOR_RETRY_SECONDS = 30.0
 CODES: dict[str, CodeSpec] = {

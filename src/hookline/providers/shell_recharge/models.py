@@ -1,4 +1,4 @@
-"""Shell Recharge wire models: stations, connector reservations, sessions, receipts (providers.md §3.3).
+"""Shell Recharge wire models: stations, connector reservations, sessions, receipts (docs/providers/shell_recharge.md#operations).
 
 The normalized events and commands live in :mod:`hookline.messages.reservation`.
 """

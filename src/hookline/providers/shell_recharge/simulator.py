@@ -1,4 +1,4 @@
-"""The Shell Recharge simulator (providers.md §3.3–§3.5) on the sandbox kit.
+"""The Shell Recharge simulator (docs/providers/shell_recharge.md#simulator) on the sandbox kit.
 
 State: stations with connectors; connector reservations that conflict on
 overlapping windows; charging sessions that progress every tick —

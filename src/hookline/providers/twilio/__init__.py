@@ -1,4 +1,4 @@
-"""Twilio: SMS provider (providers.md §2). Adapter, client, simulator, samples."""
+"""Twilio: SMS provider (docs/providers/twilio.md). Adapter, client, simulator, samples."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Twilio status callbacks → ``sms.message.*`` (providers.md §2.1).
+"""Twilio status callbacks → ``sms.message.*`` (docs/providers/twilio.md).
 
 The message id travels in the ``ref`` query parameter of the ``StatusCallback``
 URL the client set; the provider event id is ``"{MessageSid}:{MessageStatus}"``.
@@ -23,7 +23,7 @@ _STATUS: dict[str, Meaning] = {
     "canceled": Meaning("undelivered", "provider", failover=False),
 }
 
-# Delivery error codes (§2.1): which ones another provider may cure.
+# Delivery error codes (docs/providers/twilio.md#status-callbacks): which ones another provider may cure.
 _ERRORS: dict[str, Meaning] = {
     "30001": Meaning("undelivered", "transient", failover=True),
     "30003": Meaning("undelivered", "transient", failover=True),

@@ -1,8 +1,8 @@
-"""Twilio Messaging API: send and status (providers.md §2.1), on hookline's ApiClient.
+"""Twilio Messaging API: send and status (docs/providers/twilio.md), on hookline's ApiClient.
 
 Twilio does not honour ``Idempotency-Key`` (the sandbox does), so a send whose
 answer never came is an *ambiguous outcome*: it is not repeated anywhere and the
-message fails with ``unknown_outcome`` (§2.5 rule 9) rather than risk a second SMS.
+message fails with ``unknown_outcome`` (docs/sms.md#failover-rules-in-plain-words) rather than risk a second SMS.
 """
 
 from __future__ import annotations

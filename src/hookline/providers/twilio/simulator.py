@@ -1,4 +1,4 @@
-"""The Twilio Messaging API as the sandbox serves it (providers.md §2.1, §2.4).
+"""The Twilio Messaging API as the sandbox serves it (docs/providers/twilio.md#simulator).
 
 Paths are Twilio's own, so the client differs only in ``base_url``. Basic auth
 is ``AccountSid:AuthToken``; when ``sandbox.providers.twilio.callback_secret``

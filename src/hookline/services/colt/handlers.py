@@ -1,4 +1,4 @@
-"""Worker ``colt``: one handler per command on ``commands.colt`` (providers.md §1.7).
+"""Worker ``colt``: one handler per command on ``commands.colt`` (docs/providers/colt.md#commands).
 
 Every command ends in exactly one terminal result on ``events.colt`` carrying
 ``command_id``; a permanent failure (invalid command, Colt 4xx, 500) emits

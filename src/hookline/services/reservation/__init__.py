@@ -1,4 +1,4 @@
-"""Reservations and charging across OpenTable, Recreation.gov and Shell Recharge (providers.md §3)."""
+"""Reservations and charging across OpenTable, Recreation.gov and Shell Recharge (docs/providers/reservations.md)."""
 
 
 # ``worker.create_worker`` is what ``hookline worker NAME`` starts; ``handlers`` holds the work.

@@ -1,4 +1,4 @@
-"""Worker ``reservation``: one handler per command on ``commands.reservation`` (providers.md §3.6).
+"""Worker ``reservation``: one handler per command on ``commands.reservation`` (docs/providers/reservations.md#commands-and-results).
 
 Each command names its platform in ``data.provider``. Every command ends in
 exactly one terminal result carrying ``command_id``: ``reservation.command.*``

@@ -1,4 +1,4 @@
-"""``services.sms`` in the configuration file (providers.md §0.2, §2.5)."""
+"""``services.sms`` in the configuration file (docs/sms.md#configuration)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""An error from a send attempt, in the words the failover rules use (§2.5 rules 3–5, 9)."""
+"""An error from a send attempt, in the words the failover rules use (docs/sms.md#failover-rules-in-plain-words)."""
 
 from __future__ import annotations
 

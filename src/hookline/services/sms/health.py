@@ -1,4 +1,4 @@
-"""Each SMS provider's own health check, run every few minutes (seed 003).
+"""Each SMS provider's own health check, run every few minutes (docs/providers/sms.md).
 
 Twilio's account, Every8d's credit and Mitake's query endpoints answer when the
 provider and our credentials work. A provider whose last check failed moves to

@@ -1,4 +1,4 @@
-"""SMS metrics: messages, segments and cost per provider (seed 003: cost tracking)."""
+"""SMS metrics: messages, segments and cost per provider (cost tracking: docs/sms.md)."""
 
 from __future__ import annotations
 

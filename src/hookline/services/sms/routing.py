@@ -1,4 +1,4 @@
-"""Which providers may carry a message, and in which order (providers.md §2.5 rules 1–2).
+"""Which providers may carry a message, and in which order (docs/sms.md#failover-rules-in-plain-words).
 
 Pure: the caller passes in what it knows about each provider's breaker,
 limiter and success rate.

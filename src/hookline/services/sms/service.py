@@ -1,4 +1,4 @@
-"""Deliver one logical message through the best available provider, failing over (§2.5).
+"""Deliver one logical message through the best available provider, failing over (docs/sms.md#failover-rules-in-plain-words).
 
 ``send`` handles an ``sms.send`` command; ``report_undelivered`` handles a
 failed delivery report the ingress published. Both end in ``_deliver``, which

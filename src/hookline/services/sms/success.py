@@ -1,4 +1,4 @@
-"""Each provider's recent success rate (providers.md §2.5: 15 minutes, below 80 % → last).
+"""Each provider's recent success rate (docs/providers/sms.md: 15 minutes, below 80 % → last).
 
 Counted per worker process: an accepted send is a success; a provider-caused
 failure (5xx after retries, auth or account error, a failover-eligible delivery
