@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint fmt bench schemas clean redis
+.PHONY: run test lint fmt bench schemas clean redis promtool rules
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,11 @@ run: $(STAMP)
 redis:
 	@scripts/install-package.sh redis-server
 
-test: $(STAMP) redis lint
+# promtool (Debian's prometheus package) checks and unit-tests the alert rules.
+promtool:
+	@scripts/install-package.sh promtool prometheus
+
+test: $(STAMP) redis promtool lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -39,6 +43,10 @@ bench: $(STAMP)
 
 schemas: $(STAMP)
 	$(BIN)/hookline schemas export schemas
+
+# deploy/prometheus/hookline-rules.yaml from the chart's rules template.
+rules: $(STAMP)
+	$(BIN)/python scripts/render-rules.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs a system tool the tests or benches need: install-package.sh COMMAND [PACKAGE]
-# (redis-server for the test suite, wrk for the benches).
+# (redis-server for the test suite, promtool from prometheus for the alert rules, wrk for the benches).
 set -euo pipefail
 command_name="$1"
 package="${2:-$1}"
