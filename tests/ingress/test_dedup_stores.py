@@ -160,3 +160,43 @@ async def test_redis_unreachable_claim_raises_dedup_unavailable() -> None:
         await made.release(key(), "token")
     finally:
         await made.close()
+
+
+async def test_abandoned_claim_is_taken_over_once_its_lease_lapses(store: DedupStore) -> None:
+    """An owner that never completes nor releases blocks its key for its lease only, not for
+    the waiter's whole wait."""
+    k = key()
+    assert (await store.claim(k, "ev", 0.2)).state == "new"  # lease: 0.2 s plus the margin
+    taken = await asyncio.wait_for(store.claim(k, "ev", 30.0), 10)
+    assert taken.state == "new" and taken.token is not None
+
+
+async def test_late_release_after_a_takeover_leaves_the_new_owner_alone(store: DedupStore) -> None:
+    """The first owner's release after its lease lapsed does not free the claim of the
+    request that took over (its token no longer matches)."""
+    k = key()
+    first = await store.claim(k, "ev", 0.2)
+    second = await asyncio.wait_for(store.claim(k, "ev", 30.0), 10)
+    assert second.state == "new"
+    await store.release(k, first.token)
+    third = asyncio.create_task(store.claim(k, "ev", 30.0))
+    await asyncio.sleep(0.2)
+    assert not third.done()  # still owned by the second
+    await store.complete(k, "ev", second.token)
+    assert (await asyncio.wait_for(third, 10)).state == "done"
+
+
+async def test_memory_store_holds_at_most_max_inflight_claims() -> None:
+    """Past max_inflight live claims a claim is refused (503 at the ingress); lapsed leases
+    are swept to make room, and released claims leave nothing behind."""
+    made = MemoryDedupStore(window_seconds=60, max_inflight=2, lease_margin_seconds=0.0)
+    short, long = await made.claim(key(), "ev", 0.2), await made.claim(key(), "ev", 30.0)
+    assert short.state == long.state == "new"
+    with pytest.raises(DedupUnavailable):
+        await made.claim(key(), "ev", 30.0)
+    await asyncio.sleep(0.3)  # the short lease lapses
+    k = key()
+    claim = await made.claim(k, "ev", 30.0)
+    assert claim.state == "new" and made.inflight() == 2
+    await made.release(k, claim.token)
+    assert made.inflight() == 1
