@@ -82,7 +82,9 @@ async def client_for(
         registry=registry if registry is not None else BreakerRegistry(),
     )
     if exact_backoff:
-        client.policy = dataclasses.replace(client.policy, jitter=lambda cap: cap)
+        client.policy = dataclasses.replace(
+            client.policy, jitter=lambda cap: cap, floor_jitter=lambda floor: floor
+        )
     try:
         yield client
     finally:

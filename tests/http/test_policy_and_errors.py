@@ -28,7 +28,12 @@ def response(status: int, body: object = None, headers: dict[str, str] | None = 
 
 
 def policy(**kw: object) -> RetryPolicy:
-    defaults: dict[str, object] = {"jitter": lambda cap: cap, "max_attempts": 3, "inline_max_delay": 10.0}
+    defaults: dict[str, object] = {
+        "jitter": lambda cap: cap,
+        "floor_jitter": lambda floor: floor,
+        "max_attempts": 3,
+        "inline_max_delay": 10.0,
+    }
     defaults.update(kw)
     return RetryPolicy(**defaults)  # type: ignore[arg-type]
 

@@ -42,11 +42,23 @@ async def test_per_status_base_delays_grow_exponentially(fault: FaultServer, bas
     assert clock.sleeps == [3.0, 6.0, 4.0]
 
 
-async def test_full_jitter_stays_under_the_exponential_cap(fault: FaultServer, base_url: str) -> None:
-    """With jitter on, every wait lies in [0, base × 2^(n−1)]."""
+async def test_documented_waits_are_minimums_jitter_only_adds(fault: FaultServer, base_url: str) -> None:
+    """With jitter on, a per-status (documented) wait lies in [base × 2^(n−1), 1.2 × that]."""
     fault.script(PATH, Step(503), Step(503))
     clock = ManualClock()
     provider = settings(base_url, retry={"status_delays_ms": {503: 2000}})
+    async with client_for(provider, clock=clock) as client:
+        await client.request("GET", "/orders")
+    assert len(clock.sleeps) == 2
+    assert 2.0 <= clock.sleeps[0] <= 2.4
+    assert 4.0 <= clock.sleeps[1] <= 4.8
+
+
+async def test_full_jitter_stays_under_the_exponential_cap(fault: FaultServer, base_url: str) -> None:
+    """Without a documented wait, every jittered wait lies in [0, base × 2^(n−1)]."""
+    fault.script(PATH, Step(503), Step(503))
+    clock = ManualClock()
+    provider = settings(base_url, retry={"base_delay_ms": 2000, "max_delay_ms": 60_000})
     async with client_for(provider, clock=clock) as client:
         await client.request("GET", "/orders")
     assert len(clock.sleeps) == 2

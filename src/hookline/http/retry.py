@@ -2,8 +2,9 @@
 
 ``delay = full_jitter(min(max_delay, base_delay × 2^(attempt−1)))``, or with a
 per-status base from ``retry.status_delays_ms`` (key ``0`` = network errors and
-timeouts) ``full_jitter(status_base × 2^(attempt−1))`` uncapped, since that is an
-explicit schedule such as the Colt guide's. A server hint replaces the computed delay:
+timeouts) ``upward_jitter(status_base × 2^(attempt−1))`` uncapped: that is a wait
+the provider documents (the Colt guide's table), so it is a minimum and jitter
+only adds to it (up to a fifth), never goes below. A server hint replaces the computed delay:
 ``Retry-After`` (seconds or HTTP date) on any retryable answer, and on a 429
 ``X-RateLimit-Reset`` (epoch seconds; Colt sends it lowercase), at least 1 s as
 in the Colt guide.
@@ -38,6 +39,11 @@ def full_jitter(cap: float) -> float:
     return random.uniform(0.0, cap) if cap > 0 else 0.0  # noqa: S311 - not for security
 
 
+def upward_jitter(floor: float) -> float:
+    """A uniformly random delay in [floor, 1.2 × floor]: a documented wait, spread upward only."""
+    return floor + random.uniform(0.0, floor / 5) if floor > 0 else 0.0  # noqa: S311
+
+
 @dataclass(frozen=True)
 class Decision:
     """Whether to try again, after how long, and why (a log/metric label)."""
@@ -58,6 +64,8 @@ class RetryPolicy:
     deadline: float = 60.0
     status_delays: Mapping[int, float] = field(default_factory=dict)
     jitter: Callable[[float], float] = full_jitter
+    # For documented waits (status_delays): they are minimums, so jitter only adds.
+    floor_jitter: Callable[[float], float] = upward_jitter
 
     @classmethod
     def from_settings(cls, settings: RetrySettings) -> RetryPolicy:
@@ -74,16 +82,11 @@ class RetryPolicy:
         """The jittered delay after failed attempt number ``attempt`` (1-based)."""
         key = NETWORK if status is None else status
         if key in self.status_delays:
-            # A per-status delay is an explicit schedule (Colt: 30 s, 60 s): max_delay does not
-            # cut it; inline_max_delay and the deadline decide whether it is waited for inline.
-            base, cap = self.status_delays[key], float("inf")
-        else:
-            base, cap = self.base_delay, self.max_delay
-        try:
-            ceiling = min(cap, base * (2 ** (attempt - 1)))
-        except OverflowError:
-            ceiling = cap
-        return self.jitter(ceiling)
+            # A per-status delay is the provider's documented schedule (Colt: 30 s, 60 s): a
+            # minimum that max_delay does not cut; inline_max_delay and the deadline decide
+            # whether it is waited for inline or parked on a retry tier (never shorter).
+            return self.floor_jitter(_doubled(self.status_delays[key], attempt, float("inf")))
+        return self.jitter(_doubled(self.base_delay, attempt, self.max_delay))
 
     def delay(
         self, attempt: int, status: int | None, headers: httpx.Headers | None, now: float
@@ -116,6 +119,14 @@ class RetryPolicy:
         if delay >= remaining:
             return Decision(False, delay, "deadline")
         return Decision(True, delay, "retry")
+
+
+def _doubled(base: float, attempt: int, cap: float) -> float:
+    """``base × 2^(attempt−1)``, at most ``cap``."""
+    try:
+        return min(cap, base * (2 ** (attempt - 1)))
+    except OverflowError:
+        return cap
 
 
 def parse_retry_after(value: str, now: float) -> float | None:

@@ -19,8 +19,12 @@ NOW = 1_750_000_000.0
 
 def policy() -> RetryPolicy:
     settings = with_colt_defaults(ProviderSettings(base_url="https://api.colt.net/ebonding/v5"))
-    # No jitter: the ceiling is what the table states.
-    return dataclasses.replace(RetryPolicy.from_settings(settings.retry), jitter=lambda cap: cap)
+    # No jitter: the wait is what the table states.
+    return dataclasses.replace(
+        RetryPolicy.from_settings(settings.retry),
+        jitter=lambda cap: cap,
+        floor_jitter=lambda floor: floor,
+    )
 
 
 def answer(status: int, body: object = None, headers: dict[str, str] | None = None) -> httpx.Response:
@@ -34,6 +38,21 @@ def answer(status: int, body: object = None, headers: dict[str, str] | None = No
 def test_retry_delays_follow_the_guide(status: int | None, first: float, second: float) -> None:
     """Delay before retry n is base × 2^(n−1) with the guide's per-status bases."""
     assert (policy().backoff(1, status), policy().backoff(2, status)) == (first, second)
+
+
+@pytest.mark.parametrize(
+    ("status", "guide"), [(429, 60.0), (502, 10.0), (503, 30.0), (504, 10.0), (None, 5.0)]
+)
+def test_jittered_waits_never_go_below_the_guide(status: int | None, guide: float) -> None:
+    """With the real jitter, every wait is at least the guide's (doubling per retry), at most +20 %."""
+    settings = with_colt_defaults(ProviderSettings(base_url="https://api.colt.net/ebonding/v5"))
+    real = RetryPolicy.from_settings(settings.retry)
+    for attempt in (1, 2, 3):
+        floor = guide * 2 ** (attempt - 1)
+        waits = [real.backoff(attempt, status) for _ in range(500)]
+        assert min(waits) >= floor
+        assert max(waits) <= floor * 1.2
+        assert max(waits) > floor  # jitter is on: waits spread upward
 
 
 def test_rate_limit_reset_header_sets_the_delay() -> None:
