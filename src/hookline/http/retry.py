@@ -124,7 +124,7 @@ class RetryPolicy:
 def _doubled(base: float, attempt: int, cap: float) -> float:
     """``base × 2^(attempt−1)``, at most ``cap``."""
     try:
-        return min(cap, base * (2 ** (attempt - 1)))
+        return min(cap, base * float(2 ** (attempt - 1)))
     except OverflowError:
         return cap
 
