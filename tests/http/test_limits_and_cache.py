@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 
 import pytest
 
@@ -17,33 +16,47 @@ from tests.http.fault_server import FaultServer, Seen, Step
 from tests.support.servers import RedisServer
 
 PATH = "/api/search"
-TOLERANCE = 0.03  # scheduling and socket jitter between the client's slot and the server's clock
+TOLERANCE = 0.03  # only for lower bounds that a loaded machine can only lengthen
+# How much later one request may reach the server than another, on a loaded 2-core box.
+SLACK = 0.75
 
 
-def max_in_window(arrivals: list[Seen], window: float) -> int:
+def over_the_rate(arrivals: list[Seen], rate: float, burst: int) -> list[tuple[int, float]]:
+    """Runs of arrivals that break ``count <= rate * (span + SLACK) + burst``.
+
+    A limiter of ``rate`` per second that lets ``burst`` through at once keeps
+    ``count <= rate * span + burst`` for every run of calls it releases; at the
+    server each span may look up to SLACK shorter (a request delayed on its way).
+    Measured over the whole run, the bound still fails a limiter ~1.5x too fast
+    and one that does not limit at all.
+    """
     times = sorted(seen.at for seen in arrivals)
-    return max(sum(1 for t in times[i:] if t - start < window - TOLERANCE) for i, start in enumerate(times))
+    return [
+        (j - i + 1, times[j] - times[i])
+        for i in range(len(times))
+        for j in range(i, len(times))
+        if j - i + 1 > rate * (times[j] - times[i] + SLACK) + burst
+    ]
 
 
 async def test_burst_is_held_to_requests_per_second(fault: FaultServer, base_url: str) -> None:
-    """25 concurrent calls at 10/s: no 1-second window at the server holds more than 10."""
+    """40 concurrent calls at 10/s reach the server at no more than 10/s (plus one burst of 10)."""
     provider = settings(base_url, limits={"requests_per_second": 10})
     async with client_for(provider) as client:
-        await asyncio.gather(*(client.request("GET", "/search") for _ in range(25)))
+        await asyncio.gather(*(client.request("GET", "/search") for _ in range(40)))
     seen = fault.seen(PATH)
-    assert len(seen) == 25
-    assert max_in_window(seen, 1.0) <= 10
-    assert seen[-1].at - seen[0].at >= 2.0 - TOLERANCE  # 10 now, 10 after 1 s, 5 after 2 s
+    assert len(seen) == 40
+    assert over_the_rate(seen, rate=10, burst=10) == []
 
 
 async def test_min_interval_spaces_requests(fault: FaultServer, base_url: str) -> None:
-    """min_interval_ms keeps consecutive requests at least that far apart."""
-    provider = settings(base_url, limits={"min_interval_ms": 50})
+    """min_interval_ms spaces requests: 20 calls 100 ms apart reach the server at no more than 10/s."""
+    provider = settings(base_url, limits={"min_interval_ms": 100})
     async with client_for(provider) as client:
-        await asyncio.gather(*(client.request("GET", "/search") for _ in range(8)))
-    times = sorted(seen.at for seen in fault.seen(PATH))
-    gaps = [b - a for a, b in itertools.pairwise(times)]
-    assert min(gaps) >= 0.05 - TOLERANCE
+        await asyncio.gather(*(client.request("GET", "/search") for _ in range(20)))
+    seen = fault.seen(PATH)
+    assert len(seen) == 20
+    assert over_the_rate(seen, rate=10, burst=1) == []
 
 
 async def test_requests_per_minute_waits_are_recorded_on_the_clock(fault: FaultServer, base_url: str) -> None:
@@ -91,16 +104,15 @@ async def test_memory_window_is_first_come_first_served() -> None:
 
 
 async def test_redis_shared_rate_limit_across_replicas(fault: FaultServer, base_url: str, redis_server: RedisServer) -> None:
-    """Two replicas sharing Redis together keep 10/s: the server never sees more than 10 in a second."""
+    """Two replicas sharing Redis together keep 10/s at the server (one replica alone would allow 20/s)."""
     name = unique("rl")
     provider = settings(base_url, limits={"requests_per_second": 10})
     async with client_for(provider, name=name, redis_url=redis_server.url) as a, \
             client_for(provider, name=name, redis_url=redis_server.url, registry=BreakerRegistry()) as b:
-        await asyncio.gather(*(c.request("GET", "/search") for c in (a, b) for _ in range(10)))
+        await asyncio.gather(*(c.request("GET", "/search") for c in (a, b) for _ in range(20)))
     seen = fault.seen(PATH)
-    assert len(seen) == 20
-    assert max_in_window(seen, 1.0) <= 10
-    assert seen[-1].at - seen[0].at >= 1.0 - TOLERANCE
+    assert len(seen) == 40
+    assert over_the_rate(seen, rate=10, burst=10) == []
 
 
 CACHED = "/api/services/SVC-1"
