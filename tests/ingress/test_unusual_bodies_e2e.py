@@ -39,7 +39,8 @@ def nested(depth: int) -> bytes:
 
 # (name, body, reason it is kept for, or None when it is published as it is)
 CASES: list[tuple[str, bytes, str | None]] = [
-    ("nested 200 levels", nested(199), None),
+    ("nested 201 levels", nested(200), None),
+    ("nested 202 levels", nested(201), "too_deep"),
     ("nested 256 levels", nested(255), "too_deep"),
     ("nested 10 000 levels", nested(9_999), "too_deep"),
     ("integer of 4 300 digits", b'{"n": ' + b"9" * 4300 + b"}", None),

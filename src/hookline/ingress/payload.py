@@ -32,8 +32,8 @@ import jiter
 from hookline.errors import NormalizationError
 from hookline.providers.base import JSON_TYPES, UnparseableBody, media_type, parse_body
 
-# jiter accepts 201 nested containers; json.loads goes deeper, the serializer does not.
-MAX_DEPTH = 200
+# What jiter (the fast path) accepts; json.loads goes deeper, the event serializer does not.
+MAX_DEPTH = 201
 _MAX_INT_DIGITS = sys.get_int_max_str_digits() or 4300
 
 
