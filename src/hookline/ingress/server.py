@@ -70,6 +70,7 @@ class EdgeProtocol(HttpToolsProtocol):
         self._deadline: asyncio.TimerHandle | None = None
         self._in_headers = True
         self._header_bytes = 0
+        self._over_cap = False
 
     # ---- deadlines ----------------------------------------------------------------------
 
@@ -97,23 +98,26 @@ class EdgeProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         # Counted before this one joins: max_connections open at once, the next is refused.
-        full = len(self.connections) >= self.max_connections
+        self._over_cap = len(self.connections) >= self.max_connections
         super().connection_made(transport)
-        if full:
-            log.warning("ingress.connection_refused", reason="max_connections")
-            self._refuse(
-                503,
-                "Too many connections; retry later.",
-                {"Retry-After": str(self.retry_after)},
-            )
-            return
         self._arm(self.header_timeout, "headers")
+
+    def _refuse_over_cap(self) -> None:
+        # Answered once the request's first bytes are read, not at accept: closing
+        # with the request still unread would reset the connection, and the client
+        # would never see the 503 and its Retry-After.
+        log.warning("ingress.connection_refused", reason="max_connections")
+        headers = {"Retry-After": str(self.retry_after)}
+        self._refuse(503, "Too many connections; retry later.", headers)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self._over_cap:
+            self._refuse_over_cap()
+            return
         self._unset_keepalive_if_required()
         try:
             self.parser.feed_data(data)
