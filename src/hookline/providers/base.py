@@ -7,12 +7,13 @@ Kafka nor HTTP clients; the ingress owns the I/O.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from urllib.parse import parse_qsl
 
+from pydantic import BaseModel, TypeAdapter
 from pydantic_core import from_json
 from starlette.types import ASGIApp
 
@@ -21,6 +22,8 @@ from hookline.envelope import CloudEvent
 from hookline.errors import NormalizationError
 from hookline.messages import MessageType
 from hookline.signatures.base import Headers
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 JSON_TYPES = ("application/json",)
 FORM_TYPES = ("application/x-www-form-urlencoded",)
@@ -110,6 +113,26 @@ class ProviderSpec:
     callback_source: str | None = None
     # The CloudEvent types this provider's adapter and client produce or serve.
     message_types: tuple[MessageType, ...] = ()
+
+
+def with_defaults(settings: ModelT, defaults: Mapping[str, Any]) -> ModelT:
+    """``settings`` with a provider's documented client defaults where the configuration is silent.
+
+    A field the configuration sets keeps its value; a section (``retry``,
+    ``breaker``, ``limits``, …) is filled field by field, so ``breaker:
+    {failure_threshold: 3}`` keeps the provider's documented recovery time.
+    Dict-valued fields (``cache``, ``status_delays_ms``) are taken whole: set
+    ``cache: {}`` to turn the default cache off.
+    """
+    update: dict[str, Any] = {}
+    for key, default in defaults.items():
+        current = getattr(settings, key, None)
+        if isinstance(current, BaseModel) and isinstance(default, Mapping):
+            update[key] = with_defaults(current, default)
+        elif key not in settings.model_fields_set:
+            field_type: Any = type(settings).model_fields[key].annotation
+            update[key] = TypeAdapter(field_type).validate_python(default)
+    return settings.model_copy(update=update) if update else settings
 
 
 def webhook_methods(adapter: Adapter) -> tuple[str, ...]:

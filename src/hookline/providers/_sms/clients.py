@@ -7,6 +7,7 @@ answers the router's questions (breaker open? can the limiter admit soon?).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from hookline.config.models import HooklineSettings, ProviderSettings
@@ -14,6 +15,7 @@ from hookline.config.secrets import Secret
 from hookline.errors import ConfigError
 from hookline.http.client import ApiClient
 from hookline.http.errors import ErrorMap
+from hookline.providers.base import with_defaults
 
 
 def provider_settings(settings: HooklineSettings, name: str) -> ProviderSettings:
@@ -35,9 +37,21 @@ def secret_extra(provider: ProviderSettings, name: str, key: str) -> str | None:
     return Secret(str(ref)).resolve()
 
 
+# What every SMS gateway's client gets where the configuration is silent
+# (docs/providers/sms.md): the breaker opens after 5 failures for 3 minutes.
+SMS_CLIENT_DEFAULTS: dict[str, Any] = {"breaker": {"failure_threshold": 5, "recovery_seconds": 180}}
+
+
 def api_client(
-    settings: HooklineSettings, name: str, provider: ProviderSettings, errors: ErrorMap
+    settings: HooklineSettings,
+    name: str,
+    provider: ProviderSettings,
+    errors: ErrorMap,
+    defaults: Mapping[str, Any] | None = None,
 ) -> ApiClient:
+    """The gateway's ApiClient: the family defaults, then the gateway's own (``defaults``), under
+    whatever ``providers.<name>`` sets."""
+    provider = with_defaults(with_defaults(provider, defaults or {}), SMS_CLIENT_DEFAULTS)
     redis_url = settings.redis_url.get() if settings.redis_url is not None else None
     # Breakers and rate windows shared through Redis are namespaced like the topics.
     return ApiClient(

@@ -20,6 +20,7 @@ from hookline.errors import ConfigError, ProviderUnavailable
 from hookline.http.client import ApiClient
 from hookline.http.errors import PERMANENT, StatusErrorMap
 from hookline.messages import colt as m
+from hookline.providers.base import with_defaults
 
 # The guide's per-status base delays (doubled per retry; key 0 = network errors).
 # The configuration's retry.status_delays_ms replaces the whole table when set.
@@ -32,13 +33,19 @@ STATUS_DELAYS_MS: dict[int, int] = {0: 5_000, 429: 60_000, 502: 10_000, 503: 30_
 COLT_ERRORS = StatusErrorMap({500: PERMANENT})
 
 
+# What the Colt guide documents, where the configuration is silent: its retry table,
+# a 30 s timeout and a breaker that opens after 5 failures for 60 s
+# (docs/providers/colt.md). Its rate limit is the account's: configure it.
+CLIENT_DEFAULTS: dict[str, Any] = {
+    "timeout_seconds": 30.0,
+    "retry": {"status_delays_ms": STATUS_DELAYS_MS},
+    "breaker": {"failure_threshold": 5, "recovery_seconds": 60},
+}
+
+
 def with_colt_defaults(settings: ProviderSettings) -> ProviderSettings:
-    """Fill the guide's retry table where the configuration leaves it empty."""
-    retry = settings.retry
-    if retry.status_delays_ms:
-        return settings
-    retry = retry.model_copy(update={"status_delays_ms": dict(STATUS_DELAYS_MS)})
-    return settings.model_copy(update={"retry": retry})
+    """``providers.colt`` with the guide's defaults where the configuration leaves a field unset."""
+    return with_defaults(settings, CLIENT_DEFAULTS)
 
 
 # --------------------------------------------------------------------------- body mapping

@@ -8,6 +8,7 @@ send is simply sent again: a repeat answers the original ``msgid`` with
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode
 
 import httpx
@@ -43,6 +44,10 @@ def parse_ini(text: str) -> dict[str, str]:
         if sep:
             fields[key.strip()] = value.strip()
     return fields
+
+
+# Mitake allows 15 requests in flight per account (docs/providers/mitake.md).
+CLIENT_DEFAULTS: dict[str, Any] = {"limits": {"max_concurrency": 15}}
 
 
 class MitakeErrors:
@@ -137,7 +142,7 @@ def from_settings(settings: HooklineSettings) -> MitakeClient:
     if callback_url and callback_token is None:
         raise ConfigError("providers.mitake.callback_token is needed for delivery reports")
     return MitakeClient(
-        api_client(settings, "mitake", provider, MitakeErrors()),
+        api_client(settings, "mitake", provider, MitakeErrors(), CLIENT_DEFAULTS),
         callback_url=callback_url,
         callback_token=callback_token,
     )
