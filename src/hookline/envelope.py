@@ -99,8 +99,9 @@ def to_json_exact(event: CloudEvent) -> bytes:
         value = _EXACT.to_json(event, exclude_none=True)
     except PydanticSerializationError as exc:
         raise UnrepresentableData("unserializable", str(exc)) from exc
-    # Both words may be plain text inside a string; only a parse tells a constant apart.
-    if b"NaN" in value or b"Infinity" in value:
+    # One-byte searches (memchr) first: most events hold neither capital. Both words may
+    # also be plain text inside a string; only a parse tells a constant apart.
+    if (b"N" in value or b"I" in value) and (b"NaN" in value or b"Infinity" in value):
         json.loads(value, parse_constant=_not_json)
     return value
 
