@@ -5,7 +5,11 @@
 - :class:`TokenIssuer` — the OAuth2 refresh-token endpoint and bearer checks (OpenTable, Shell);
 - :func:`check_signature` — the request signature (``X-Timestamp``, ``X-Signature``) as
   the simulators check it when ``require_signature: true``;
-- :func:`guard` — turns a handler that raises :class:`SimError` into a Starlette endpoint.
+- :func:`guard` — turns a handler that raises :class:`SimError` into a Starlette endpoint;
+- :func:`bearer_checks` — the checks every OpenTable and Shell call passes.
+
+The booking routes and callbacks the simulators share live in
+:mod:`hookline.providers._reservation.simdesk`.
 
 Simulator settings keys (``sandbox.providers.<key>`` extras): ``client_id``,
 ``client_secret`` (the API secret), ``refresh_token``, ``api_key``, ``api_secret``,
@@ -36,6 +40,28 @@ from hookline.config.secrets import Secret
 from hookline.http.signing import verify_signature
 from hookline.providers._reservation.errors import COMMON, CodeSpec, error_body
 from hookline.sandbox import ProviderFormat
+
+__all__ = [
+    "SIGNATURE_TOLERANCE_SECONDS",
+    "Check",
+    "Handler",
+    "SimError",
+    "TokenIssuer",
+    "api_key_check",
+    "bearer_checks",
+    "error_format",
+    "error_response",
+    "extra",
+    "guard",
+    "iso",
+    "json_body",
+    "new_id",
+    "parse_date",
+    "secret_extra",
+    "signature_check",
+    "signed_path",
+    "utcnow",
+]
 
 SIGNATURE_TOLERANCE_SECONDS = 300
 
@@ -105,12 +131,14 @@ def error_format(codes: Mapping[str, CodeSpec], sample: Mapping[str, Any]) -> Pr
 
 
 Handler = Callable[[Request], Awaitable[Response]]
+# A request check before the handler (auth, signature): raises SimError to refuse.
+Check = Callable[[Request, bytes], Awaitable[None]]
 
 
 def guard(
     codes: Mapping[str, CodeSpec],
     handler: Handler,
-    *checks: Callable[[Request, bytes], Awaitable[None]],
+    *checks: Check,
 ) -> Handler:
     """Run ``checks`` (auth, signature) and ``handler``; a :class:`SimError` becomes its answer."""
     table = {**COMMON, **codes}
@@ -145,9 +173,7 @@ def signed_path(request: Request) -> str:
     return (bytes(raw) + (b"?" + bytes(query) if query else b"")).decode("latin-1")
 
 
-def signature_check(
-    settings: SimulatorSettings, clock: Callable[[], float] = time.time
-) -> Callable[[Request, bytes], Awaitable[None]]:
+def signature_check(settings: SimulatorSettings, clock: Callable[[], float] = time.time) -> Check:
     """Checks ``X-Timestamp`` / ``X-Signature`` with the client's own function (when required)."""
 
     async def check(request: Request, body: bytes) -> None:
@@ -176,9 +202,7 @@ def signature_check(
     return check
 
 
-def api_key_check(
-    settings: SimulatorSettings, header: str
-) -> Callable[[Request, bytes], Awaitable[None]]:
+def api_key_check(settings: SimulatorSettings, header: str) -> Check:
     async def check(request: Request, body: bytes) -> None:
         presented = request.headers.get(header)
         wanted = secret_extra(settings, "api_key")
@@ -208,7 +232,9 @@ class TokenIssuer:
 
     async def token_endpoint(self, request: Request) -> Response:
         # Parsed by hand: Starlette's form parser needs python-multipart, which we do not ship.
-        fields = dict(parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True))
+        fields = dict(
+            parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
+        )
         if fields.get("grant_type") != "refresh_token":
             return JSONResponse({"error": "unsupported_grant_type"}, status_code=400)
         for name in ("refresh_token", "client_id", "client_secret"):
@@ -257,6 +283,11 @@ class TokenIssuer:
                 "active": sum(1 for _, exp in self.tokens.values() if exp > now),
             }
         }
+
+
+def bearer_checks(tokens: TokenIssuer, settings: SimulatorSettings) -> tuple[Check, ...]:
+    """What every OpenTable and Shell call passes: a live bearer, ``X-Api-Key``, the signature."""
+    return (tokens.bearer_check, api_key_check(settings, "x-api-key"), signature_check(settings))
 
 
 def utcnow() -> datetime:

@@ -18,57 +18,78 @@ import secrets
 from datetime import date, timedelta
 from typing import Any
 
-import structlog
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from hookline.config.models import HooklineSettings, SimulatorSettings
-from hookline.errors import ConfigError
+from hookline.providers._reservation.simdesk import BookingDesk, Bookings
 from hookline.providers._reservation.simkit import (
     SimError,
     TokenIssuer,
-    api_key_check,
-    error_format,
+    bearer_checks,
     extra,
-    guard,
     iso,
-    json_body,
     parse_date,
-    signature_check,
     utcnow,
 )
 from hookline.providers.opentable.client import CODES
-from hookline.sandbox import Callback, EmitRejected, EmitRequest, Simulator, SimulatorLayer
-from hookline.signatures.base import Scheme
+from hookline.sandbox import Callback, SimulatorLayer
 
-log = structlog.get_logger("hookline.sandbox.opentable")
+__all__ = [
+    "EVENTS",
+    "RESTAURANTS",
+    "OpenTableSimulator",
+    "OpenTableWorld",
+    "create_app",
+    "next_open_day",
+]
 
 BASE = "/v2"
 RESTAURANTS: dict[str, dict[str, Any]] = {
-    "rest_001": {"name": "Trattoria Uno", "cuisine": "Italian", "price_range": "$$", "distance_miles": 1.2},
-    "rest_002": {"name": "Sakura House", "cuisine": "Japanese", "price_range": "$$$", "distance_miles": 2.8},
-    "rest_003": {"name": "The Oak Room", "cuisine": "American", "price_range": "$$$$", "distance_miles": 4.1},
+    "rest_001": {
+        "name": "Trattoria Uno",
+        "cuisine": "Italian",
+        "price_range": "$$",
+        "distance_miles": 1.2,
+    },
+    "rest_002": {
+        "name": "Sakura House",
+        "cuisine": "Japanese",
+        "price_range": "$$$",
+        "distance_miles": 2.8,
+    },
+    "rest_003": {
+        "name": "The Oak Room",
+        "cuisine": "American",
+        "price_range": "$$$$",
+        "distance_miles": 4.1,
+    },
 }
 SLOTS = tuple(f"{h:02d}:{m:02d}" for h in range(17, 23) for m in (0, 30))
 BOOKING_WINDOW_DAYS = 90
 MAX_PARTY = 20
 PAYMENT_PARTY = 10
-EVENTS = ("reservation.created", "reservation.modified", "reservation.cancelled", "reservation.reminder")
+EVENTS = (
+    "reservation.created",
+    "reservation.modified",
+    "reservation.cancelled",
+    "reservation.reminder",
+)
+CUSTOMER_FIELDS = ("name", "email", "phone", "special_requests", "dietary_restrictions", "occasion")
+SAMPLE = {"reservation_id": "ot_res_8f2a", "status": "confirmed"}
 
 
-class OpenTableWorld:
+class OpenTableWorld(Bookings):
     """Restaurants, tables and reservations; every method raises :class:`SimError` on a business error."""
 
     def __init__(self, tables_per_slot: int = 2) -> None:
+        super().__init__()
         self.tables_per_slot = tables_per_slot
-        self.reservations: dict[str, dict[str, Any]] = {}
         self.taken: dict[tuple[str, str, str], int] = {}
-        self.counter = 0
 
     def reset(self) -> None:
-        self.reservations.clear()
+        super().reset()
         self.taken.clear()
-        self.counter = 0
 
     def free(self, restaurant_id: str, day: str, time: str) -> int:
         if time not in SLOTS:
@@ -77,39 +98,63 @@ class OpenTableWorld:
 
     def _check(self, restaurant_id: str, party_size: Any, day_text: Any, time: Any) -> None:
         if restaurant_id not in RESTAURANTS:
-            raise SimError("RESTAURANT_NOT_FOUND", f"restaurant {restaurant_id} does not exist", {"restaurant_id": restaurant_id})
+            raise SimError(
+                "RESTAURANT_NOT_FOUND",
+                f"restaurant {restaurant_id} does not exist",
+                {"restaurant_id": restaurant_id},
+            )
         if not isinstance(party_size, int) or party_size < 1 or party_size > MAX_PARTY:
-            raise SimError("INVALID_PARTY_SIZE", f"party size must be 1 to {MAX_PARTY}", {"party_size": party_size})
+            raise SimError(
+                "INVALID_PARTY_SIZE",
+                f"party size must be 1 to {MAX_PARTY}",
+                {"party_size": party_size},
+            )
         if party_size >= PAYMENT_PARTY:
-            raise SimError("PAYMENT_REQUIRED", f"parties of {PAYMENT_PARTY} or more need a card on file")
+            raise SimError(
+                "PAYMENT_REQUIRED", f"parties of {PAYMENT_PARTY} or more need a card on file"
+            )
         day = parse_date(day_text, "date")
         today = utcnow().date()
         if day < today:
             raise SimError("BOOKING_WINDOW_EXCEEDED", "date is in the past", {"date": str(day)})
         if day > today + timedelta(days=BOOKING_WINDOW_DAYS):
-            raise SimError("BOOKING_WINDOW_EXCEEDED", f"bookings open {BOOKING_WINDOW_DAYS} days ahead", {"date": str(day)})
+            raise SimError(
+                "BOOKING_WINDOW_EXCEEDED",
+                f"bookings open {BOOKING_WINDOW_DAYS} days ahead",
+                {"date": str(day)},
+            )
         if day.weekday() == 0:
             raise SimError("RESTAURANT_CLOSED", "closed on Mondays", {"date": str(day)})
         if not isinstance(time, str) or self.free(restaurant_id, str(day), time) <= 0:
-            raise SimError("NO_AVAILABILITY", f"No tables for {party_size} at {time}", {"restaurant_id": restaurant_id})
+            raise SimError(
+                "NO_AVAILABILITY",
+                f"No tables for {party_size} at {time}",
+                {"restaurant_id": restaurant_id},
+            )
 
     def create(self, body: dict[str, Any]) -> dict[str, Any]:
         restaurant_id = str(body.get("restaurant_id", ""))
         customer = body.get("customer")
         if not isinstance(customer, dict) or not customer.get("name") or not customer.get("email"):
-            raise SimError("INVALID_REQUEST", "customer.name and customer.email are required", status=400)
+            raise SimError(
+                "INVALID_REQUEST", "customer.name and customer.email are required", status=400
+            )
         self._check(restaurant_id, body.get("party_size"), body.get("date"), body.get("time"))
         for existing in self.reservations.values():
             if (
                 existing["status"] == "confirmed"
-                and (existing["restaurant_id"], existing["date"], existing["time"]) == (restaurant_id, body["date"], body["time"])
+                and (existing["restaurant_id"], existing["date"], existing["time"])
+                == (restaurant_id, body["date"], body["time"])
                 and existing["customer"]["email"] == customer["email"]
             ):
-                raise SimError("DUPLICATE_RESERVATION", "already booked", {"reservation_id": existing["reservation_id"]})
-        self.counter += 1
+                raise SimError(
+                    "DUPLICATE_RESERVATION",
+                    "already booked",
+                    {"reservation_id": existing["reservation_id"]},
+                )
         now = iso(utcnow())
         reservation = {
-            "reservation_id": f"ot_res_{self.counter:04x}{secrets.token_hex(2)}",
+            "reservation_id": self.next_id("ot_res_"),
             "confirmation_number": f"OT-{secrets.randbelow(900000) + 100000}",
             "restaurant_id": restaurant_id,
             "restaurant_name": RESTAURANTS[restaurant_id]["name"],
@@ -118,7 +163,9 @@ class OpenTableWorld:
             "time": body["time"],
             "timezone": "America/Los_Angeles",
             "status": "confirmed",
-            "customer": {k: customer.get(k) for k in ("name", "email", "phone", "special_requests", "dietary_restrictions", "occasion") if customer.get(k) is not None},
+            "customer": {
+                k: customer.get(k) for k in CUSTOMER_FIELDS if customer.get(k) is not None
+            },
             "created_at": now,
             "updated_at": now,
         }
@@ -130,25 +177,29 @@ class OpenTableWorld:
         key = (reservation["restaurant_id"], reservation["date"], reservation["time"])
         self.taken[key] = self.taken.get(key, 0) + delta
 
-    def get(self, reservation_id: str) -> dict[str, Any]:
-        try:
-            return self.reservations[reservation_id]
-        except KeyError:
-            raise SimError("RESERVATION_NOT_FOUND", f"reservation {reservation_id} does not exist") from None
-
-    def modify(self, reservation_id: str, body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    def modify(
+        self, reservation_id: str, body: dict[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
         reservation = self.get(reservation_id)
         if reservation["status"] != "confirmed":
-            raise SimError("INVALID_REQUEST", f"a {reservation['status']} reservation cannot change", status=409)
+            raise SimError(
+                "INVALID_REQUEST",
+                f"a {reservation['status']} reservation cannot change",
+                status=409,
+            )
         wanted: dict[str, Any] = {k: body[k] for k in ("party_size", "date", "time") if k in body}
         target = {**reservation, **wanted}
         moved = (target["date"], target["time"]) != (reservation["date"], reservation["time"])
         self._take(reservation, -1)  # our own table does not count against the move
         try:
-            self._check(reservation["restaurant_id"], target["party_size"], target["date"], target["time"])
+            self._check(
+                reservation["restaurant_id"], target["party_size"], target["date"], target["time"]
+            )
         finally:
             self._take(reservation, +1)
-        changes: dict[str, Any] = {k: {"from": reservation[k], "to": v} for k, v in wanted.items() if reservation[k] != v}
+        changes: dict[str, Any] = {
+            k: {"from": reservation[k], "to": v} for k, v in wanted.items() if reservation[k] != v
+        }
         if "special_requests" in body:
             before = reservation["customer"].get("special_requests")
             if before != body["special_requests"]:
@@ -162,58 +213,66 @@ class OpenTableWorld:
         reservation["updated_at"] = iso(utcnow())
         return reservation, changes
 
-    def cancel(self, reservation_id: str) -> tuple[dict[str, Any], bool]:
-        """Cancel; the flag says whether it changed anything (cancelling twice answers the same)."""
-        reservation = self.get(reservation_id)
-        if reservation["status"] == "cancelled":
-            return reservation, False
-        reservation["status"] = "cancelled"
+    def released(self, reservation: dict[str, Any]) -> None:
         reservation["updated_at"] = iso(utcnow())
         self._take(reservation, -1)
-        return reservation, True
 
-    def slots(self, restaurant_id: str, party_size: int, day: str, preference: str | None) -> list[dict[str, Any]]:
+    def slots(
+        self, restaurant_id: str, party_size: int, day: str, preference: str | None
+    ) -> list[dict[str, Any]]:
         free = [t for t in SLOTS if self.free(restaurant_id, day, t) > 0]
         if preference in SLOTS:
             free.sort(key=lambda t: abs(SLOTS.index(t) - SLOTS.index(preference)))
             free = sorted(free[:5])
         return [
-            {"time": t, "table_type": "standard" if party_size <= 4 else "large", "points_eligible": True, "points": 100}
+            {
+                "time": t,
+                "table_type": "standard" if party_size <= 4 else "large",
+                "points_eligible": True,
+                "points": 100,
+            }
             for t in free
         ]
 
 
-def create_app(settings: HooklineSettings, sim_settings: SimulatorSettings) -> SimulatorLayer:
-    """The OpenTable simulator app (serves ``/v2/...`` and the token endpoint ``/v2/token``)."""
-    world = OpenTableWorld(int(extra(sim_settings, "tables_per_slot", 2)))
-    sample = {"reservation_id": "ot_res_8f2a", "status": "confirmed"}
-    fmt = error_format(CODES, sample)
-    tokens = TokenIssuer(sim_settings)
-    sim = Simulator("opentable", sim_settings, fmt=fmt, source="opentable", sandbox=settings.sandbox,
-                    credential=tokens.credential)
-    scheme: Scheme | None
-    try:
-        scheme = sim.signing_scheme({"scheme": "standard-webhooks"})
-    except ConfigError:
-        scheme = None
-        log.warning("sandbox.callbacks_disabled", provider="opentable", reason="no callback_secret")
+class OpenTableSimulator(BookingDesk):
+    """The OpenTable API on the kit: OAuth2 bearer, API key and signature on every call."""
 
-    def callback(event: str, reservation: dict[str, Any], **fields: Any) -> Callback:
+    provider = "opentable"
+    events = EVENTS
+    cancelled_by = "diner"
+    closed_by = ("restaurant", "restaurant closed")
+
+    def __init__(self, settings: HooklineSettings, sim_settings: SimulatorSettings) -> None:
+        self.tokens = TokenIssuer(sim_settings)
+        self.tables = OpenTableWorld(int(extra(sim_settings, "tables_per_slot", 2)))
+        super().__init__(
+            settings,
+            sim_settings,
+            self.tables,
+            source="opentable",
+            codes=CODES,
+            sample=SAMPLE,
+            signing={"scheme": "standard-webhooks"},
+            credential=self.tokens.credential,
+        )
+        self.checks = bearer_checks(self.tokens, sim_settings)
+
+    def callback(self, event: str, reservation: dict[str, Any], fields: dict[str, Any]) -> Callback:
         msg_id = "msg_" + secrets.token_hex(12)
         body = {"type": event, "timestamp": iso(utcnow()), "data": {**reservation, **fields}}
-        return Callback(entity=reservation["reservation_id"], event_id=msg_id, url=sim.callback_url,
-                        body=json.dumps(body).encode(), headers={"webhook-id": msg_id}, scheme=scheme,
-                        signature_header="webhook-signature")
+        return Callback(
+            entity=reservation["reservation_id"],
+            event_id=msg_id,
+            url=self.sim.callback_url,
+            body=json.dumps(body).encode(),
+            headers={"webhook-id": msg_id},
+            scheme=self.scheme,
+            signature_header="webhook-signature",
+        )
 
-    def send(event: str, reservation: dict[str, Any], **fields: Any) -> None:
-        if scheme is not None:
-            sim.send(callback(event, reservation, **fields))
-
-    checks = (tokens.bearer_check, api_key_check(sim_settings, "x-api-key"), signature_check(sim_settings))
-
-    async def search(request: Request) -> Response:
-        q = request.query_params
-        cuisine = (q.get("cuisine_type") or "").lower()
+    async def search(self, request: Request) -> Response:
+        cuisine = (request.query_params.get("cuisine_type") or "").lower()
         found = [
             {"restaurant_id": rid, **info, "offers": []}
             for rid, info in RESTAURANTS.items()
@@ -221,7 +280,7 @@ def create_app(settings: HooklineSettings, sim_settings: SimulatorSettings) -> S
         ]
         return JSONResponse({"restaurants": found})
 
-    async def availability(request: Request) -> Response:
+    async def availability(self, request: Request) -> Response:
         rid = request.path_params["restaurant_id"]
         if rid not in RESTAURANTS:
             raise SimError("RESTAURANT_NOT_FOUND", f"restaurant {rid} does not exist")
@@ -231,61 +290,34 @@ def create_app(settings: HooklineSettings, sim_settings: SimulatorSettings) -> S
             party = int(q.get("party_size", "2"))
         except ValueError as exc:
             raise SimError("INVALID_PARTY_SIZE", "party_size must be a number") from exc
-        return JSONResponse({"restaurant_id": rid, "date": day, "party_size": party,
-                             "slots": world.slots(rid, party, day, q.get("time_preference"))})
+        slots = self.tables.slots(rid, party, day, q.get("time_preference"))
+        return JSONResponse(
+            {"restaurant_id": rid, "date": day, "party_size": party, "slots": slots}
+        )
 
-    async def create(request: Request) -> Response:
-        reservation = world.create(await json_body(request))
-        send("reservation.created", reservation)
-        return JSONResponse(reservation, status_code=201)
+    def state(self) -> dict[str, Any]:
+        free = {"|".join(k): self.tables.tables_per_slot - v for k, v in self.tables.taken.items()}
+        entities = {"reservations": dict(self.tables.reservations), "availability": free}
+        return {**self.tokens.state(), "entities": entities}
 
-    async def read(request: Request) -> Response:
-        return JSONResponse(world.get(request.path_params["reservation_id"]))
+    def build(self) -> SimulatorLayer:
+        sim = self.sim
+        sim.route(f"{BASE}/token", self.tokens.token_endpoint, methods=["POST"])
+        self.route(f"{BASE}/restaurants", self.search, self.checks)
+        self.route(
+            f"{BASE}/restaurants/{{restaurant_id}}/availability", self.availability, self.checks
+        )
+        self.route_bookings(f"{BASE}/reservations", self.checks)
+        sim.on_emit(self.emit)
+        sim.on_reset(self.tables.reset)
+        sim.on_reset(self.tokens.reset)
+        sim.on_state(self.state)
+        return sim.build()
 
-    async def modify(request: Request) -> Response:
-        reservation, changes = world.modify(request.path_params["reservation_id"], await json_body(request))
-        if changes:
-            send("reservation.modified", reservation, changes=changes)
-        return JSONResponse(reservation)
 
-    async def cancel(request: Request) -> Response:
-        body = await json_body(request)
-        reservation, changed = world.cancel(request.path_params["reservation_id"])
-        if changed:
-            send("reservation.cancelled", reservation, cancelled_by="diner", reason=body.get("reason"))
-        return JSONResponse(reservation)
-
-    sim.route("/v2/token", tokens.token_endpoint, methods=["POST"])
-    sim.route(f"{BASE}/restaurants", guard(CODES, search, *checks))
-    sim.route(f"{BASE}/restaurants/{{restaurant_id}}/availability", guard(CODES, availability, *checks))
-    sim.route(f"{BASE}/reservations", guard(CODES, create, *checks), methods=["POST"], idempotent=True)
-    sim.route(f"{BASE}/reservations/{{reservation_id}}", guard(CODES, read, *checks))
-    sim.route(f"{BASE}/reservations/{{reservation_id}}", guard(CODES, modify, *checks), methods=["PATCH"], idempotent=True)
-    sim.route(f"{BASE}/reservations/{{reservation_id}}/cancel", guard(CODES, cancel, *checks), methods=["POST"], idempotent=True)
-
-    async def emit(order: EmitRequest) -> Callback:
-        if order.event not in EVENTS:
-            raise EmitRejected(400, f"unknown event {order.event!r} (known: {', '.join(EVENTS)})")
-        if scheme is None:
-            raise EmitRejected(409, "callbacks are disabled: set callback_secret")
-        reservation = world.reservations.get(order.entity_id)
-        if reservation is None:
-            raise EmitRejected(404, f"no reservation {order.entity_id}")
-        fields: dict[str, Any] = {}
-        if order.event == "reservation.reminder":
-            fields["hours_before"] = 24
-        elif order.event == "reservation.cancelled":
-            reservation, _ = world.cancel(order.entity_id)
-            fields.update(cancelled_by="restaurant", reason="restaurant closed")
-        fields.update(order.data)
-        return callback(order.event, reservation, **fields)
-
-    sim.on_emit(emit)
-    sim.on_reset(world.reset)
-    sim.on_reset(tokens.reset)
-    sim.on_state(lambda: {**tokens.state(), "entities": {"reservations": dict(world.reservations),
-                                                         "availability": {"|".join(k): world.tables_per_slot - v for k, v in world.taken.items()}}})
-    return sim.build()
+def create_app(settings: HooklineSettings, sim_settings: SimulatorSettings) -> SimulatorLayer:
+    """The OpenTable simulator app (serves ``/v2/...`` and the token endpoint ``/v2/token``)."""
+    return OpenTableSimulator(settings, sim_settings).build()
 
 
 def next_open_day(start: date | None = None, ahead: int = 7) -> date:

@@ -24,29 +24,24 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import structlog
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from hookline.config.models import HooklineSettings, SimulatorSettings
-from hookline.errors import ConfigError
+from hookline.providers._reservation.simdesk import BookingDesk, Bookings
 from hookline.providers._reservation.simkit import (
     SimError,
     TokenIssuer,
-    api_key_check,
-    error_format,
+    bearer_checks,
     extra,
-    guard,
     iso,
     json_body,
-    signature_check,
     utcnow,
 )
 from hookline.providers.shell_recharge.client import CODES
-from hookline.sandbox import Callback, EmitRejected, EmitRequest, Simulator, SimulatorLayer
-from hookline.signatures.base import Scheme
+from hookline.sandbox import Callback, EmitRejected, EmitRequest, SimulatorLayer
 
-log = structlog.get_logger("hookline.sandbox.shell_recharge")
+__all__ = ["EVENTS", "ChargeSession", "ShellSimulator", "ShellWorld", "create_app"]
 
 BASE = "/v2"
 KWH_PER_TICK = 2.5
@@ -55,10 +50,41 @@ SECONDS_PER_TICK = 60  # each tick stands for a minute of charging (production p
 FAULT_AFTER_TICKS = 2
 MAX_DURATION = 240
 PER_KWH, PER_MINUTE, SESSION_FEE, CURRENCY = 0.40, 0.0, 1.00, "USD"
-PRICING: dict[str, Any] = {"per_kwh": PER_KWH, "per_minute": PER_MINUTE, "session_fee": SESSION_FEE, "currency": CURRENCY}
+PRICING: dict[str, Any] = {
+    "per_kwh": PER_KWH,
+    "per_minute": PER_MINUTE,
+    "session_fee": SESSION_FEE,
+    "currency": CURRENCY,
+}
 CO2_KG_PER_KWH = 0.4
-EVENTS = ("session.started", "session.progress", "session.completed", "session.failed",
-          "reservation.created", "reservation.modified", "reservation.cancelled")
+SAMPLE = {"session_id": "sr_sess_3b9e", "status": "charging"}
+SIGNING = {
+    "scheme": "hmac",
+    "header": "X-Shell-Signature",
+    "algorithm": "sha256",
+    "encoding": "hex",
+    "prefix": "sha256=",
+    "timestamp_header": "X-Shell-Timestamp",
+}
+# What a create answers (the callback and a read show the whole reservation).
+CREATED_FIELDS = (
+    "reservation_id",
+    "status",
+    "start_time",
+    "end_time",
+    "station_id",
+    "connector_id",
+    "duration_minutes",
+)
+EVENTS = (
+    "session.started",
+    "session.progress",
+    "session.completed",
+    "session.failed",
+    "reservation.created",
+    "reservation.modified",
+    "reservation.cancelled",
+)
 
 
 def _stations() -> dict[str, dict[str, Any]]:
@@ -66,14 +92,32 @@ def _stations() -> dict[str, dict[str, Any]]:
         return {"connector_id": cid, "type": kind, "power_kw": kw, "status": status}
 
     return {
-        "shell_ev_001": {"name": "Shell Recharge Market St", "location": {"lat": 37.7749, "lng": -122.4194},
-                         "connectors": {c["connector_id"]: c for c in (
-                             conn("conn_001", "CCS", 150), conn("conn_002", "CHAdeMO", 50),
-                             conn("conn_003", "Type2", 22, "occupied"), conn("conn_004", "CCS", 150),
-                             conn("conn_005", "CCS", 150), conn("conn_FAULT", "CCS", 150))}},
-        "shell_ev_002": {"name": "Shell Recharge Mission Bay", "location": {"lat": 37.7706, "lng": -122.3892},
-                         "connectors": {c["connector_id"]: c for c in (
-                             conn("conn_001", "CCS", 350), conn("conn_002", "Type2", 22, "out_of_service"))}},
+        "shell_ev_001": {
+            "name": "Shell Recharge Market St",
+            "location": {"lat": 37.7749, "lng": -122.4194},
+            "connectors": {
+                c["connector_id"]: c
+                for c in (
+                    conn("conn_001", "CCS", 150),
+                    conn("conn_002", "CHAdeMO", 50),
+                    conn("conn_003", "Type2", 22, "occupied"),
+                    conn("conn_004", "CCS", 150),
+                    conn("conn_005", "CCS", 150),
+                    conn("conn_FAULT", "CCS", 150),
+                )
+            },
+        },
+        "shell_ev_002": {
+            "name": "Shell Recharge Mission Bay",
+            "location": {"lat": 37.7706, "lng": -122.3892},
+            "connectors": {
+                c["connector_id"]: c
+                for c in (
+                    conn("conn_001", "CCS", 350),
+                    conn("conn_002", "Type2", 22, "out_of_service"),
+                )
+            },
+        },
     }
 
 
@@ -102,55 +146,82 @@ class ChargeSession:
     def cost(self) -> dict[str, Any]:
         energy = round(self.energy_kwh * PER_KWH, 2)
         time_cost = round(self.duration_seconds // 60 * PER_MINUTE, 2)
-        return {"energy": energy, "time": time_cost, "session_fee": SESSION_FEE,
-                "total": round(energy + time_cost + SESSION_FEE, 2), "currency": CURRENCY}
+        return {
+            "energy": energy,
+            "time": time_cost,
+            "session_fee": SESSION_FEE,
+            "total": round(energy + time_cost + SESSION_FEE, 2),
+            "currency": CURRENCY,
+        }
 
     def view(self) -> dict[str, Any]:
         return {
-            "session_id": self.session_id, "station_id": self.station_id, "connector_id": self.connector_id,
-            "reservation_id": self.reservation_id, "status": self.status, "started_at": iso(self.started),
-            "ended_at": iso(self.ended) if self.ended else None, "energy_kwh": round(self.energy_kwh, 3),
-            "power_kw": self.power_kw if self.status == "charging" else 0.0, "soc_percent": round(self.soc, 1),
+            "session_id": self.session_id,
+            "station_id": self.station_id,
+            "connector_id": self.connector_id,
+            "reservation_id": self.reservation_id,
+            "status": self.status,
+            "started_at": iso(self.started),
+            "ended_at": iso(self.ended) if self.ended else None,
+            "energy_kwh": round(self.energy_kwh, 3),
+            "power_kw": self.power_kw if self.status == "charging" else 0.0,
+            "soc_percent": round(self.soc, 1),
             "duration_seconds": self.duration_seconds,
-            "cost": {"amount": self.cost()["total"], "currency": CURRENCY}, "driver": self.driver,
+            "cost": {"amount": self.cost()["total"], "currency": CURRENCY},
+            "driver": self.driver,
         }
 
     def receipt(self) -> dict[str, Any]:
         return {
-            **self.view(), "status": "completed", "duration_minutes": self.duration_seconds // 60, "cost": self.cost(),
-            "co2_saved_kg": round(self.energy_kwh * CO2_KG_PER_KWH, 2), "renewable_percent": 100,
+            **self.view(),
+            "status": "completed",
+            "duration_minutes": self.duration_seconds // 60,
+            "cost": self.cost(),
+            "co2_saved_kg": round(self.energy_kwh * CO2_KG_PER_KWH, 2),
+            "renewable_percent": 100,
         }
 
 
-class ShellWorld:
+class ShellWorld(Bookings):
     """Stations, connector reservations and sessions."""
 
     def __init__(self, initial_soc: float = 20.0) -> None:
+        super().__init__()
         self.initial_soc = initial_soc
         self.stations = _stations()
-        self.reservations: dict[str, dict[str, Any]] = {}
         self.sessions: dict[str, ChargeSession] = {}
-        self.counter = 0
 
     def reset(self) -> None:
+        super().reset()
         self.stations = _stations()
-        self.reservations.clear()
         self.sessions.clear()
-        self.counter = 0
 
-    def connector(self, station_id: str, connector_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    def connector(
+        self, station_id: str, connector_id: str
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
         station = self.stations.get(station_id)
         if station is None:
-            raise SimError("STATION_NOT_FOUND", f"station {station_id} does not exist", {"station_id": station_id})
+            raise SimError(
+                "STATION_NOT_FOUND",
+                f"station {station_id} does not exist",
+                {"station_id": station_id},
+            )
         conn = station["connectors"].get(connector_id)
         if conn is None:
-            raise SimError("CONNECTOR_NOT_FOUND", f"connector {connector_id} is not at {station_id}", {"connector_id": connector_id})
+            raise SimError(
+                "CONNECTOR_NOT_FOUND",
+                f"connector {connector_id} is not at {station_id}",
+                {"connector_id": connector_id},
+            )
         return station, conn
 
     def _busy(self, connector: dict[str, Any]) -> None:
         if connector["status"] in ("occupied", "out_of_service"):
-            raise SimError("CONNECTOR_UNAVAILABLE", f"connector {connector['connector_id']} is {connector['status']}",
-                           {"connector_id": connector["connector_id"], "status": connector["status"]})
+            raise SimError(
+                "CONNECTOR_UNAVAILABLE",
+                f"connector {connector['connector_id']} is {connector['status']}",
+                {"connector_id": connector["connector_id"], "status": connector["status"]},
+            )
 
     def _window(self, start_text: Any, minutes: Any) -> tuple[datetime, datetime]:
         try:
@@ -158,20 +229,44 @@ class ShellWorld:
         except ValueError as exc:
             raise SimError("INVALID_REQUEST", "start_time must be RFC 3339", status=400) from exc
         if not isinstance(minutes, int) or minutes < 1:
-            raise SimError("INVALID_REQUEST", "duration_minutes must be a positive integer", status=400)
+            raise SimError(
+                "INVALID_REQUEST", "duration_minutes must be a positive integer", status=400
+            )
         if minutes > MAX_DURATION:
-            raise SimError("MAX_DURATION_EXCEEDED", f"at most {MAX_DURATION} minutes", {"duration_minutes": minutes})
+            raise SimError(
+                "MAX_DURATION_EXCEEDED",
+                f"at most {MAX_DURATION} minutes",
+                {"duration_minutes": minutes},
+            )
         return start, start + timedelta(minutes=minutes)
 
-    def _conflict(self, station_id: str, connector_id: str, start: datetime, end: datetime, own: str | None = None) -> None:
+    def _conflict(
+        self,
+        station_id: str,
+        connector_id: str,
+        start: datetime,
+        end: datetime,
+        own: str | None = None,
+    ) -> None:
         for other in self.reservations.values():
-            if (other["reservation_id"] != own and other["status"] == "reserved"
-                    and (other["station_id"], other["connector_id"]) == (station_id, connector_id)
-                    and other["_start"] < end and start < other["_end"]):
-                raise SimError("RESERVATION_CONFLICT", "the time slot is taken", {"reservation_id": other["reservation_id"]})
+            if (
+                other["reservation_id"] != own
+                and other["status"] == "reserved"
+                and (other["station_id"], other["connector_id"]) == (station_id, connector_id)
+                and other["_start"] < end
+                and start < other["_end"]
+            ):
+                raise SimError(
+                    "RESERVATION_CONFLICT",
+                    "the time slot is taken",
+                    {"reservation_id": other["reservation_id"]},
+                )
 
-    def reserve(self, body: dict[str, Any]) -> dict[str, Any]:
-        station_id, connector_id = str(body.get("station_id", "")), str(body.get("connector_id", ""))
+    def create(self, body: dict[str, Any]) -> dict[str, Any]:
+        station_id, connector_id = (
+            str(body.get("station_id", "")),
+            str(body.get("connector_id", "")),
+        )
         station, conn = self.connector(station_id, connector_id)
         vehicle = body.get("vehicle")
         if not isinstance(vehicle, dict):
@@ -179,71 +274,96 @@ class ShellWorld:
         start, end = self._window(body.get("start_time"), body.get("duration_minutes"))
         self._busy(conn)
         if vehicle.get("connector_type") != conn["type"]:
-            raise SimError("VEHICLE_INCOMPATIBLE", f"the vehicle needs {vehicle.get('connector_type')}, the connector is {conn['type']}")
+            raise SimError(
+                "VEHICLE_INCOMPATIBLE",
+                f"the vehicle needs {vehicle.get('connector_type')}, the connector is {conn['type']}",
+            )
         if "nopay" in str(vehicle.get("driver_email", "")):
             raise SimError("PAYMENT_REQUIRED", "no payment method on file")
         self._conflict(station_id, connector_id, start, end)
-        self.counter += 1
         reservation = {
-            "reservation_id": f"sr_res_{self.counter:04x}{secrets.token_hex(2)}", "status": "reserved",
-            "station_id": station_id, "station_name": station["name"], "connector_id": connector_id,
-            "start_time": iso(start), "end_time": iso(end), "duration_minutes": body["duration_minutes"],
-            "vehicle": vehicle, "_start": start, "_end": end,
+            "reservation_id": self.next_id("sr_res_"),
+            "status": "reserved",
+            "station_id": station_id,
+            "station_name": station["name"],
+            "connector_id": connector_id,
+            "start_time": iso(start),
+            "end_time": iso(end),
+            "duration_minutes": body["duration_minutes"],
+            "vehicle": vehicle,
+            "_start": start,
+            "_end": end,
         }
         self.reservations[reservation["reservation_id"]] = reservation
         return reservation
 
-    def get_reservation(self, reservation_id: str) -> dict[str, Any]:
-        try:
-            return self.reservations[reservation_id]
-        except KeyError:
-            raise SimError("RESERVATION_NOT_FOUND", f"reservation {reservation_id} does not exist") from None
-
-    def modify(self, reservation_id: str, body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-        reservation = self.get_reservation(reservation_id)
+    def modify(
+        self, reservation_id: str, body: dict[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        reservation = self.get(reservation_id)
         if reservation["status"] != "reserved":
-            raise SimError("RESERVATION_CONFLICT", f"a {reservation['status']} reservation cannot change")
+            raise SimError(
+                "RESERVATION_CONFLICT", f"a {reservation['status']} reservation cannot change"
+            )
         start_text = body.get("start_time", reservation["start_time"])
         minutes = body.get("duration_minutes", reservation["duration_minutes"])
         start, end = self._window(start_text, minutes)
-        self._conflict(reservation["station_id"], reservation["connector_id"], start, end, own=reservation_id)
+        self._conflict(
+            reservation["station_id"], reservation["connector_id"], start, end, own=reservation_id
+        )
         changes = {}
         if iso(start) != reservation["start_time"]:
             changes["start_time"] = {"from": reservation["start_time"], "to": iso(start)}
         if minutes != reservation["duration_minutes"]:
             changes["duration_minutes"] = {"from": reservation["duration_minutes"], "to": minutes}
-        reservation.update(start_time=iso(start), end_time=iso(end), duration_minutes=minutes, _start=start, _end=end)
+        reservation.update(
+            start_time=iso(start),
+            end_time=iso(end),
+            duration_minutes=minutes,
+            _start=start,
+            _end=end,
+        )
         return reservation, changes
 
-    def cancel(self, reservation_id: str) -> tuple[dict[str, Any], bool]:
-        reservation = self.get_reservation(reservation_id)
-        if reservation["status"] == "cancelled":
-            return reservation, False
-        reservation["status"] = "cancelled"
-        return reservation, True
-
     def start(self, body: dict[str, Any]) -> ChargeSession:
-        station_id, connector_id = str(body.get("station_id", "")), str(body.get("connector_id", ""))
+        station_id, connector_id = (
+            str(body.get("station_id", "")),
+            str(body.get("connector_id", "")),
+        )
         _, conn = self.connector(station_id, connector_id)
         self._busy(conn)
         reservation_id = body.get("reservation_id")
         driver: dict[str, Any] = {}
         target = 80.0
         if reservation_id:
-            reservation = self.get_reservation(str(reservation_id))
-            if reservation["status"] != "reserved" or (reservation["station_id"], reservation["connector_id"]) != (station_id, connector_id):
-                raise SimError("RESERVATION_CONFLICT", "the reservation is not for this connector or no longer active")
+            reservation = self.get(str(reservation_id))
+            if reservation["status"] != "reserved" or (
+                reservation["station_id"],
+                reservation["connector_id"],
+            ) != (station_id, connector_id):
+                raise SimError(
+                    "RESERVATION_CONFLICT",
+                    "the reservation is not for this connector or no longer active",
+                )
             vehicle = reservation["vehicle"]
             if "nopay" in str(vehicle.get("driver_email", "")):
                 raise SimError("PAYMENT_REQUIRED", "no payment method on file")
-            driver = {"name": vehicle.get("driver_name"), "email": vehicle.get("driver_email"), "phone": vehicle.get("driver_phone")}
+            driver = {
+                "name": vehicle.get("driver_name"),
+                "email": vehicle.get("driver_email"),
+                "phone": vehicle.get("driver_phone"),
+            }
             target = float(vehicle.get("target_soc") or 80)
-        self.counter += 1
         session = ChargeSession(
-            session_id=f"sr_sess_{self.counter:04x}{secrets.token_hex(2)}", station_id=station_id,
-            connector_id=connector_id, reservation_id=str(reservation_id) if reservation_id else None,
-            started=utcnow(), soc=self.initial_soc, target_soc=max(target, self.initial_soc + SOC_PER_TICK),
-            power_kw=float(conn["power_kw"]), driver={k: v for k, v in driver.items() if v is not None},
+            session_id=self.next_id("sr_sess_"),
+            station_id=station_id,
+            connector_id=connector_id,
+            reservation_id=str(reservation_id) if reservation_id else None,
+            started=utcnow(),
+            soc=self.initial_soc,
+            target_soc=max(target, self.initial_soc + SOC_PER_TICK),
+            power_kw=float(conn["power_kw"]),
+            driver={k: v for k, v in driver.items() if v is not None},
         )
         conn["status"] = "occupied"
         self.sessions[session.session_id] = session
@@ -255,7 +375,9 @@ class ShellWorld:
             raise SimError("INVALID_SESSION", f"session {session_id} is unknown or expired")
         return session
 
-    def finish(self, session: ChargeSession, status: str, failure: dict[str, Any] | None = None) -> None:
+    def finish(
+        self, session: ChargeSession, status: str, failure: dict[str, Any] | None = None
+    ) -> None:
         session.status = status
         session.ended = utcnow()
         session.failure = failure
@@ -271,7 +393,11 @@ class ShellWorld:
             return []
         session.ticks += 1
         if "FAULT" in session.connector_id and session.ticks >= FAULT_AFTER_TICKS:
-            self.finish(session, "failed", {"code": "CONNECTOR_FAULT", "message": "Connector reported a ground fault"})
+            self.finish(
+                session,
+                "failed",
+                {"code": "CONNECTOR_FAULT", "message": "Connector reported a ground fault"},
+            )
             return [("session.failed", {**session.view(), "failure": session.failure})]
         session.energy_kwh += KWH_PER_TICK
         session.soc = min(100.0, session.soc + SOC_PER_TICK)
@@ -287,143 +413,186 @@ def _public(reservation: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in reservation.items() if not k.startswith("_")}
 
 
-def create_app(settings: HooklineSettings, sim_settings: SimulatorSettings) -> SimulatorLayer:
-    """The Shell Recharge simulator app (serves ``/v2/...`` and the token endpoint ``/oauth/token``)."""
-    world = ShellWorld(float(extra(sim_settings, "initial_soc", 20.0)))
-    fmt = error_format(CODES, {"session_id": "sr_sess_3b9e", "status": "charging"})
-    tokens = TokenIssuer(sim_settings)
-    sim = Simulator("shell_recharge", sim_settings, fmt=fmt, source="shell-recharge", sandbox=settings.sandbox,
-                    credential=tokens.credential)
-    scheme: Scheme | None
-    try:
-        scheme = sim.signing_scheme({"scheme": "hmac", "header": "X-Shell-Signature", "algorithm": "sha256",
-                                     "encoding": "hex", "prefix": "sha256=", "timestamp_header": "X-Shell-Timestamp"})
-    except ConfigError:
-        scheme = None
-        log.warning("sandbox.callbacks_disabled", provider="shell_recharge", reason="no callback_secret")
+class ShellSimulator(BookingDesk):
+    """Stations, connector reservations and charging sessions behind OAuth2, API key and signature."""
 
-    def callback(event: str, entity: str, data: dict[str, Any]) -> Callback:
+    provider = "shell_recharge"
+    events = EVENTS
+    cancelled_by = "driver"
+
+    def __init__(self, settings: HooklineSettings, sim_settings: SimulatorSettings) -> None:
+        self.tokens = TokenIssuer(sim_settings)
+        self.chargers = ShellWorld(float(extra(sim_settings, "initial_soc", 20.0)))
+        super().__init__(
+            settings,
+            sim_settings,
+            self.chargers,
+            source="shell-recharge",
+            codes=CODES,
+            sample=SAMPLE,
+            signing=SIGNING,
+            credential=self.tokens.credential,
+        )
+        self.checks = bearer_checks(self.tokens, sim_settings)
+
+    # ---- callbacks: reservations through the desk, sessions through note() ----
+
+    def note(self, event: str, entity: str, data: dict[str, Any]) -> Callback:
         event_id = "sr_evt_" + secrets.token_hex(6)
         body = {"id": event_id, "type": event, "created_at": iso(utcnow()), "data": data}
-        return Callback(entity=entity, event_id=event_id, url=sim.callback_url, body=json.dumps(body).encode(),
-                        scheme=scheme, signature_header="X-Shell-Signature")
+        return Callback(
+            entity=entity,
+            event_id=event_id,
+            url=self.sim.callback_url,
+            body=json.dumps(body).encode(),
+            scheme=self.scheme,
+            signature_header="X-Shell-Signature",
+        )
 
-    def send(event: str, entity: str, data: dict[str, Any]) -> None:
-        if scheme is not None:
-            sim.send(callback(event, entity, data))
+    def notify(self, event: str, entity: str, data: dict[str, Any]) -> None:
+        if self.scheme is not None:
+            self.sim.send(self.note(event, entity, data))
 
-    checks = (tokens.bearer_check, api_key_check(sim_settings, "x-api-key"), signature_check(sim_settings))
+    def callback(self, event: str, reservation: dict[str, Any], fields: dict[str, Any]) -> Callback:
+        return self.note(event, reservation["reservation_id"], {**_public(reservation), **fields})
 
-    async def stations(request: Request) -> Response:
-        q = request.query_params
-        kind = q.get("connector_type")
-        min_kw = float(q.get("min_power_kw") or 0)
-        only_free = q.get("available_only", "").lower() == "true"
-        out = []
-        for sid, st in world.stations.items():
-            conns = [c for c in st["connectors"].values()
-                     if (not kind or c["type"] == kind) and c["power_kw"] >= min_kw and (not only_free or c["status"] == "available")]
-            if conns:
-                out.append({"station_id": sid, "name": st["name"], "location": st["location"], "connectors": conns,
-                            "pricing": PRICING})
-        return JSONResponse({"stations": out})
+    def view(self, reservation: dict[str, Any]) -> dict[str, Any]:
+        return _public(reservation)
 
-    async def availability(request: Request) -> Response:
-        sid = request.path_params["station_id"]
-        cid = request.query_params.get("connector_id", "")
-        _, conn = world.connector(sid, cid)
-        minutes = int(request.query_params.get("duration_minutes", "30"))
-        free = conn["status"] == "available"
-        estimate = round(SESSION_FEE + 0.5 * conn["power_kw"] * minutes / 60 * PER_KWH, 2)
-        return JSONResponse({"station_id": sid, "connector_id": cid, "available": free,
-                             "next_available_at": None if free else iso(utcnow() + timedelta(minutes=30)),
-                             "price_estimate": {"amount": estimate, "currency": CURRENCY}})
+    def created_view(self, reservation: dict[str, Any]) -> dict[str, Any]:
+        return {k: reservation[k] for k in CREATED_FIELDS}
 
-    async def reserve(request: Request) -> Response:
-        reservation = world.reserve(await json_body(request))
-        send("reservation.created", reservation["reservation_id"], _public(reservation))
-        return JSONResponse({k: reservation[k] for k in ("reservation_id", "status", "start_time", "end_time",
-                                                         "station_id", "connector_id", "duration_minutes")}, status_code=201)
+    def cancelled_view(self, reservation: dict[str, Any]) -> dict[str, Any]:
+        return {"reservation_id": reservation["reservation_id"], "status": reservation["status"]}
 
-    async def read_reservation(request: Request) -> Response:
-        return JSONResponse(_public(world.get_reservation(request.path_params["reservation_id"])))
-
-    async def modify(request: Request) -> Response:
-        reservation, changes = world.modify(request.path_params["reservation_id"], await json_body(request))
-        if changes:
-            send("reservation.modified", reservation["reservation_id"], {**_public(reservation), "changes": changes})
-        return JSONResponse(_public(reservation))
-
-    async def cancel(request: Request) -> Response:
-        body = await json_body(request)
-        reservation, changed = world.cancel(request.path_params["reservation_id"])
-        if changed:
-            send("reservation.cancelled", reservation["reservation_id"],
-                 {**_public(reservation), "cancelled_by": "driver", "reason": body.get("reason")})
-        return JSONResponse({"reservation_id": reservation["reservation_id"], "status": reservation["status"]})
-
-    async def start(request: Request) -> Response:
-        session = world.start(await json_body(request))
-        return JSONResponse({"session_id": session.session_id, "status": session.status,
-                             "started_at": iso(session.started), "station_id": session.station_id,
-                             "connector_id": session.connector_id, "reservation_id": session.reservation_id},
-                            status_code=201)
-
-    async def status(request: Request) -> Response:
-        return JSONResponse(world.get_session(request.path_params["session_id"]).view())
-
-    async def stop(request: Request) -> Response:
-        session = world.get_session(request.path_params["session_id"])
-        if session.status == "failed":
-            raise SimError("INVALID_SESSION", "the session failed; there is nothing to stop")
-        if session.status in ("starting", "charging"):
-            world.finish(session, "completed")
-            send("session.completed", session.session_id, session.receipt())
-        return JSONResponse(session.receipt())
-
-    async def tick() -> None:
-        for session in list(world.sessions.values()):
-            for event, data in world.step(session):
-                send(event, session.session_id, data)
-
-    sim.route("/oauth/token", tokens.token_endpoint, methods=["POST"])
-    sim.route(f"{BASE}/stations", guard(CODES, stations, *checks))
-    sim.route(f"{BASE}/stations/{{station_id}}/availability", guard(CODES, availability, *checks))
-    sim.route(f"{BASE}/reservations", guard(CODES, reserve, *checks), methods=["POST"], idempotent=True)
-    sim.route(f"{BASE}/reservations/{{reservation_id}}", guard(CODES, read_reservation, *checks))
-    sim.route(f"{BASE}/reservations/{{reservation_id}}", guard(CODES, modify, *checks), methods=["PATCH"], idempotent=True)
-    sim.route(f"{BASE}/reservations/{{reservation_id}}/cancel", guard(CODES, cancel, *checks), methods=["POST"], idempotent=True)
-    sim.route(f"{BASE}/sessions", guard(CODES, start, *checks), methods=["POST"], idempotent=True)
-    sim.route(f"{BASE}/sessions/{{session_id}}", guard(CODES, status, *checks))
-    sim.route(f"{BASE}/sessions/{{session_id}}/stop", guard(CODES, stop, *checks), methods=["POST"], idempotent=True)
-    sim.every_tick(tick)
-
-    async def emit(order: EmitRequest) -> Callback:
-        if order.event not in EVENTS:
-            raise EmitRejected(400, f"unknown event {order.event!r} (known: {', '.join(EVENTS)})")
-        if scheme is None:
-            raise EmitRejected(409, "callbacks are disabled: set callback_secret")
-        if order.event.startswith("reservation."):
-            reservation = world.reservations.get(order.entity_id)
-            if reservation is None:
-                raise EmitRejected(404, f"no reservation {order.entity_id}")
-            if order.event == "reservation.cancelled":
-                world.cancel(order.entity_id)
-            return callback(order.event, order.entity_id, {**_public(reservation), **order.data})
-        session = world.sessions.get(order.entity_id)
+    def emit_other(self, order: EmitRequest) -> Callback:
+        session = self.chargers.sessions.get(order.entity_id)
         if session is None:
             raise EmitRejected(404, f"no session {order.entity_id}")
         data = session.receipt() if order.event == "session.completed" else session.view()
         if order.event == "session.failed":
-            data["failure"] = order.data.get("failure") or {"code": "EMERGENCY_STOP", "message": "Emergency stop pressed"}
-        return callback(order.event, order.entity_id, {**data, **order.data})
+            data["failure"] = order.data.get("failure") or {
+                "code": "EMERGENCY_STOP",
+                "message": "Emergency stop pressed",
+            }
+        return self.note(order.event, order.entity_id, {**data, **order.data})
 
-    sim.on_emit(emit)
-    sim.on_reset(world.reset)
-    sim.on_reset(tokens.reset)
-    sim.on_state(lambda: {**tokens.state(), "entities": {
-        "reservations": {k: _public(v) for k, v in world.reservations.items()},
-        "sessions": {k: s.view() for k, s in world.sessions.items()},
-        "connectors": {f"{sid}/{cid}": c["status"] for sid, st in world.stations.items() for cid, c in st["connectors"].items()},
-    }})
-    return sim.build()
+    # ---- stations and sessions ---------------------------------------------------
+
+    async def stations(self, request: Request) -> Response:
+        q = request.query_params
+        kind = q.get("connector_type")
+        min_kw = float(q.get("min_power_kw") or 0)
+        only_free = q.get("available_only", "").lower() == "true"
+
+        def shown(c: dict[str, Any]) -> bool:
+            return (
+                (not kind or c["type"] == kind)
+                and c["power_kw"] >= min_kw
+                and (not only_free or c["status"] == "available")
+            )
+
+        out = []
+        for sid, st in self.chargers.stations.items():
+            conns = [c for c in st["connectors"].values() if shown(c)]
+            if conns:
+                out.append(
+                    {
+                        "station_id": sid,
+                        "name": st["name"],
+                        "location": st["location"],
+                        "connectors": conns,
+                        "pricing": PRICING,
+                    }
+                )
+        return JSONResponse({"stations": out})
+
+    async def availability(self, request: Request) -> Response:
+        sid = request.path_params["station_id"]
+        cid = request.query_params.get("connector_id", "")
+        _, conn = self.chargers.connector(sid, cid)
+        minutes = int(request.query_params.get("duration_minutes", "30"))
+        free = conn["status"] == "available"
+        estimate = round(SESSION_FEE + 0.5 * conn["power_kw"] * minutes / 60 * PER_KWH, 2)
+        return JSONResponse(
+            {
+                "station_id": sid,
+                "connector_id": cid,
+                "available": free,
+                "next_available_at": None if free else iso(utcnow() + timedelta(minutes=30)),
+                "price_estimate": {"amount": estimate, "currency": CURRENCY},
+            }
+        )
+
+    async def start(self, request: Request) -> Response:
+        session = self.chargers.start(await json_body(request))
+        return JSONResponse(
+            {
+                "session_id": session.session_id,
+                "status": session.status,
+                "started_at": iso(session.started),
+                "station_id": session.station_id,
+                "connector_id": session.connector_id,
+                "reservation_id": session.reservation_id,
+            },
+            status_code=201,
+        )
+
+    async def status(self, request: Request) -> Response:
+        return JSONResponse(self.chargers.get_session(request.path_params["session_id"]).view())
+
+    async def stop(self, request: Request) -> Response:
+        session = self.chargers.get_session(request.path_params["session_id"])
+        if session.status == "failed":
+            raise SimError("INVALID_SESSION", "the session failed; there is nothing to stop")
+        if session.status in ("starting", "charging"):
+            self.chargers.finish(session, "completed")
+            self.notify("session.completed", session.session_id, session.receipt())
+        return JSONResponse(session.receipt())
+
+    async def tick(self) -> None:
+        for session in list(self.chargers.sessions.values()):
+            for event, data in self.chargers.step(session):
+                self.notify(event, session.session_id, data)
+
+    def state(self) -> dict[str, Any]:
+        world = self.chargers
+        return {
+            **self.tokens.state(),
+            "entities": {
+                "reservations": {k: _public(v) for k, v in world.reservations.items()},
+                "sessions": {k: s.view() for k, s in world.sessions.items()},
+                "connectors": {
+                    f"{sid}/{cid}": c["status"]
+                    for sid, st in world.stations.items()
+                    for cid, c in st["connectors"].items()
+                },
+            },
+        }
+
+    def build(self) -> SimulatorLayer:
+        sim, checks = self.sim, self.checks
+        sim.route("/oauth/token", self.tokens.token_endpoint, methods=["POST"])
+        self.route(f"{BASE}/stations", self.stations, checks)
+        self.route(f"{BASE}/stations/{{station_id}}/availability", self.availability, checks)
+        self.route_bookings(f"{BASE}/reservations", checks)
+        self.route(f"{BASE}/sessions", self.start, checks, methods=["POST"], idempotent=True)
+        self.route(f"{BASE}/sessions/{{session_id}}", self.status, checks)
+        self.route(
+            f"{BASE}/sessions/{{session_id}}/stop",
+            self.stop,
+            checks,
+            methods=["POST"],
+            idempotent=True,
+        )
+        sim.every_tick(self.tick)
+        sim.on_emit(self.emit)
+        sim.on_reset(self.chargers.reset)
+        sim.on_reset(self.tokens.reset)
+        sim.on_state(self.state)
+        return sim.build()
+
+
+def create_app(settings: HooklineSettings, sim_settings: SimulatorSettings) -> SimulatorLayer:
+    """The Shell Recharge simulator app (serves ``/v2/...`` and the token endpoint ``/oauth/token``)."""
+    return ShellSimulator(settings, sim_settings).build()
