@@ -1,4 +1,4 @@
-"""Schemathesis, every check on, finds nothing against a running ingress: the document is exact."""
+"""Schemathesis, every check on, finds nothing against a running `hookline serve`: the document is exact."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import sys
+import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -13,9 +14,12 @@ from typing import Any
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from hookline.bus.broker import EmbeddedBroker
+from hookline.bus.broker import EmbeddedBroker, free_port
+from hookline.bus.topics import all_topics
+from hookline.config.models import HooklineSettings
 from tests.contracts.schemathesis_hooks import SOURCES_VARIABLE
-from tests.support.ingress import running_ingress, settings_for
+from tests.support.kafka import create_topics
+from tests.support.processes import ENV, Hookline
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN_TOKEN = "admin-token-schemathesis-0123"
@@ -86,16 +90,35 @@ async def _decided(url: str) -> Counter[str]:
     return counts
 
 
-async def test_schemathesis_with_all_checks_finds_no_failure(broker: EmbeddedBroker) -> None:
-    """Every check of schemathesis, on every operation of the served document, passes."""
-    settings = settings_for(broker.bootstrap_servers, admin_token=ADMIN_TOKEN, sources=SOURCES)
+async def test_schemathesis_with_all_checks_finds_no_failure(
+    broker: EmbeddedBroker, tmp_path: Path
+) -> None:
+    """Every check of schemathesis, on every operation `hookline serve` documents, passes."""
+    port = free_port()
+    raw = {
+        "server": {"host": "127.0.0.1", "port": port, "max_body_bytes": 4096},
+        "kafka": {
+            "bootstrap_servers": broker.bootstrap_servers,
+            "topic_prefix": f"t{uuid.uuid4().hex[:10]}",
+        },
+        "admin_token": ADMIN_TOKEN,
+        "sources": SOURCES,
+        "observability": {"log_level": "warning"},
+    }
+    settings = HooklineSettings.model_validate(raw)
+    await create_topics(broker.bootstrap_servers, all_topics(settings, extra_domains=SOURCES), 3)
+    config = tmp_path / "hookline.yaml"
+    config.write_text(json.dumps(raw))  # JSON is YAML
     env = {
-        **os.environ,
+        **ENV,
         "SCHEMATHESIS_HOOKS": "tests.contracts.schemathesis_hooks",
         SOURCES_VARIABLE: json.dumps({name: source["verify"] for name, source in SOURCES.items()}),
         "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
     }
-    async with running_ingress(settings) as url:
+    url = f"http://127.0.0.1:{port}"
+    server = Hookline(tmp_path, "serve", config=config)
+    try:
+        await asyncio.to_thread(server.wait_for_port, port)
         before = await _decided(url)
         process = await asyncio.create_subprocess_exec(
             str(Path(sys.executable).parent / "schemathesis"),
@@ -114,6 +137,8 @@ async def test_schemathesis_with_all_checks_finds_no_failure(broker: EmbeddedBro
         )
         output, _ = await process.communicate()
         reached = await _decided(url) - before
+    finally:
+        server.close()
     report = output.decode(errors="replace")
     assert process.returncode == 0, report
     assert "Failures:" not in report, report

@@ -373,8 +373,31 @@ def document(sources: Mapping[str, SourceView] | None = None) -> dict[str, Any]:
             },
         },
     }
-    # Any handler can fail; the edge and Starlette both answer that with a 500 problem.
     for item in spec["paths"].values():
         for operation in item.values():
-            operation["responses"].setdefault("500", _INTERNAL)
+            for status, answer in _ANY_REQUEST.items():
+                _also(operation["responses"], status, answer)
     return spec
+
+
+# What any request may get before (or whatever) its route answers: a handler
+# failing (the edge and Starlette both answer it), and the HTTP edge of
+# `hookline serve` refusing the request itself (docs/edge.md).
+_ANY_REQUEST: dict[str, dict[str, Any]] = {
+    "400": _problem("The request is not valid HTTP/1.1 (e.g. a bad Content-Length)."),
+    "408": _problem("The request headers or body did not arrive within the server's timeouts."),
+    "431": _problem("The request headers exceed server.max_header_bytes."),
+    "500": _INTERNAL,
+    "503": _problem("Over server.max_connections; retry later.", retry_after=True),
+}
+
+
+def _also(responses: dict[str, Any], status: str, answer: dict[str, Any]) -> None:
+    """Add ``answer`` under ``status``; where the operation has its own, add only its media types."""
+    own = responses.get(status)
+    if own is None:
+        responses[status] = answer
+        return
+    content = own.setdefault("content", {})
+    for media_type, schema in answer["content"].items():
+        content.setdefault(media_type, schema)
