@@ -223,7 +223,7 @@ async def test_oauth_with_api_key_and_signing(fault: FaultServer, base_url: str)
         assert seen.headers["x-api-key"] == "ot-key-123456"
         assert seen.headers["authorization"].startswith("Bearer at-")
         timestamp = seen.headers["x-timestamp"]
-        assert abs(int(timestamp) - time.time()) < 5
+        assert abs(int(timestamp) - time.time()) < 60  # now, in seconds; room for a loaded machine
         assert seen.headers["x-signature"] == _expected_signature(secret, seen.method, path, timestamp, seen.body)
         assert verify_signature(secret, seen.method, path, timestamp, seen.body, seen.headers["x-signature"], now=time.time())
     assert not verify_signature(secret, "POST", "/api/things", post.headers["x-timestamp"], b"{}",

@@ -197,9 +197,11 @@ async def test_abandons_after_five_attempts() -> None:
 
 async def test_connection_refused_and_timeout_are_retried() -> None:
     """An unreachable target or an answer slower than the timeout is a failed attempt."""
-    receiver = Receiver(script=(("sleep", 1.0), 204))
+    # A timeout of a whole second: the second attempt's immediate 204 must not
+    # time out too on a loaded machine.
+    receiver = Receiver(script=(("sleep", 3.0), 204))
     async with serve(receiver.app()) as url:
-        sender = CallbackSender(retry_delays=FAST, timeout=0.2)
+        sender = CallbackSender(retry_delays=FAST, timeout=1.0)
         try:
             sender.enqueue(callback(f"{url}/hook", entity="slow"))
             sender.enqueue(callback("http://127.0.0.1:9/nothing", entity="nowhere", event_id="evt_2"))
