@@ -157,11 +157,27 @@ def test_worker_stops_promptly_while_waiting_for_kafka(tmp_path: Path, cleanup: 
     assert worker.stop(signal.SIGTERM, EXIT_WITHIN) == 0
 
 
-@pytest.mark.parametrize("command", [["serve"], ["worker", "tests.cli.idle_worker:build"]])
-def test_config_error_is_one_line(tmp_path: Path, command: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("server: {port: not-a-port}\nkafka: {bootstrap_servers: 127.0.0.1:1}\n", "server.port"),
+        (
+            "kafka: {bootstrap_servers: 127.0.0.1:1, security_protocol: SSL,"
+            " ssl_cafile: /nonexistent/ca.pem}\n",
+            "kafka.ssl_cafile",
+        ),
+    ],
+    ids=["bad-port", "missing-tls-file"],
+)
+@pytest.mark.parametrize(
+    "command", [["serve"], ["serve", "--workers", "2"], ["worker", "tests.cli.idle_worker:build"]]
+)
+def test_config_error_is_one_line(
+    tmp_path: Path, command: list[str], text: str, names: str
+) -> None:
     """A configuration error stops start-up with one clear stderr line, never a traceback."""
     config = tmp_path / "bad.yaml"
-    config.write_text("server: {port: not-a-port}\nkafka: {bootstrap_servers: 127.0.0.1:1}\n")
+    config.write_text(text)
     process = Hookline(tmp_path, *command, config=config)
     try:
         code = process.process.wait(60)
@@ -171,9 +187,8 @@ def test_config_error_is_one_line(tmp_path: Path, command: list[str]) -> None:
     assert code == 1
     assert "Traceback" not in stderr
     lines = stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("hookline:") and "server.port" in lines[0], (
-        stderr
-    )
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("hookline:") and names in lines[0], stderr
 
 
 def dev_config(tmp_path: Path, http_port: int, kafka_port: int, sim_port: int) -> Path:

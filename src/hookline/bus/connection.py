@@ -16,6 +16,7 @@ from aiokafka.errors import (
 )
 
 from hookline.config.models import KafkaSettings
+from hookline.errors import ConfigError
 
 log = structlog.get_logger("hookline.bus")
 
@@ -29,15 +30,35 @@ def client_options(kafka: KafkaSettings, bootstrap_servers: str) -> dict[str, An
         "request_timeout_ms": kafka.request_timeout_ms,
     }
     if kafka.security_protocol in ("SSL", "SASL_SSL"):
-        context = ssl.create_default_context(cafile=kafka.ssl_cafile)
-        if kafka.ssl_certfile:
-            context.load_cert_chain(kafka.ssl_certfile, kafka.ssl_keyfile)
-        options["ssl_context"] = context
+        options["ssl_context"] = _ssl_context(kafka)
     if kafka.security_protocol.startswith("SASL"):
         options["sasl_mechanism"] = kafka.sasl_mechanism
         options["sasl_plain_username"] = kafka.sasl_username
         options["sasl_plain_password"] = kafka.sasl_password.get() if kafka.sasl_password else None
     return options
+
+
+def _ssl_context(kafka: KafkaSettings) -> ssl.SSLContext:
+    # A missing or unreadable file is a configuration error, said in one line at
+    # start-up, not a traceback from deep inside the first connection attempt.
+    try:
+        context = ssl.create_default_context(cafile=kafka.ssl_cafile)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(
+            f"kafka.ssl_cafile: cannot load {kafka.ssl_cafile}: {_reason(exc)}"
+        ) from exc
+    if kafka.ssl_certfile:
+        try:
+            context.load_cert_chain(kafka.ssl_certfile, kafka.ssl_keyfile)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(
+                f"kafka.ssl_certfile/ssl_keyfile: cannot load {kafka.ssl_certfile}: {_reason(exc)}"
+            ) from exc
+    return context
+
+
+def _reason(exc: BaseException) -> str:
+    return str(getattr(exc, "strerror", None) or exc)
 
 
 def producer_options(

@@ -10,6 +10,7 @@ from typing import Any
 
 import uvicorn
 
+from hookline.bus.connection import client_options
 from hookline.cli.common import load
 from hookline.config.loader import CONFIG_ENV
 from hookline.config.models import HooklineSettings, bootstrap
@@ -49,6 +50,9 @@ def uvicorn_config(settings: HooklineSettings, app: Any, **overrides: Any) -> uv
 
 def build(settings: HooklineSettings) -> Any:
     servers, embedded = bootstrap(settings.kafka)
+    # Kafka is connected in the background, but its settings (TLS files) are
+    # checked now: a configuration error stops start-up in one line.
+    client_options(settings.kafka, servers)
     return create_app(settings, bootstrap_servers=servers, embedded=embedded)
 
 
@@ -60,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
         settings.server.port = args.port
     workers = args.workers or settings.server.workers
     if workers > 1:
+        client_options(settings.kafka, bootstrap(settings.kafka)[0])  # as build() does
         # Several processes need an import string; each re-reads the same configuration,
         # and finds there where the processes share their metrics (one scrape, all totals).
         shared, temporary = fresh_directory(settings.observability.metrics_dir)

@@ -12,6 +12,7 @@ import uvicorn
 from hookline.cli.common import load
 from hookline.cli.process import Interrupted, StopSignals, UvicornComponent
 from hookline.config.models import HooklineSettings
+from hookline.errors import ConfigError
 from hookline.worker.component import WorkerComponent
 from hookline.worker.probe import probe_app
 from hookline.worker.registry import WORKERS
@@ -65,6 +66,8 @@ async def run(args: argparse.Namespace) -> int:
     except Interrupted:
         print("hookline: stopped before the workers started", file=sys.stderr, flush=True)
         return 0
+    except ImportError as exc:  # a package.module:factory that does not import
+        raise ConfigError(f"cannot load worker: {exc}") from exc
     print(f"hookline worker running: {component.where()}", flush=True)
     probe = None
     if settings.worker.probe_port is not None:
