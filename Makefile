@@ -3,18 +3,25 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# `make run` needs only the runtime packages; `make test` adds the test tools and SDKs.
+RUN_STAMP := $(VENV)/.installed-run
 
 .PHONY: run test lint fmt bench schemas clean redis promtool rules
 
+# The venv's bundled pip installs editable pyproject projects; upgrading it first only costs time.
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
 
 $(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@touch $(STAMP)
 
-run: $(STAMP)
+$(RUN_STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet --disable-pip-version-check -e .
+	@touch $(RUN_STAMP)
+
+# A venv that already has the test extras has the runtime too.
+run: $(if $(wildcard $(STAMP)),$(STAMP),$(RUN_STAMP))
 	$(BIN)/hookline run
 
 # The tests start their own redis-server; install it when the machine lacks one.
