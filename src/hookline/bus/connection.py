@@ -123,13 +123,15 @@ async def start_producer_waiting(
     embedded: bool = False,
     first_delay: float = 0.5,
     max_delay: float = 10.0,
+    unreachable: asyncio.Event | None = None,
 ) -> AIOKafkaProducer:
     """:func:`start_producer`, retried with backoff for as long as Kafka does not answer.
 
     aiokafka's ``start()`` raises when no broker answers, so anything that must
     come up before Kafka does (the ingress, workers) waits here instead of
     exiting. Errors that waiting cannot fix (a broker refusing idempotence
-    under ``idempotence: on``, authentication) are raised.
+    under ``idempotence: on``, authentication) are raised. ``unreachable`` is
+    set when the first attempt failed, for a caller that stops waiting then.
     """
     delay = first_delay
     attempt = 0
@@ -140,6 +142,8 @@ async def start_producer_waiting(
         except KafkaError as exc:
             if not retriable(exc):
                 raise
+            if unreachable is not None:
+                unreachable.set()
             log.warning(
                 "kafka.unreachable",
                 servers=bootstrap_servers,
