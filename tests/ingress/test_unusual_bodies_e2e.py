@@ -120,6 +120,41 @@ def signed_value(body: bytes) -> Any:
     return value
 
 
+FORM = (
+    b"MessageSid=SM3f0c9b1e2d4a4c7e8f0a1b2c3d4e5f60&AccountSid=AC0123456789abcdef0123456789abcdef"
+    b"&To=%2B14155550123&MessageStatus=delivered&ref=7b0e2f6c-3f1a-4e55-9a0b-1c2d3e4f5a6b"
+)
+
+
+async def test_form_fields_a_mapping_would_change_are_kept_not_altered(broker: EmbeddedBroker) -> None:
+    """A form with a repeated field (a dict keeps the last) or a percent escape that is not
+    UTF-8 (decoding would replace it) is kept byte-exact in dlq.ingress with its reason."""
+    sms = {"provider": "twilio", "verify": {"scheme": "hmac", "header": "X-Sig", "secrets": ["form-secret-0123456789"]}}
+    settings = settings_for(broker.bootstrap_servers, sources={"sms": sms})
+    scheme = build_scheme(settings.sources["sms"].verify)
+    cases = [
+        (FORM, None),
+        (FORM + b"&MessageStatus=failed", "duplicate_key"),
+        (FORM + b"&Body=caf%E9", "not_utf8"),
+    ]
+    answers = []
+    async with running_ingress(settings) as url, httpx.AsyncClient() as client:
+        for body, reason in cases:
+            request = SignedRequest(body=body, headers=Headers({"content-type": "application/x-www-form-urlencoded"}))
+            headers = dict(scheme.sign(request, time.time()).headers)
+            response = await client.post(f"{url}/webhooks/sms", content=body, headers=headers)
+            assert response.status_code in (200, 202), (reason, response.text)
+            answers.append((body, reason))
+    topics = Topics(settings.kafka.topic_prefix)
+    kept = await consume_all(broker.bootstrap_servers, topics.ingress_dlq, expect=2)
+    letters = {json.loads(r.value)["data"]["error"]["reason"]: json.loads(r.value)["data"] for r in kept}
+    assert sorted(letters) == ["duplicate_key", "not_utf8"]
+    for body, reason in answers:
+        if reason is not None:
+            assert base64.b64decode(letters[reason]["body_base64"]) == body
+    published = await consume_all(broker.bootstrap_servers, topics.events("sms"), expect=1)
+    assert len(published) == 1
+
 # --- the property: adversarial JSON documents, generated as text ---------------------------
 
 _ESCAPES = ["\\ud800", "\\udbff", "\\udc00", "\\udfff", "\\ud83d\\ude00", "\\u0000", "\\uffff", "\\ufeff", "\\u2028", "\\\"", "\\\\", "\\/"]

@@ -6,12 +6,14 @@ unchanged only when JSON can spell it again. Three outcomes:
 * the value: integers exact, other numbers as IEEE-754 doubles (RFC 8259 §6),
   the same value a standard JSON parser reads from the signed bytes;
 * :class:`UnparseableBody`: the body is not JSON at all (answered ``400``);
-* :class:`UnrepresentableBody`: valid JSON (or what JavaScript and Python
-  accept as JSON) whose value would change on the way (``NaN``, ``Infinity``,
-  a number beyond the double range, a lone surrogate escape, a duplicate
-  key, an integer of more than 4 300 digits, nesting beyond the parser's
-  limit). The delivery is kept whole in ``dlq.ingress`` with the reason and
-  answered ``202``: the provider's retry would carry the same bytes.
+* :class:`UnrepresentableBody`: valid JSON (or what Python's ``json``
+  accepts: ``NaN``, ``Infinity``) whose value would change on the way
+  (non-finite numbers, a number beyond the double range, a lone surrogate
+  escape, a duplicate key, an integer of more than 4 300 digits, nesting
+  beyond the parser's limit), or a form with a repeated field or a percent
+  escape that is not UTF-8. The delivery is kept whole in ``dlq.ingress``
+  with the reason and answered ``202``: the provider's retry would carry the
+  same bytes.
 
 The fast path (jiter, the parser inside pydantic-core) refuses all of these
 by itself except numbers beyond the double range, which become infinities;
@@ -26,11 +28,12 @@ import json
 import math
 import sys
 from typing import Any
+from urllib.parse import parse_qsl
 
 import jiter
 
 from hookline.errors import NormalizationError
-from hookline.providers.base import JSON_TYPES, UnparseableBody, media_type, parse_body
+from hookline.providers.base import FORM_TYPES, JSON_TYPES, UnparseableBody, media_type, parse_body
 
 # What jiter (the fast path) accepts; json.loads goes deeper, the event serializer does not.
 MAX_DEPTH = 201
@@ -51,7 +54,9 @@ def is_json(content_type: str) -> bool:
 
 
 def parse(body: bytes, content_type: str) -> Any:
-    """The payload of a POSTed body: exact JSON, or what :func:`parse_body` makes of a form."""
+    """The payload of a POSTed body: exact JSON, exact form fields, else :func:`parse_body`'s."""
+    if media_type(content_type) in FORM_TYPES:
+        return parse_form(body)
     if not is_json(content_type):
         return parse_body(body, content_type)
     try:
@@ -61,6 +66,36 @@ def parse(body: bytes, content_type: str) -> Any:
     return _diagnose(body)
 
 
+def parse_form(body: bytes) -> dict[str, str]:
+    """Form fields, refusing what a mapping of text would change: a repeated field (a dict
+    keeps only the last) or a percent escape that is not UTF-8 (decoding would replace it)."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UnparseableBody(f"form body is malformed: {exc}") from exc
+    try:
+        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=bool(text), errors="strict")
+    except UnicodeDecodeError as exc:  # a ValueError too: caught first
+        detail = "a percent escape in the form does not decode to UTF-8 text"
+        raise UnrepresentableBody("not_utf8", detail) from exc
+    except ValueError as exc:
+        raise UnparseableBody(f"form body is malformed: {exc}") from exc
+    fields = dict(pairs)
+    if len(fields) != len(pairs):
+        repeated = _first_repeated(pairs)
+        raise UnrepresentableBody("duplicate_key", f"the field {repeated!r} appears twice")
+    return fields
+
+
+def _first_repeated(pairs: list[tuple[str, Any]]) -> str:
+    seen: set[str] = set()
+    for name, _ in pairs:
+        if name in seen:
+            return name
+        seen.add(name)
+    raise AssertionError("no name is repeated")
+
+
 def _diagnose(body: bytes) -> Any:
     """Read a body the fast path refused with a parser that names each problem."""
     problems: list[UnrepresentableBody] = []
@@ -68,13 +103,8 @@ def _diagnose(body: bytes) -> Any:
     def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
         mapping = dict(items)
         if len(mapping) != len(items):
-            seen: set[str] = set()
-            for name, _ in items:
-                if name in seen:
-                    detail = f"the key {name!r} appears twice in one object"
-                    problems.append(UnrepresentableBody("duplicate_key", detail))
-                    break
-                seen.add(name)
+            detail = f"the key {_first_repeated(items)!r} appears twice in one object"
+            problems.append(UnrepresentableBody("duplicate_key", detail))
         return mapping
 
     def constant(name: str) -> None:
