@@ -213,11 +213,12 @@ def start(kind: str, tmp_path: Path, broker: EmbeddedBroker) -> Hookline:
         process = Hookline(tmp_path, "broker", "--port", str(port))
         process.wait_for_port(port)
         return process
-    if kind == "serve":
+    if kind in ("serve", "serve-workers"):
         port = free_port()
         config, _ = ingress_config(tmp_path, port, broker.bootstrap_servers)
-        process = Hookline(tmp_path, "serve", config=config)
-        process.wait_for_port(port)
+        extra = ["--workers", "2"] if kind == "serve-workers" else []
+        process = Hookline(tmp_path, "serve", *extra, config=config)
+        process.wait_for_port(port, timeout=120)
         return process
     if kind == "worker":
         config, _ = ingress_config(tmp_path, free_port(), broker.bootstrap_servers)
@@ -234,7 +235,7 @@ def start(kind: str, tmp_path: Path, broker: EmbeddedBroker) -> Hookline:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-@pytest.mark.parametrize("kind", ["broker", "serve", "worker", "sandbox", "run"])
+@pytest.mark.parametrize("kind", ["broker", "serve", "serve-workers", "worker", "sandbox", "run"])
 def test_long_running_command_exits_on_signal_and_reaps_children(
     kind: str, sig: signal.Signals, tmp_path: Path, broker: EmbeddedBroker, cleanup: list[Any]
 ) -> None:
@@ -242,9 +243,10 @@ def test_long_running_command_exits_on_signal_and_reaps_children(
     process = start(kind, tmp_path, broker)
     cleanup.append(process)
     descendants = children(process.pid)
-    if kind in ("broker", "run"):
-        assert descendants, "the embedded broker should be a child process"
+    if kind in ("broker", "run", "serve-workers"):
+        assert descendants, "the broker or the server processes should be children"
     process.stop(sig, EXIT_WITHIN)
-    time.sleep(0.2)
-    left = [pid for pid in descendants if exists(pid)]
+    deadline = time.monotonic() + 5  # helpers that exit on their parent's exit get a moment
+    while (left := [pid for pid in descendants if exists(pid)]) and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert not left, f"{kind} left children behind: {left}"
