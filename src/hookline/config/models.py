@@ -6,8 +6,9 @@ environment.
 
 from __future__ import annotations
 
-from ipaddress import IPv4Network, IPv6Network
+from ipaddress import IPv4Network, IPv6Network, ip_address
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -43,6 +44,9 @@ class ServerSettings(_Section):
     # Open connections per server process; one more is answered 503 + Retry-After
     # and closed. Keep it below the process's file-descriptor limit (ulimit -n).
     max_connections: int = Field(default=1000, ge=1)
+    # Rejected requests are recorded on <prefix>.rejected with masked headers; their
+    # bodies only when this is on (docs/console.md#rejected-requests).
+    keep_rejected_bodies: bool = False
 
 
 class KafkaSettings(_Section):
@@ -187,6 +191,41 @@ class BreakerSettings(_Section):
     half_open_probes: int = Field(default=1, ge=1)
 
 
+class ProbeSettings(_Section):
+    """The periodic health probe of one provider (docs/providers/README.md#health-probes)."""
+
+    enabled: bool = True
+    # Seconds between probes; null: the provider family's default (SMS 300, as its
+    # own checks run; every other provider 60).
+    interval_seconds: float | None = Field(default=None, gt=0)
+    # The whole probe's budget (token fetch, call and retries); past it the probe fails.
+    timeout_seconds: float = Field(default=10.0, gt=0)
+    # A GET path to call instead of the provider's own cheapest read; any 2xx passes.
+    path: str | None = Field(default=None, pattern=r"^/")
+    # A failing probe makes the ingress's /readyz answer 503.
+    required_for_ready: bool = False
+
+
+class TlsSettings(_Section):
+    """How a provider client talks TLS."""
+
+    # The oldest protocol version the client accepts (Colt's guide asks for 1.2 or newer).
+    min_version: Literal["1.2", "1.3"] = "1.2"
+    # Plain http:// to a host that is not loopback is refused unless this is true:
+    # credentials and personal data must not cross a network in clear.
+    allow_plain_http: bool = False
+
+
+def _loopback(url: str) -> bool:
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 class ProviderSettings(BaseModel):
     """One provider API client; provider-specific keys (e.g. ``sender``) are kept as extras."""
 
@@ -201,6 +240,22 @@ class ProviderSettings(BaseModel):
     breaker: BreakerSettings = Field(default_factory=BreakerSettings)
     cache: dict[str, float] = Field(default_factory=dict)
     webhook_source: str | None = None
+    health: ProbeSettings = Field(default_factory=ProbeSettings)
+    tls: TlsSettings = Field(default_factory=TlsSettings)
+
+    @model_validator(mode="after")
+    def _https_off_loopback(self) -> ProviderSettings:
+        """Refuse http:// API and token URLs beyond loopback (the sandbox) unless allowed."""
+        if self.tls.allow_plain_http:
+            return self
+        token_url = getattr(self.auth, "token_url", None) if self.auth is not None else None
+        for what, url in (("base_url", self.base_url), ("auth.token_url", token_url)):
+            if url and urlsplit(url).scheme == "http" and not _loopback(url):
+                raise ValueError(
+                    f"{what} {url} is plain http to a host that is not loopback; use https, "
+                    "or set tls.allow_plain_http: true"
+                )
+        return self
 
 
 class SimulatorSettings(BaseModel):

@@ -16,6 +16,8 @@ retryable failure. A provider client holds only endpoint methods on top.
 
 from __future__ import annotations
 
+import functools
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -83,6 +85,21 @@ def _counts_against_breaker(error: HooklineError | None, status: int | None) -> 
     return isinstance(error, (RetryableError, AuthFailed)) or status in (401, 407)
 
 
+_TLS_VERSIONS = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}
+
+
+@functools.cache
+def tls_context(min_version: str) -> ssl.SSLContext:
+    """The system's trust store, certificate and host checks on, nothing older than ``min_version``.
+
+    One per version, shared by every client of the process: loading the trust
+    store costs milliseconds, and a context is safe to share.
+    """
+    context = ssl.create_default_context()
+    context.minimum_version = _TLS_VERSIONS[min_version]
+    return context
+
+
 class ApiClient:
     """A provider API behind retries, a circuit breaker, rate limits, auth and a GET cache."""
 
@@ -112,10 +129,18 @@ class ApiClient:
             max_keepalive_connections=settings.limits.max_connections,
         )
         headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        tls = tls_context(settings.tls.min_version)
         self._http = httpx.AsyncClient(
-            base_url=settings.base_url, timeout=self._timeout, limits=pool, transport=transport, headers=headers
+            base_url=settings.base_url,
+            timeout=self._timeout,
+            limits=pool,
+            transport=transport,
+            headers=headers,
+            verify=tls,
         )
-        self._token_http = httpx.AsyncClient(timeout=self._timeout, transport=transport, headers=headers)
+        self._token_http = httpx.AsyncClient(
+            timeout=self._timeout, transport=transport, headers=headers, verify=tls
+        )
         self._redis: Redis | None = Redis.from_url(redis_url) if redis_url else None
         self.auth: httpx.Auth | None = (
             auth
