@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -26,15 +26,22 @@ class TopicResult:
 
 
 async def create_topics(
-    kafka: KafkaSettings, bootstrap_servers: str, names: Iterable[str]
+    kafka: KafkaSettings,
+    bootstrap_servers: str,
+    names: Iterable[str],
+    configs: Mapping[str, Mapping[str, str]] | None = None,
 ) -> list[TopicResult]:
-    """Create topics; an existing topic counts as success, other errors are reported per topic."""
+    """Create topics (``configs``: settings per topic name); an existing topic counts as
+    success, other errors are reported per topic."""
     admin = AIOKafkaAdminClient(**client_options(kafka, bootstrap_servers))
     await admin.start()
     try:
         wanted = [
             NewTopic(
-                name, num_partitions=kafka.partitions, replication_factor=kafka.replication_factor
+                name,
+                num_partitions=kafka.partitions,
+                replication_factor=kafka.replication_factor,
+                topic_configs=dict((configs or {}).get(name, {})),
             )
             for name in names
         ]

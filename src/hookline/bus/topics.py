@@ -33,6 +33,29 @@ class Topics:
     def ingress_dlq(self) -> str:
         return self.dlq("ingress")
 
+    @property
+    def rejected(self) -> str:
+        """Requests the ingress refused, masked (docs/console.md#rejected-requests)."""
+        return f"{self.prefix}.rejected"
+
+    @property
+    def replays(self) -> str:
+        """One mark per replayed dead letter, keyed by its DLQ coordinates."""
+        return f"{self.prefix}.admin.replays"
+
+
+# Bounded by time where the broker enforces it (the embedded one stores but does not
+# enforce retention: readers bound what they read as well).
+REJECTED_RETENTION_MS = 7 * 24 * 3600 * 1000
+
+
+def topic_configs(settings: HooklineSettings) -> dict[str, dict[str, str]]:
+    """Per-topic settings given at creation: retention for rejected requests."""
+    topics = Topics(settings.kafka.topic_prefix)
+    return {
+        topics.rejected: {"retention.ms": str(REJECTED_RETENTION_MS), "cleanup.policy": "delete"},
+    }
+
 
 def generic_domains(settings: HooklineSettings, adapter_domains: dict[str, str | None]) -> set[str]:
     """Sources whose provider has no domain of its own publish to a topic named after them."""
@@ -55,4 +78,5 @@ def all_topics(
         names.extend(topics.retry(service, tier) for tier in settings.worker.retry_tiers)
         names.append(topics.dlq(service))
     names.append(topics.ingress_dlq)
+    names.extend([topics.rejected, topics.replays])
     return list(dict.fromkeys(names))

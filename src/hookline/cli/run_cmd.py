@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import secrets
 import shlex
 import sys
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from hookline.bus.broker import EmbeddedBroker
-from hookline.cli.common import load
+from hookline.cli.common import ingress_url, load
 from hookline.cli.process import Interrupted, StopSignals, UvicornComponent
 from hookline.cli.sandbox_cmd import sandbox_components
 from hookline.cli.serve_cmd import build, uvicorn_config
 from hookline.cli.topics_cmd import ensure_topics
 from hookline.cli.worker_cmd import run_components as worker_components
 from hookline.config.models import HooklineSettings, bootstrap
+from hookline.config.secrets import Secret
 from hookline.errors import HooklineError
+from hookline.observability.masking import SECRETS
 
 # The parts beyond broker and ingress: (settings, args) → components.
 ComponentFactory = Callable[[HooklineSettings, argparse.Namespace], list[Any]]
@@ -60,8 +64,20 @@ def worker_names() -> list[str]:
     return sorted(WORKERS)
 
 
+def console_login(settings: HooklineSettings) -> str:
+    """The console's address: a login link with a token made up for this run when none is
+    configured; a configured token is never printed (log in with it at the address)."""
+    if settings.admin_token is not None:
+        return f"{ingress_url(settings)}/console  (log in with the configured admin_token)"
+    settings.admin_token = Secret(secrets.token_urlsafe(24))
+    SECRETS.add([settings.admin_token.get()])
+    query = urlencode({"token": settings.admin_token.get()})
+    return f"{ingress_url(settings)}/console/login?{query}"
+
+
 async def run(args: argparse.Namespace) -> int:
     settings = load(args)
+    login = console_login(settings)
     servers, embedded = bootstrap(settings.kafka)
     signals = StopSignals()
     broker = EmbeddedBroker(port=settings.kafka.embedded_port).start() if embedded else None
@@ -84,6 +100,7 @@ async def run(args: argparse.Namespace) -> int:
         rows += [(c.name, c.where()) for c in started]
         width = max(len(name) for name, _ in rows)
         print("hookline is running:")
+        print(f"  console  {login}")
         for name, where in rows:
             print(f"  {name:<{width}}  {where}")
         first, *others = try_it(settings, args)

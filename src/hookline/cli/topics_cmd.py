@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from hookline.bus.admin import create_topics
-from hookline.bus.topics import all_topics, generic_domains
+from hookline.bus.topics import all_topics, generic_domains, topic_configs
 from hookline.cli.common import load
 from hookline.config.models import HooklineSettings, bootstrap
 from hookline.providers.registry import PROVIDERS
@@ -29,14 +29,18 @@ def topic_names(settings: HooklineSettings) -> list[str]:
 async def ensure_topics(settings: HooklineSettings) -> list[str]:
     """Create every topic; return the errors (empty when all exist)."""
     servers, _ = bootstrap(settings.kafka)
-    results = await create_topics(settings.kafka, servers, topic_names(settings))
+    results = await create_topics(
+        settings.kafka, servers, topic_names(settings), topic_configs(settings)
+    )
     return [f"{r.topic}: {r.error}" for r in results if not r.ok]
 
 
 async def run_create(args: argparse.Namespace) -> int:
     settings = load(args, logging=False)
     servers, _ = bootstrap(settings.kafka)
-    results = await create_topics(settings.kafka, servers, topic_names(settings))
+    results = await create_topics(
+        settings.kafka, servers, topic_names(settings), topic_configs(settings)
+    )
     failed = 0
     for result in results:
         if result.ok:

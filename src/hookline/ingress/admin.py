@@ -17,10 +17,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from hookline.admin import operations
 from hookline.config.models import HooklineSettings
 from hookline.http.registry import BREAKERS, BreakerRegistry
 from hookline.ingress.problems import problem
-from hookline.providers.registry import PROVIDERS
 
 log = structlog.get_logger("hookline.ingress")
 
@@ -56,33 +56,21 @@ def breaker_routes(
 ) -> list[BaseRoute]:
     """The breaker routes (a ``ROUTE_FACTORIES`` entry)."""
     breakers = registry if registry is not None else BREAKERS
-    redis_url = settings.redis_url.get() if settings.redis_url is not None else None
 
     async def list_breakers(request: Request) -> Response:
-        snapshots = await breakers.snapshots(settings.providers, redis_url)
+        snapshots = await operations.breakers(settings, breakers)
         return JSONResponse({"breakers": [s.as_dict() for s in snapshots]})
 
     async def reset_breaker(request: Request) -> Response:
         name = request.path_params["name"]
-        snapshot = await breakers.reset(name, settings.providers, redis_url)
+        snapshot = await operations.reset_breaker(settings, breakers, name)
         if snapshot is None:
             return problem(404, f"No circuit breaker named {name!r}.")
         log.info("ingress.admin_breaker_reset", provider=name)
         return JSONResponse({"breaker": snapshot.as_dict()})
 
     async def list_sources(request: Request) -> Response:
-        prefix = settings.kafka.topic_prefix
-        sources = {
-            name: {
-                "provider": source.provider,
-                "scheme": source.verify.scheme,
-                "allow_ips": [str(net) for net in source.allow_ips],
-                "dedup": source.dedup,
-                "topic": f"{prefix}.events.{PROVIDERS[source.provider].adapter.domain or name}",
-            }
-            for name, source in sorted(settings.sources.items())
-        }
-        return JSONResponse({"sources": sources})
+        return JSONResponse({"sources": operations.sources(settings)})
 
     return [
         Route("/admin/sources", require_admin(settings, list_sources), methods=["GET"]),

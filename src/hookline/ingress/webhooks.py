@@ -35,6 +35,7 @@ from hookline.ingress.dedup import DedupStore, DedupUnavailable
 from hookline.ingress.payload import UnrepresentableBody
 from hookline.ingress.payload import parse as parse_payload
 from hookline.ingress.problems import problem, unauthorized
+from hookline.ingress.rejections import REJECTION_DETAIL, RejectionRecorder
 from hookline.ingress.sources import Source
 from hookline.observability import metrics
 from hookline.observability.logging import HotLogger
@@ -102,6 +103,9 @@ class _Accepted(Response):
 
 
 class WebhookEndpoint:
+    # Told every outcome, records refusals (docs/console.md); set by the app's lifespan.
+    rejections: RejectionRecorder | None = None
+
     def __init__(
         self,
         *,
@@ -171,6 +175,9 @@ class WebhookEndpoint:
         finally:
             elapsed = time.perf_counter() - started
             self._requests(label, outcome).inc()
+            if self.rejections is not None:
+                status = response.status_code if response is not None else 500
+                self.rejections.observe(name, outcome, scope, status)
             self._latency(label).observe(elapsed)
             logger = request_log.for_info()
             if logger is not None:
@@ -233,6 +240,7 @@ class WebhookEndpoint:
                 source.scheme.verify(signed, self.clock())
             except VerificationError as exc:
                 metrics.VERIFICATION_FAILURES.labels(source.name, exc.reason).inc()
+                scope.setdefault("state", {})[REJECTION_DETAIL] = (exc.reason, body)
                 log.warning(
                     "ingress.verification_failed",
                     source=source.name,

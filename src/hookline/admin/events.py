@@ -1,0 +1,288 @@
+"""Events and commands read back from Kafka: search, one event, and its causation chain.
+
+Shared by ``/admin/events``, the console and ``hookline events``. A search
+reads the newest records of every ``<prefix>.events.*`` and
+``<prefix>.commands.*`` topic (bounded per partition, :mod:`.reading`) and
+filters them in memory, newest first.
+
+The chain uses the CloudEvent attributes that say what caused what:
+``causationid`` (the reactor sets it on each command it emits, naming the
+event) and ``correlationid`` when a producer sets one. A command's outcome
+events are found by the command id they carry as subject or ``data.command_id``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from hookline.admin.reading import DEFAULT_TAIL, Stored, read_tail
+from hookline.bus.admin import list_topics
+from hookline.bus.topics import Topics
+from hookline.config.models import HooklineSettings
+from hookline.observability.masking import mask_any
+
+# How far a chain is followed up and down.
+CHAIN_DEPTH = 6
+
+
+@dataclass(frozen=True)
+class EventQuery:
+    """Every field set must match; ``text`` matches id, provider event id or subject."""
+
+    id: str | None = None
+    providereventid: str | None = None
+    type: str | None = None
+    subject: str | None = None
+    source: str | None = None
+    text: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    kind: str | None = None  # "events" or "commands"
+    limit: int = 50
+    offset: int = 0
+
+
+@dataclass
+class Found:
+    """One event or command as it sits on its topic."""
+
+    envelope: dict[str, Any]
+    topic: str
+    partition: int
+    offset: int
+    timestamp: int
+
+    @property
+    def id(self) -> str:
+        return str(self.envelope.get("id", ""))
+
+    @property
+    def coordinates(self) -> str:
+        return f"{self.topic}[{self.partition}]@{self.offset}"
+
+    @property
+    def kind(self) -> str:
+        return "commands" if ".commands." in self.topic else "events"
+
+    def attribute(self, name: str) -> str | None:
+        value = self.envelope.get(name)
+        return str(value) if value is not None else None
+
+    @property
+    def command_id(self) -> str | None:
+        data = self.envelope.get("data")
+        value = data.get("command_id") if isinstance(data, dict) else None
+        return str(value) if value is not None else None
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "type": self.attribute("type"),
+            "source": self.attribute("source"),
+            "subject": mask_any(self.attribute("subject")),
+            "provider": self.attribute("provider"),
+            "providereventid": self.attribute("providereventid"),
+            "time": self.attribute("time"),
+            "kind": self.kind,
+            "kafka": {"topic": self.topic, "partition": self.partition, "offset": self.offset},
+        }
+
+    def detail(self) -> dict[str, Any]:
+        """The row and the whole envelope, masked for display."""
+        return {**self.row(), "envelope": mask_any(self.envelope)}
+
+
+def _found(stored: Stored) -> Found | None:
+    try:
+        envelope = json.loads(stored.value or b"")
+    except ValueError:
+        return None
+    if not isinstance(envelope, dict) or "id" not in envelope:
+        return None
+    return Found(envelope, stored.topic, stored.partition, stored.offset, stored.timestamp)
+
+
+async def event_topics(
+    settings: HooklineSettings, servers: str, kind: str | None = None
+) -> list[str]:
+    topics = Topics(settings.kafka.topic_prefix)
+    wanted = [f"{topics.prefix}.{k}." for k in ((kind,) if kind else ("events", "commands"))]
+    names = await list_topics(settings.kafka, servers)
+    return sorted(name for name in names if name.startswith(tuple(wanted)))
+
+
+async def scan(
+    settings: HooklineSettings, servers: str, kind: str | None = None, tail: int = DEFAULT_TAIL
+) -> list[Found]:
+    """Every event (and command) within the newest ``tail`` records per partition, newest first."""
+    stored = await read_tail(
+        settings.kafka, servers, await event_topics(settings, servers, kind), tail=tail
+    )
+    found = [f for f in map(_found, stored) if f is not None]
+    found.sort(key=lambda f: (f.timestamp, f.offset), reverse=True)
+    return found
+
+
+def _source_matches(found: Found, source: str) -> bool:
+    value = found.attribute("source") or ""
+    return value == source or value.endswith(f"/{source}")
+
+
+def matches(found: Found, query: EventQuery) -> bool:
+    """Whether one record passes the query's filters."""
+    when = datetime.fromtimestamp(found.timestamp / 1000, UTC)
+    checks = (
+        query.id is None or found.id == query.id,
+        query.providereventid is None
+        or found.attribute("providereventid") == query.providereventid,
+        query.type is None or (found.attribute("type") or "").startswith(query.type),
+        query.subject is None or found.attribute("subject") == query.subject,
+        query.source is None or _source_matches(found, query.source),
+        query.since is None or when >= query.since,
+        query.until is None or when <= query.until,
+        query.text is None
+        or query.text in (found.id, found.attribute("providereventid"), found.attribute("subject")),
+    )
+    return all(checks)
+
+
+@dataclass
+class Page:
+    """One page of search results and how many matched in all."""
+
+    items: list[Found]
+    total: int
+    scanned: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "total": self.total,
+            "scanned": self.scanned,
+            "items": [f.row() for f in self.items],
+        }
+
+
+def search_in(found: list[Found], query: EventQuery) -> Page:
+    hits = [f for f in found if matches(f, query)]
+    return Page(hits[query.offset : query.offset + query.limit], len(hits), len(found))
+
+
+async def search(settings: HooklineSettings, servers: str, query: EventQuery) -> Page:
+    """The events and commands matching ``query``, newest first."""
+    return search_in(await scan(settings, servers, query.kind), query)
+
+
+@dataclass
+class Chain:
+    """What caused an event and what it caused, and its neighbours by subject or id."""
+
+    ancestors: list[Found] = field(default_factory=list)  # nearest first
+    descendants: list[tuple[int, Found]] = field(default_factory=list)  # (depth, record)
+    related: list[Found] = field(default_factory=list)
+
+    @property
+    def exists(self) -> bool:
+        return bool(self.ancestors or self.descendants)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ancestors": [f.row() for f in self.ancestors],
+            "descendants": [{"depth": d, **f.row()} for d, f in self.descendants],
+            "related": [f.row() for f in self.related],
+        }
+
+
+def _children(of: Found, everything: Iterable[Found]) -> list[Found]:
+    kids = []
+    for other in everything:
+        if other is of or other.id == of.id:
+            continue
+        if other.attribute("causationid") == of.id:
+            kids.append(other)
+        elif of.kind == "commands" and of.id in (other.attribute("subject"), other.command_id):
+            kids.append(other)  # a command's outcome events carry its id
+    return sorted(kids, key=lambda f: f.timestamp)
+
+
+def _parent(of: Found, by_id: dict[str, Found], everything: list[Found]) -> Found | None:
+    cause = of.attribute("causationid")
+    if cause is not None:
+        return by_id.get(cause)
+    if of.kind == "events":
+        command = by_id.get(of.attribute("subject") or "") or by_id.get(of.command_id or "")
+        if command is not None and command.kind == "commands" and command is not of:
+            return command
+    return None
+
+
+def chain_in(target: Found, everything: list[Found]) -> Chain:
+    """The chain of ``target`` among ``everything`` (oldest record kept per id)."""
+    by_id: dict[str, Found] = {}
+    for found in sorted(everything, key=lambda f: f.timestamp, reverse=True):
+        by_id[found.id] = found
+    chain = Chain()
+    seen = {target.id}
+    current = target
+    for _ in range(CHAIN_DEPTH):
+        parent = _parent(current, by_id, everything)
+        if parent is None or parent.id in seen:
+            break
+        chain.ancestors.append(parent)
+        seen.add(parent.id)
+        current = parent
+    frontier = [target]
+    unique = list(by_id.values())
+    for depth in range(1, CHAIN_DEPTH + 1):
+        next_frontier = []
+        for node in frontier:
+            for child in _children(node, unique):
+                if child.id not in seen:
+                    seen.add(child.id)
+                    chain.descendants.append((depth, child))
+                    next_frontier.append(child)
+        frontier = next_frontier
+    correlation = target.attribute("correlationid")
+    for other in unique:
+        if other.id in seen:
+            continue
+        same_subject = target.attribute("subject") and other.attribute(
+            "subject"
+        ) == target.attribute("subject")
+        same_provider_id = target.attribute("providereventid") and (
+            other.attribute("providereventid") == target.attribute("providereventid")
+        )
+        correlated = correlation is not None and other.attribute("correlationid") == correlation
+        if same_subject or same_provider_id or correlated:
+            chain.related.append(other)
+    chain.related.sort(key=lambda f: f.timestamp, reverse=True)
+    del chain.related[50:]
+    return chain
+
+
+async def event_at(
+    settings: HooklineSettings, servers: str, topic: str, partition: int, offset: int
+) -> tuple[Found | None, Chain]:
+    """The record at these coordinates (None when there is none) and its chain."""
+    everything = await scan(settings, servers)
+    target = next(
+        (f for f in everything if (f.topic, f.partition, f.offset) == (topic, partition, offset)),
+        None,
+    )
+    if target is None:
+        return None, Chain()
+    return target, chain_in(target, everything)
+
+
+async def event_by_id(
+    settings: HooklineSettings, servers: str, event_id: str
+) -> tuple[Found | None, Chain]:
+    """The newest record with this CloudEvent id and its chain."""
+    everything = await scan(settings, servers)
+    target = next((f for f in everything if f.id == event_id), None)
+    if target is None:
+        return None, Chain()
+    return target, chain_in(target, everything)
