@@ -1,4 +1,5 @@
-"""Liveness and readiness (can we reach Kafka?); ``/metrics`` comes from observability."""
+"""Liveness and readiness (can we reach Kafka? do the providers that readiness needs
+pass their health probes?); ``/metrics`` comes from observability."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from starlette.responses import JSONResponse, Response
 
 from hookline.bus.publisher import Publisher
 from hookline.observability import metrics
+from hookline.providers.health import ProviderProbes
 
 
 class KafkaReadiness:
@@ -48,10 +50,16 @@ async def healthz(_: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
-def readyz(readiness: KafkaReadiness):  # type: ignore[no-untyped-def]
+def readyz(readiness: KafkaReadiness, probes: ProviderProbes | None = None):  # type: ignore[no-untyped-def]
     async def endpoint(_: Request) -> Response:
-        if await readiness.ready():
-            return JSONResponse({"status": "ready", "kafka": "ok"})
-        return JSONResponse({"status": "not ready", "kafka": "unreachable"}, status_code=503)
+        kafka = await readiness.ready()
+        # Only providers configured with health.required_for_ready count.
+        failing = probes.failing_required() if probes is not None else []
+        body: dict[str, object] = {"kafka": "ok" if kafka else "unreachable"}
+        if failing:
+            body["providers_down"] = failing
+        if kafka and not failing:
+            return JSONResponse({"status": "ready", **body})
+        return JSONResponse({"status": "not ready", **body}, status_code=503)
 
     return endpoint

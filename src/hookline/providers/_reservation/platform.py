@@ -41,6 +41,10 @@ class Platform(Protocol):
 
     async def cancel(self, command: ReservationCancel, key: str) -> Outcome: ...
 
+    async def health(self) -> bool:
+        """The platform's health probe: token, then its cheapest authenticated read
+        (docs/providers/README.md#health-probes); raises the client's errors."""
+
     async def aclose(self) -> None: ...
 
 
@@ -86,6 +90,9 @@ class BookingPlatform:
             command.reservation_id, reason=command.reason, idempotency_key=key
         )
         return Outcome(res.reservation_id, self._result(res))
+
+    async def health(self) -> bool:
+        return bool(await self.client.health())
 
     async def aclose(self) -> None:
         await self.client.api.aclose()

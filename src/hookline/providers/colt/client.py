@@ -21,6 +21,7 @@ from hookline.http.client import ApiClient
 from hookline.http.errors import PERMANENT, StatusErrorMap
 from hookline.messages import colt as m
 from hookline.providers.base import with_defaults
+from hookline.providers.probe import probe_read
 
 # The guide's per-status base delays (doubled per retry; key 0 = network errors).
 # The configuration's retry.status_delays_ms replaces the whole table when set.
@@ -41,6 +42,10 @@ CLIENT_DEFAULTS: dict[str, Any] = {
     "retry": {"status_delays_ms": STATUS_DELAYS_MS},
     "breaker": {"failure_threshold": 5, "recovery_seconds": 60},
 }
+
+
+# A service id no Colt account has (Colt's ids start with SVC-).
+PROBE_PATH = "/services/hookline-health-probe"
 
 
 def with_colt_defaults(settings: ProviderSettings) -> ProviderSettings:
@@ -174,6 +179,12 @@ class ColtClient:
 
     async def aclose(self) -> None:
         await self.api.aclose()
+
+    async def health(self) -> bool:
+        """Token, then a service read. Colt's reads all take an id: asking for one that
+        does not exist, its 404 proves the gateway took the token and the API answered
+        (``health.path: /services/SVC-…`` reads a real one instead)."""
+        return await probe_read(self.api, PROBE_PATH, absent_ok=True)
 
     async def _json(self, response: httpx.Response) -> dict[str, Any]:
         try:

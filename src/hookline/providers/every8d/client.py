@@ -15,6 +15,7 @@ from hookline.http.errors import AuthFailed, Unavailable
 from hookline.providers._sms.clients import api_client, provider_settings
 from hookline.providers._sms.contract import OutboundSms, SendReceipt, rejected
 from hookline.providers._sms.sending import SmsClientBase
+from hookline.providers.probe import probe_read
 
 SEND = "/API21/HTTP/sendSMS.ashx"
 STATUS = "/API21/HTTP/getDeliveryStatus.ashx"
@@ -114,9 +115,13 @@ class Every8dClient(SmsClientBase):
         return lines[1].split("\t")[-1].strip()
 
     async def health(self) -> bool:
-        response = await self.api.request("GET", CREDIT, endpoint="health")
-        code, _ = _first_field(response)
-        return not code.startswith("-")
+        """The credit query: a negative first field is Every8d's error code."""
+        return await probe_read(self.api, CREDIT, check=_credit_answered)
+
+
+def _credit_answered(response: httpx.Response) -> bool:
+    code, _ = _first_field(response)
+    return not code.startswith("-")
 
 
 def from_settings(settings: HooklineSettings) -> Every8dClient:

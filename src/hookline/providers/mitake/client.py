@@ -21,6 +21,7 @@ from hookline.messages.phone import is_taiwan, taiwan_national
 from hookline.providers._sms.clients import api_client, provider_settings, secret_extra, webhook_url
 from hookline.providers._sms.contract import OutboundSms, SendReceipt, rejected
 from hookline.providers._sms.sending import SmsClientBase
+from hookline.providers.probe import probe_read
 
 SEND = "/api/mtk/SmSend"
 QUERY = "/api/mtk/SmQuery"
@@ -129,8 +130,12 @@ class MitakeClient(SmsClientBase):
         )
 
     async def health(self) -> bool:
-        response = await self.api.request("GET", QUERY, endpoint="health")
-        return "AccountPoint" in parse_ini(response.content.decode("utf-8", errors="replace"))
+        """The account query: answers ``AccountPoint`` while the credentials work."""
+        return await probe_read(self.api, QUERY, check=_points_answered)
+
+
+def _points_answered(response: httpx.Response) -> bool:
+    return "AccountPoint" in parse_ini(response.content.decode("utf-8", errors="replace"))
 
 
 def from_settings(settings: HooklineSettings) -> MitakeClient:

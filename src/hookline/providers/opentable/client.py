@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from hookline.providers._reservation.clients import Defaults
 from hookline.providers._reservation.errors import CodeSpec, error_map
 from hookline.providers.opentable.models import Availability, Reservation
+from hookline.providers.probe import probe_read
 
 if TYPE_CHECKING:
     from hookline.http.client import ApiClient
@@ -37,6 +38,10 @@ class OpenTableClient:
 
     def __init__(self, api: ApiClient) -> None:
         self.api = api
+
+    async def health(self) -> bool:
+        """Token, then a restaurant search: the cheapest authenticated read."""
+        return await probe_read(self.api, "/restaurants")
 
     async def search(self, **params: Any) -> list[dict[str, Any]]:
         response = await self.api.request(

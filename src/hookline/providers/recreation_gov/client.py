@@ -16,6 +16,7 @@ from hookline.config.models import ProviderSettings
 from hookline.config.secrets import Secret
 from hookline.providers._reservation.clients import Defaults
 from hookline.providers._reservation.errors import CodeSpec, error_map
+from hookline.providers.probe import probe_read
 from hookline.providers.recreation_gov.models import MonthAvailability, Reservation
 
 if TYPE_CHECKING:
@@ -65,6 +66,10 @@ class RecreationGovClient:
 
     def _account(self) -> dict[str, str]:
         return {"X-Account-Id": self.account_id} if self.account_id else {}
+
+    async def health(self) -> bool:
+        """One RIDB facility: proves the ``apikey`` and the API (bookings share the key)."""
+        return await probe_read(self.api, "/facilities", params={"limit": 1})
 
     async def facilities(self, **params: Any) -> dict[str, Any]:
         response = await self.api.request("GET", "/facilities", endpoint="facilities", params=params)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from hookline.providers._reservation.clients import Defaults
 from hookline.providers._reservation.errors import CodeSpec, error_map
+from hookline.providers.probe import probe_read
 from hookline.providers.shell_recharge.models import ConnectorReservation, Receipt, Session
 
 if TYPE_CHECKING:
@@ -45,6 +46,10 @@ class ShellRechargeClient:
 
     def __init__(self, api: ApiClient) -> None:
         self.api = api
+
+    async def health(self) -> bool:
+        """Token, then the station list: the cheapest authenticated read."""
+        return await probe_read(self.api, "/stations")
 
     async def stations(self, **params: Any) -> list[dict[str, Any]]:
         response = await self.api.request("GET", "/stations", endpoint="stations", params=params)

@@ -102,6 +102,9 @@ class ShellPlatform:
             },
         )
 
+    async def health(self) -> bool:
+        return await self.client.health()
+
     async def aclose(self) -> None:
         await self.client.api.aclose()
 

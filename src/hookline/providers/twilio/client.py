@@ -19,6 +19,7 @@ from hookline.http.errors import AuthFailed, Unavailable
 from hookline.providers._sms.clients import api_client, extra, provider_settings, webhook_url
 from hookline.providers._sms.contract import OutboundSms, SendReceipt, rejected
 from hookline.providers._sms.sending import SmsClientBase
+from hookline.providers.probe import probe_read
 
 # Twilio error code → hookline error class (None: the status decides).
 _CODES: dict[int, str] = {
@@ -116,8 +117,15 @@ class TwilioClient(SmsClientBase):
         return str(response.json().get("status", "unknown"))
 
     async def health(self) -> bool:
-        response = await self.api.request("GET", f"{self._base}.json", endpoint="health")
+        """The account resource: answers ``status: active`` while the account can send."""
+        return await probe_read(self.api, f"{self._base}.json", check=_active)
+
+
+def _active(response: httpx.Response) -> bool:
+    try:
         return bool(response.json().get("status") == "active")
+    except (ValueError, AttributeError):
+        return False
 
 
 def from_settings(settings: HooklineSettings) -> TwilioClient:
