@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from hookline.admin.tally import OutcomeTally
 from hookline.bus.connection import start_producer_waiting
 from hookline.bus.publisher import Publisher
 from hookline.bus.topics import Topics
@@ -26,6 +27,7 @@ from hookline.ingress.dedup_redis import RedisDedupStore
 from hookline.ingress.edge import IngressApp, internal_error
 from hookline.ingress.health import KafkaReadiness, healthz, readyz
 from hookline.ingress.problems import problem
+from hookline.ingress.rejections import RejectionRecorder
 from hookline.ingress.sources import prepare_sources
 from hookline.ingress.webhooks import WebhookEndpoint
 from hookline.observability.exposition import metrics_endpoint
@@ -100,7 +102,12 @@ def create_app(
     """
     topics = Topics(settings.kafka.topic_prefix)
     sources = prepare_sources(settings.sources, topics)
-    state: dict[str, Any] = {"bootstrap_servers": bootstrap_servers}
+    tally = OutcomeTally()
+    state: dict[str, Any] = {
+        "bootstrap_servers": bootstrap_servers,
+        "embedded": embedded,
+        "tally": tally,
+    }
 
     async def webhook(request: Request) -> Response:
         endpoint: WebhookEndpoint = state["endpoint"]
@@ -130,6 +137,11 @@ def create_app(
         state["endpoint"] = WebhookEndpoint(
             sources=sources, publisher=publisher, server=settings.server, topics=topics, dedup=store
         )
+        rejections = RejectionRecorder(
+            topic=topics.rejected, server=settings.server, publisher=publisher, tally=tally
+        )
+        rejections.start()
+        state["endpoint"].rejections = rejections
         # Each configured provider's health probe (docs/providers/README.md#health-probes).
         probes = state["probes"] = ProviderProbes.from_settings(settings)
         probes.start()
@@ -145,6 +157,7 @@ def create_app(
             yield
         finally:
             connecting.cancel()
+            await rejections.stop()
             with contextlib.suppress(asyncio.CancelledError, KafkaError):  # KafkaError: logged
                 await connecting
             await probes.stop()
@@ -186,3 +199,7 @@ from hookline.ingress.admin_dlq import dlq_routes  # noqa: E402
 from hookline.ingress.admin_providers import provider_routes  # noqa: E402
 
 ROUTE_FACTORIES.extend([breaker_routes, dlq_routes, provider_routes])
+from hookline.console import console_routes  # noqa: E402
+from hookline.ingress.admin_api import admin_api_routes  # noqa: E402
+
+ROUTE_FACTORIES.extend([admin_api_routes, console_routes])
