@@ -17,6 +17,8 @@ from tests.helm.rendering import CHART_DIR, KUBE_VERSION, Manifest, Release, rea
 CUSTOM_KINDS = {
     ("monitoring.coreos.com/v1", "ServiceMonitor"),
     ("monitoring.coreos.com/v1", "PodMonitor"),
+    ("monitoring.coreos.com/v1", "PrometheusRule"),
+    ("keda.sh/v1alpha1", "ScaledObject"),
 }
 
 WORKERS = ("sms", "colt", "reservation", "reactor")

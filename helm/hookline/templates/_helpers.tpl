@@ -154,8 +154,12 @@ Checks across values that a JSON schema cannot express; each failure says what t
 {{- end }}
 {{- range $name := splitList " " (include "hookline.workerNames" .) }}
 {{- $spec := include "hookline.workerSpec" (dict "ctx" $ "name" $name) | fromYaml }}
-{{- if and $spec.enabled (gt (int $spec.replicas) 1) }}
+{{- $scaled := and $spec.autoscaling.enabled (gt (int $spec.autoscaling.maxReplicas) 1) }}
+{{- if and $spec.enabled (or $scaled (gt (int $spec.replicas) 1)) }}
 {{- $many = append $many (printf "workers.%s" $name) }}
+{{- end }}
+{{- if and $spec.enabled $spec.autoscaling.enabled (lt (int $spec.autoscaling.maxReplicas) (int $spec.autoscaling.minReplicas)) }}
+{{- fail (printf "workers.%s.autoscaling.maxReplicas must be at least minReplicas" $name) }}
 {{- end }}
 {{- end }}
 {{- if and $many (not .Values.config.redis_url) }}
@@ -262,5 +266,20 @@ tolerations:
 {{- with .pod.topologySpreadConstraints }}
 topologySpreadConstraints:
   {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
+
+{{/*
+Egress a hookline pod needs when networkPolicy.egress.restrict is on: DNS, then
+the rules given for Kafka, Redis and the provider APIs (networkPolicy.egress.to).
+*/}}
+{{- define "hookline.networkPolicyEgress" -}}
+- ports:
+    - port: 53
+      protocol: UDP
+    - port: 53
+      protocol: TCP
+{{- with .Values.networkPolicy.egress.to }}
+{{ toYaml . }}
 {{- end }}
 {{- end }}
