@@ -35,7 +35,8 @@ from hookline.providers.health import ProviderProbes
 
 log = structlog.get_logger("hookline.ingress")
 
-# How long start-up waits for a first answer from Kafka before serving without it.
+# How long start-up waits for a first answer from Kafka before serving without it
+# (a refused connection ends the wait at once; a silent network does not).
 KAFKA_STARTUP_WAIT_SECONDS = 5.0
 
 # Starlette gives a function endpoint GET alone unless told otherwise.
@@ -67,12 +68,16 @@ def openapi_endpoint(document: dict[str, Any]) -> Callable[[Request], Any]:
 
 
 async def _connect(
-    publisher: Publisher, settings: HooklineSettings, bootstrap_servers: str, embedded: bool
+    publisher: Publisher,
+    settings: HooklineSettings,
+    bootstrap_servers: str,
+    embedded: bool,
+    unreachable: asyncio.Event,
 ) -> None:
     """Start the producer, waiting for Kafka as long as it takes, and hand it to the publisher."""
     try:
         producer = await start_producer_waiting(
-            settings.kafka, bootstrap_servers, embedded=embedded
+            settings.kafka, bootstrap_servers, embedded=embedded, unreachable=unreachable
         )
     except KafkaError as exc:
         log.error("ingress.kafka_failed", error=type(exc).__name__, detail=str(exc))
@@ -122,15 +127,22 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         publisher = Publisher(None, timeout=settings.server.publish_timeout_seconds)
         publisher.start()
+        unreachable = asyncio.Event()
         connecting = asyncio.create_task(
-            _connect(publisher, settings, bootstrap_servers, embedded),
+            _connect(publisher, settings, bootstrap_servers, embedded, unreachable),
             name="hookline-kafka-connect",
         )
         # A broker that answers is attached before the first request; one that does
         # not no longer stops start-up: webhooks get 503 + Retry-After and /readyz
         # 503 until the background retries reach it (no restart needed).
-        done, _ = await asyncio.wait({connecting}, timeout=KAFKA_STARTUP_WAIT_SECONDS)
-        if connecting in done:
+        first_failure = asyncio.create_task(unreachable.wait())
+        await asyncio.wait(
+            {connecting, first_failure},
+            timeout=KAFKA_STARTUP_WAIT_SECONDS,
+            return_when=asyncio.FIRST_COMPLETED,
+        )
+        first_failure.cancel()
+        if connecting.done():
             connecting.result()  # an error that waiting cannot fix stops start-up
         store = dedup if dedup is not None else default_dedup(settings)
         state["publisher"] = publisher
