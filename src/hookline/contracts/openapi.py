@@ -226,14 +226,15 @@ def document(sources: Mapping[str, SourceView] | None = None) -> dict[str, Any]:
             "/readyz": {
                 "get": {
                     "operationId": "readiness",
-                    "summary": "The producer reaches Kafka",
+                    "summary": "The producer reaches Kafka (and required providers pass their probes)",
                     "responses": {
                         "200": {
                             "description": "Ready.",
                             "content": {"application/json": {"schema": {"type": "object"}}},
                         },
                         "503": {
-                            "description": "Kafka unreachable.",
+                            "description": "Kafka unreachable, or a provider with "
+                            "health.required_for_ready failing its probe (providers_down).",
                             "content": {"application/json": {"schema": {"type": "object"}}},
                         },
                     },
@@ -326,6 +327,7 @@ def document(sources: Mapping[str, SourceView] | None = None) -> dict[str, Any]:
                     },
                 }
             },
+            **_provider_health_paths(admin),
             "/openapi.json": {
                 "get": {
                     "operationId": "openapi",
@@ -378,6 +380,46 @@ def document(sources: Mapping[str, SourceView] | None = None) -> dict[str, Any]:
             for status, answer in _ANY_REQUEST.items():
                 _also(operation["responses"], status, answer)
     return spec
+
+
+def _provider_health_paths(admin: list[dict[str, list[str]]]) -> dict[str, Any]:
+    """The provider health probes' routes (docs/providers/README.md#health-probes)."""
+    as_json = {"application/json": {"schema": {"type": "object"}}}
+    return {
+        "/admin/providers": {
+            "get": {
+                "operationId": "listProviderHealth",
+                "summary": "Each provider's last health probe: up, when, latency, masked error",
+                "security": admin,
+                "responses": {
+                    "200": {"description": "Every probed provider.", "content": as_json},
+                    "401": _problem("The admin token is missing or wrong."),
+                },
+            }
+        },
+        "/health/integration/{provider}": {
+            "get": {
+                "operationId": "integrationHealth",
+                "summary": "One provider's last health probe as a status code",
+                "parameters": [
+                    {
+                        "name": "provider",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
+                    }
+                ],
+                "responses": {
+                    "200": {"description": "The last probe passed.", "content": as_json},
+                    "503": {
+                        "description": "The last probe failed, or none has finished yet.",
+                        "content": as_json,
+                    },
+                    "404": _problem("No health probe for that provider."),
+                },
+            }
+        },
+    }
 
 
 # What any request may get before (or whatever) its route answers: a handler
