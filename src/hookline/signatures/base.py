@@ -140,13 +140,13 @@ def check_timestamp(raw: str, now: float, tolerance: int) -> int:
 
 
 def decode_hex(value: str) -> bytes:
-    """Lower-case hex only, as the senders write it.
+    """Lower-case hex only, as the senders write it, with nothing around it.
 
     The official verifiers (Stripe's and Slack's SDKs, GitHub's reference code)
-    compare the hex text itself, so ``ABCD`` fails there where ``abcd`` passes;
-    decoding either case would accept what they refuse.
+    compare the hex text itself, so ``ABCD`` or `` abcd`` fails there where
+    ``abcd`` passes; decoding leniently would accept what they refuse.
     """
-    text = value.strip()
+    text = value
     if text != text.lower():
         raise VerificationError(MALFORMED, "signature is not lower-case hex")
     try:
@@ -158,11 +158,11 @@ def decode_hex(value: str) -> bytes:
 def decode_base64(value: str) -> bytes:
     """Canonical base64 only: the text a sender's encoder gives for the decoded bytes.
 
-    Twilio's and the Standard Webhooks SDKs compare the base64 text itself, so a
+    Twilio's SDK and Shopify's reference code compare the base64 text itself, so a
     spelling with different unused trailing bits, which decodes to the same bytes,
     fails there; it fails here too.
     """
-    text = value.strip()
+    text = value
     try:
         decoded = base64.b64decode(text, validate=True)
     except (ValueError, binascii.Error) as exc:

@@ -40,8 +40,9 @@ class StripeScheme:
     def _parse(header: str) -> tuple[str, list[str]]:
         timestamp: str | None = None
         signatures: list[str] = []
+        # Items are not trimmed: Stripe's SDK ignores " v1=…" (its key is " v1").
         for item in header.split(","):
-            key, sep, value = item.strip().partition("=")
+            key, sep, value = item.partition("=")
             if not sep:
                 raise VerificationError(MALFORMED, "header item without '='")
             if key == "t":
