@@ -5,6 +5,7 @@ will end (by the destination's last digits, or an outcome forced for a number
 through ``POST /_sim/sms/outcomes``), and how many times each logical message
 and each attempt key really reached the send handler — the counters the
 exactly-once tests read. Progress is one step per tick: queued → sent → final.
+The simulator around the world is :class:`hookline.providers._sms.simkit.SmsSimulator`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,19 @@ from pydantic import BaseModel, ConfigDict
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+__all__ = [
+    "FINAL",
+    "GONE",
+    "Outcome",
+    "OutcomeOrder",
+    "Reporter",
+    "SimMessage",
+    "SmsWorld",
+    "Status",
+    "complete_form",
+    "outcome_for",
+]
 
 Outcome = Literal["deliver", "fail", "silent", "invalid"]
 Status = Literal["queued", "sent", "delivered", "failed", "undelivered"]

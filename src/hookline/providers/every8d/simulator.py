@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from urllib.parse import parse_qsl, urlencode
+from typing import Any
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -23,8 +24,16 @@ from hookline.messages.phone import from_taiwan_national, is_taiwan
 from hookline.providers._sms.reports import TAIPEI
 from hookline.providers._sms.segments import segment
 from hookline.providers._sms.sim_world import GONE, SimMessage, SmsWorld, Status, complete_form
-from hookline.sandbox import Callback, EmitRejected, EmitRequest, ProviderFormat, Simulator
-from hookline.sandbox.layer import SimRoute
+from hookline.providers._sms.simkit import (
+    TOKEN_SIGNING,
+    SmsSimulator,
+    credentials_match,
+    request_fields,
+    state_named,
+)
+from hookline.sandbox import Callback, EmitRequest, ProviderFormat
+
+__all__ = ["CREDIT", "FORMAT", "SEND", "STATUS", "Every8dSimulator", "create_app", "failure"]
 
 SEND = "/API21/HTTP/sendSMS.ashx"
 STATUS = "/API21/HTTP/getDeliveryStatus.ashx"
@@ -64,39 +73,29 @@ FORMAT = ProviderFormat(
 )
 
 
-def create_app(settings: HooklineSettings, sim_settings: SimulatorSettings) -> ASGIApp:
-    sim = Simulator(
-        "every8d", sim_settings, fmt=FORMAT, source="every8d-dlr", sandbox=settings.sandbox
-    )
-    # Without callback_secret the reports go out unsigned (and the ingress refuses them).
-    scheme = (
-        sim.signing_scheme({"scheme": "token", "query_param": "token"})
-        if sim_settings.callback_secret
-        else None
-    )
-    extras = sim_settings.model_extra or {}
-    uid, pwd = extras.get("uid"), extras.get("pwd")
-    world = SmsWorld()
-    credit = {"points": 10_000.0}
+class Every8dSimulator(SmsSimulator):
+    """Every8d's send, status and credit calls, and its delivery reports (a hookline convention)."""
 
-    def authorized(fields: dict[str, str]) -> bool:
-        got_uid, got_pwd = fields.get("UID", ""), fields.get("PWD", "")
-        if uid is None:
-            return bool(got_uid and got_pwd)
-        return got_uid == str(uid) and got_pwd == str(pwd)
+    provider = "every8d"
+    source = "every8d-dlr"
+    fmt = FORMAT
+    signing = TOKEN_SIGNING
+    noun = "batch"
 
-    async def fields_of(request: Request) -> dict[str, str]:
-        fields = dict(request.query_params)
-        if request.method == "POST":
-            fields.update(parse_qsl((await request.body()).decode("utf-8"), keep_blank_values=True))
-        return fields
+    def __init__(self, settings: HooklineSettings, sim_settings: SimulatorSettings) -> None:
+        super().__init__(settings, sim_settings, SmsWorld())
+        self.login = (self.extras.get("uid"), self.extras.get("pwd"))
+        self.credit = 10_000.0
 
-    async def send(request: Request) -> Response:
+    def authorized(self, fields: dict[str, str]) -> bool:
+        return credentials_match((fields.get("UID", ""), fields.get("PWD", "")), self.login)
+
+    async def send_sms(self, request: Request) -> Response:
         form = await complete_form(request)
         if form is None:
             return Response(status_code=GONE)
         fields = {**request.query_params, **form}
-        if not authorized(fields):
+        if not self.authorized(fields):
             return failure("-2")
         body, dest = fields.get("MSG", ""), fields.get("DEST", "").strip()
         if not body or not dest or "," in dest:
@@ -104,15 +103,15 @@ def create_app(settings: HooklineSettings, sim_settings: SimulatorSettings) -> A
         if len(body) > 1600:
             return failure("-5")
         to = from_taiwan_national(dest)
-        outcome = world.outcome(to)
+        outcome = self.world.outcome(to)
         if outcome == "invalid" or not to[1:].isdigit():
             return failure("-3")
         cost = float(segment(body).segments)
-        if credit["points"] < cost:
+        if self.credit < cost:
             return failure("-99")
-        credit["points"] -= cost
+        self.credit -= cost
         batch = str(uuid.uuid4())
-        world.accept(
+        self.world.accept(
             batch,
             to,
             body,
@@ -125,13 +124,13 @@ def create_app(settings: HooklineSettings, sim_settings: SimulatorSettings) -> A
             cost=cost,
             international=not is_taiwan(to),
         )
-        return PlainTextResponse(f"{credit['points']:.1f},1,{cost:.1f},0,{batch}")
+        return PlainTextResponse(f"{self.credit:.1f},1,{cost:.1f},0,{batch}")
 
-    async def status(request: Request) -> Response:
-        fields = await fields_of(request)
-        if not authorized(fields):
+    async def status(self, request: Request) -> Response:
+        fields = await request_fields(request)
+        if not self.authorized(fields):
             return failure("-2")
-        message = world.messages.get(fields.get("BID", ""))
+        message = self.world.messages.get(fields.get("BID", ""))
         if message is None:
             return PlainTextResponse("0")
         line = "\t".join(
@@ -145,13 +144,12 @@ def create_app(settings: HooklineSettings, sim_settings: SimulatorSettings) -> A
         )
         return PlainTextResponse(f"1\n{line}")
 
-    async def get_credit(request: Request) -> Response:
-        fields = await fields_of(request)
-        if not authorized(fields):
+    async def get_credit(self, request: Request) -> Response:
+        if not self.authorized(await request_fields(request)):
             return failure("-2")
-        return PlainTextResponse(f"{credit['points']:.1f}")
+        return PlainTextResponse(f"{self.credit:.1f}")
 
-    def callback_for(message: SimMessage, state: Status) -> Callback:
+    def callback_for(self, message: SimMessage, state: Status) -> Callback:
         code = _code(message, state)
         fields = {
             "BatchID": message.id,
@@ -164,35 +162,27 @@ def create_app(settings: HooklineSettings, sim_settings: SimulatorSettings) -> A
         return Callback(
             entity=message.id,
             event_id=event_id("every8d", f"{message.id}:{message.to}:{code}"),
-            url=sim.callback_url,
+            url=self.sim.callback_url,
             body=urlencode(fields).encode(),
             content_type="application/x-www-form-urlencoded",
-            scheme=scheme,
+            scheme=self.scheme,
         )
 
-    async def tick() -> None:
-        await world.advance(lambda message, state: sim.send(callback_for(message, state)))
+    async def emit(self, order: EmitRequest) -> Callback:
+        message = self.message(order.entity_id)
+        return self.callback_for(message, state_named(order.event, _REPORT_STATUS, "report status"))
 
-    async def emit(order: EmitRequest) -> Callback:
-        message = world.messages.get(order.entity_id)
-        if message is None:
-            raise EmitRejected(404, f"no batch {order.entity_id}")
-        state = {"300": "queued", "0": "sent", "100": "delivered", "101": "undelivered"}.get(
-            order.event, order.event
-        )
-        if state not in _REPORT_STATUS:
-            raise EmitRejected(400, f"unknown report status {order.event!r}")
-        return callback_for(message, state)  # type: ignore[arg-type]
+    def state(self) -> dict[str, Any]:
+        return {**self.world.state(), "credit": self.credit}
 
-    sim.route(SEND, send, methods=["POST"], idempotent=True)
-    sim.route(STATUS, status, methods=["GET", "POST"])
-    sim.route(CREDIT, get_credit, methods=["GET", "POST"])
-    sim.routes.extend(SimRoute(route) for route in world.admin_routes())
-    sim.every_tick(tick)
-    sim.on_state(lambda: {**world.state(), "credit": credit["points"]})
-    sim.on_reset(world.reset)
-    sim.on_emit(emit)
-    return sim.build()
+    def add_routes(self) -> None:
+        self.sim.route(SEND, self.send_sms, methods=["POST"], idempotent=True)
+        self.sim.route(STATUS, self.status, methods=["GET", "POST"])
+        self.sim.route(CREDIT, self.get_credit, methods=["GET", "POST"])
+
+
+def create_app(settings: HooklineSettings, sim_settings: SimulatorSettings) -> ASGIApp:
+    return Every8dSimulator(settings, sim_settings).build()
 
 
 def _code(message: SimMessage, state: str) -> str:

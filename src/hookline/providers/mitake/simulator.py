@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from urllib.parse import parse_qsl, urlencode
+from typing import Any
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -24,9 +25,18 @@ from hookline.messages.phone import from_taiwan_national, is_taiwan
 from hookline.providers._sms.reports import TAIPEI
 from hookline.providers._sms.segments import segment
 from hookline.providers._sms.sim_world import GONE, SimMessage, SmsWorld, Status, complete_form
+from hookline.providers._sms.simkit import (
+    TOKEN_SIGNING,
+    SmsSimulator,
+    credentials_match,
+    ref_in,
+    request_fields,
+    state_named,
+)
 from hookline.providers.mitake.adapter import acknowledgement_body
-from hookline.sandbox import Callback, EmitRejected, EmitRequest, ProviderFormat, Simulator
-from hookline.sandbox.layer import SimRoute
+from hookline.sandbox import Callback, EmitRequest, ProviderFormat
+
+__all__ = ["CALLBACK_METHOD", "FORMAT", "QUERY", "SEND", "MitakeSimulator", "create_app", "ini"]
 
 SEND = "/api/mtk/SmSend"
 QUERY = "/api/mtk/SmQuery"
@@ -55,94 +65,83 @@ FORMAT = ProviderFormat(
 )
 
 
-def create_app(settings: HooklineSettings, sim_settings: SimulatorSettings) -> ASGIApp:
-    sim = Simulator(
-        "mitake", sim_settings, fmt=FORMAT, source="mitake-dlr", sandbox=settings.sandbox
-    )
-    # Without callback_secret the reports go out unsigned (and the ingress refuses them).
-    scheme = (
-        sim.signing_scheme({"scheme": "token", "query_param": "token"})
-        if sim_settings.callback_secret
-        else None
-    )
-    extras = sim_settings.model_extra or {}
-    username, password = extras.get("username"), extras.get("password")
-    max_concurrency = int(extras.get("max_concurrency", 15))
-    world = SmsWorld(first_id=1010079522)
-    by_clientid: dict[str, str] = {}
-    account = {"points": 10_000, "in_flight": 0}
+class MitakeSimulator(SmsSimulator):
+    """Mitake's SmSend and SmQuery: ``clientid`` de-duplication, a concurrency cap, GET reports."""
 
-    def authorized(fields: dict[str, str]) -> bool:
-        user, pwd = fields.get("username", ""), fields.get("password", "")
-        if username is None:
-            return bool(user and pwd)
-        return user == str(username) and pwd == str(password)
+    provider = "mitake"
+    source = "mitake-dlr"
+    fmt = FORMAT
+    signing = TOKEN_SIGNING
+    noun = "msgid"
 
-    async def fields_of(request: Request) -> dict[str, str]:
-        fields = dict(request.query_params)
-        if request.method == "POST":
-            charset = "utf-8" if fields.get("CharsetURL", "").upper() == "UTF-8" else "big5"
-            raw = (await request.body()).decode(charset, errors="replace")
-            fields.update(parse_qsl(raw, keep_blank_values=True))
-        return fields
+    def __init__(self, settings: HooklineSettings, sim_settings: SimulatorSettings) -> None:
+        super().__init__(settings, sim_settings, SmsWorld(first_id=1010079522))
+        self.login = (self.extras.get("username"), self.extras.get("password"))
+        self.max_concurrency = int(self.extras.get("max_concurrency", 15))
+        self.by_clientid: dict[str, str] = {}
+        self.points = 10_000
+        self.in_flight = 0
 
-    async def send(request: Request) -> Response:
-        account["in_flight"] += 1
+    def authorized(self, fields: dict[str, str]) -> bool:
+        presented = (fields.get("username", ""), fields.get("password", ""))
+        return credentials_match(presented, self.login)
+
+    async def send_sms(self, request: Request) -> Response:
+        self.in_flight += 1
         try:
-            if account["in_flight"] > max_concurrency:
+            if self.in_flight > self.max_concurrency:
                 return ini("statuscode=l", "Error=concurrent connection limit")
             await asyncio.sleep(0)
             form = await complete_form(request)
             if form is None:
                 return Response(status_code=GONE)
-            return await _send({**request.query_params, **form})
+            return self._send({**request.query_params, **form})
         finally:
-            account["in_flight"] -= 1
+            self.in_flight -= 1
 
-    async def _send(fields: dict[str, str]) -> Response:
-        if not authorized(fields):
+    def _send(self, fields: dict[str, str]) -> Response:
+        if not self.authorized(fields):
             return ini("statuscode=e", "Error=auth failed")
         body, dstaddr = fields.get("smbody", ""), fields.get("dstaddr", "").strip()
         clientid = fields.get("clientid", "")
-        if clientid and clientid in by_clientid:
-            msgid = by_clientid[clientid]
+        if clientid and clientid in self.by_clientid:
+            msgid = self.by_clientid[clientid]
             return ini(
-                f"msgid={msgid}", "statuscode=1", f"AccountPoint={account['points']}", "Duplicate=Y"
+                f"msgid={msgid}", "statuscode=1", f"AccountPoint={self.points}", "Duplicate=Y"
             )
         if not body:
             return ini("statuscode=u", "Error=empty body")
         if len(body) > 1600:
             return ini("statuscode=x", "Error=body too large")
         to = from_taiwan_national(dstaddr)
-        outcome = world.outcome(to)
+        outcome = self.world.outcome(to)
         if not is_taiwan(to) or outcome == "invalid" or not to[1:].isdigit():
             return ini("statuscode=v", "Error=invalid mobile number")
         cost = segment(body).segments
-        if account["points"] < cost:
+        if self.points < cost:
             return ini("statuscode=p", "Error=not enough points")
-        account["points"] -= cost
+        self.points -= cost
         response_url = fields.get("response") or None
-        ref = dict(parse_qsl(response_url.partition("?")[2])).get("ref") if response_url else None
-        message = world.accept(
-            world.next_id(),
+        message = self.world.accept(
+            self.world.next_id(),
             to,
             body,
             outcome=outcome,
-            ref=ref,
+            ref=ref_in(response_url),
             attempt_key=clientid or None,
             dstaddr=dstaddr,
             response=response_url,
         )
         if clientid:
-            by_clientid[clientid] = message.id
-        return ini(f"msgid={message.id}", "statuscode=1", f"AccountPoint={account['points']}")
+            self.by_clientid[clientid] = message.id
+        return ini(f"msgid={message.id}", "statuscode=1", f"AccountPoint={self.points}")
 
-    async def query(request: Request) -> Response:
-        if not authorized(await fields_of(request)):
+    async def query(self, request: Request) -> Response:
+        if not self.authorized(await request_fields(request, _charset(request))):
             return ini("statuscode=e", "Error=auth failed")
-        return PlainTextResponse(f"AccountPoint={account['points']}\r\n")
+        return PlainTextResponse(f"AccountPoint={self.points}\r\n")
 
-    def callback_for(message: SimMessage, state: Status) -> Callback:
+    def callback_for(self, message: SimMessage, state: Status) -> Callback:
         flag = _FLAGS[state]
         now = datetime.now(TAIPEI).strftime("%Y%m%d%H%M%S")
         fields = {
@@ -159,7 +158,7 @@ def create_app(settings: HooklineSettings, sim_settings: SimulatorSettings) -> A
         if target:
             url, signing = f"{target}&{urlencode(fields)}", None  # the token is in the URL given
         else:
-            url, signing = f"{sim.callback_url}?{urlencode(fields)}", scheme
+            url, signing = f"{self.sim.callback_url}?{urlencode(fields)}", self.scheme
         return Callback(
             entity=message.id,
             event_id=event_id("mitake", f"{message.id}:{flag}"),
@@ -171,26 +170,26 @@ def create_app(settings: HooklineSettings, sim_settings: SimulatorSettings) -> A
             accept=lambda status, body: body == expected,
         )
 
-    async def tick() -> None:
-        await world.advance(lambda message, state: sim.send(callback_for(message, state)))
+    async def emit(self, order: EmitRequest) -> Callback:
+        message = self.message(order.entity_id)
+        return self.callback_for(message, state_named(order.event, _FLAGS, "StatusFlag"))
 
-    async def emit(order: EmitRequest) -> Callback:
-        message = world.messages.get(order.entity_id)
-        if message is None:
-            raise EmitRejected(404, f"no msgid {order.entity_id}")
-        state = {flag: name for name, flag in _FLAGS.items()}.get(order.event, order.event)
-        if state not in _FLAGS:
-            raise EmitRejected(400, f"unknown StatusFlag {order.event!r}")
-        return callback_for(message, state)  # type: ignore[arg-type]
+    def state(self) -> dict[str, Any]:
+        return {**self.world.state(), "points": self.points, "clientids": len(self.by_clientid)}
 
-    sim.route(SEND, send, methods=["POST"], idempotent=True)
-    sim.route(QUERY, query, methods=["GET", "POST"])
-    sim.routes.extend(SimRoute(route) for route in world.admin_routes())
-    sim.every_tick(tick)
-    sim.on_state(
-        lambda: {**world.state(), "points": account["points"], "clientids": len(by_clientid)}
-    )
-    sim.on_reset(world.reset)
-    sim.on_reset(by_clientid.clear)
-    sim.on_emit(emit)
-    return sim.build()
+    def reset(self) -> None:
+        self.world.reset()
+        self.by_clientid.clear()
+
+    def add_routes(self) -> None:
+        self.sim.route(SEND, self.send_sms, methods=["POST"], idempotent=True)
+        self.sim.route(QUERY, self.query, methods=["GET", "POST"])
+
+
+def _charset(request: Request) -> str:
+    """Mitake reads a form body as Big5 unless the query says ``CharsetURL=UTF-8``."""
+    return "utf-8" if request.query_params.get("CharsetURL", "").upper() == "UTF-8" else "big5"
+
+
+def create_app(settings: HooklineSettings, sim_settings: SimulatorSettings) -> ASGIApp:
+    return MitakeSimulator(settings, sim_settings).build()

@@ -11,10 +11,11 @@ from __future__ import annotations
 import base64
 import json
 import secrets
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import format_datetime
-from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from typing import Any, ClassVar, cast
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -24,10 +25,13 @@ from hookline.config.models import HooklineSettings, SimulatorSettings
 from hookline.envelope import event_id
 from hookline.providers._sms.segments import segment
 from hookline.providers._sms.sim_world import GONE, SimMessage, SmsWorld, Status, complete_form
-from hookline.sandbox import Callback, EmitRejected, EmitRequest, ProviderFormat, Simulator
-from hookline.sandbox.layer import SimRoute
+from hookline.providers._sms.simkit import SmsSimulator, ref_in
+from hookline.sandbox import Callback, EmitRejected, EmitRequest, ProviderFormat
+
+__all__ = ["API", "FORMAT", "TwilioSimulator", "create_app", "error", "resource"]
 
 API = "/2010-04-01/Accounts/{account_sid}"
+STATUSES = ("queued", "sent", "delivered", "failed", "undelivered")
 _DEFAULT_SENDER = "+15017122661"
 
 _ERRORS: dict[int, tuple[int, str]] = {
@@ -81,42 +85,31 @@ def _basic(request: Request) -> tuple[str, str] | None:
     return user, password
 
 
-def create_app(settings: HooklineSettings, sim_settings: SimulatorSettings) -> ASGIApp:
-    sim = Simulator(
-        "twilio", sim_settings, fmt=FORMAT, source="sms-twilio", sandbox=settings.sandbox
-    )
-    auth_token = sim_settings.callback_secret.get() if sim_settings.callback_secret else None
-    # Without callback_secret the callbacks go out unsigned (and the ingress refuses them).
-    scheme = sim.signing_scheme({"scheme": "twilio"}) if auth_token else None
-    world = SmsWorld("SM")
+class TwilioSimulator(SmsSimulator):
+    """Twilio's Messages and Account resources; status callbacks to each message's StatusCallback."""
 
-    def authorized(request: Request) -> bool:
+    provider = "twilio"
+    source = "sms-twilio"
+    fmt = FORMAT
+    signing: ClassVar[Mapping[str, Any]] = {"scheme": "twilio"}
+
+    def __init__(self, settings: HooklineSettings, sim_settings: SimulatorSettings) -> None:
+        secret = sim_settings.callback_secret
+        # The callback_secret is the Auth Token: checked on every call, and it signs the callbacks.
+        self.auth_token = secret.get() if secret else None
+        super().__init__(settings, sim_settings, SmsWorld("SM"))
+
+    def signs(self) -> bool:
+        return bool(self.auth_token)
+
+    def authorized(self, request: Request) -> bool:
         creds = _basic(request)
         if creds is None or creds[0] != request.path_params["account_sid"]:
             return False
-        return auth_token is None or secrets.compare_digest(creds[1], auth_token)
+        return self.auth_token is None or secrets.compare_digest(creds[1], self.auth_token)
 
-    def resource(message: SimMessage, account_sid: str) -> dict[str, Any]:
-        return {
-            "sid": message.id,
-            "account_sid": account_sid,
-            "to": message.to,
-            "from": message.extra.get("from"),
-            "messaging_service_sid": message.extra.get("messaging_service_sid"),
-            "body": message.body,
-            "status": message.status,
-            "num_segments": str(segment(message.body).segments),
-            "direction": "outbound-api",
-            "api_version": "2010-04-01",
-            "price": None,
-            "error_code": 30003 if message.status == "undelivered" else None,
-            "error_message": None,
-            "date_created": message.extra["date_created"],
-            "uri": f"{API.format(account_sid=account_sid)}/Messages/{message.id}.json",
-        }
-
-    async def send(request: Request) -> Response:
-        if not authorized(request):
+    async def send_sms(self, request: Request) -> Response:
+        if not self.authorized(request):
             return error(20003)
         form = await complete_form(request)
         if form is None:
@@ -126,98 +119,111 @@ def create_app(settings: HooklineSettings, sim_settings: SimulatorSettings) -> A
             return error(21602)
         if len(body) > 1600:
             return error(21617)
-        outcome = world.outcome(to)
+        outcome = self.world.outcome(to)
         if outcome == "invalid" or not to.startswith("+") or not to[1:].isdigit():
             return error(21211, message=f"The 'To' number {to} is not a valid phone number.")
         service = form.get("MessagingServiceSid")
         callback = form.get("StatusCallback")
-        ref = dict(parse_qsl(callback.partition("?")[2])).get("ref") if callback else None
-        message = world.accept(
-            world.next_id() + secrets.token_hex(12),
+        account_sid = request.path_params["account_sid"]
+        message = self.world.accept(
+            self.world.next_id() + secrets.token_hex(12),
             to,
             body,
             outcome=outcome,
-            ref=ref,
+            ref=ref_in(callback),
             attempt_key=request.headers.get("idempotency-key"),
-            account_sid=request.path_params["account_sid"],
+            account_sid=account_sid,
             callback=callback,
             messaging_service_sid=service,
             date_created=format_datetime(datetime.now(UTC), usegmt=False),
             **{"from": None if service else form.get("From") or _DEFAULT_SENDER},
         )
-        answer = resource(message, request.path_params["account_sid"])
+        answer = resource(message, account_sid)
         answer["status"] = "accepted" if service else "queued"
         return JSONResponse(answer, status_code=201)
 
-    async def fetch(request: Request) -> Response:
-        if not authorized(request):
+    async def fetch(self, request: Request) -> Response:
+        if not self.authorized(request):
             return error(20003)
-        message = world.messages.get(request.path_params["sid"])
+        message = self.world.messages.get(request.path_params["sid"])
         if message is None:
             return error(20404)
         return JSONResponse(resource(message, request.path_params["account_sid"]))
 
-    async def account(request: Request) -> Response:
-        if not authorized(request):
+    async def account(self, request: Request) -> Response:
+        if not self.authorized(request):
             return error(20003)
         sid = request.path_params["account_sid"]
         return JSONResponse({"sid": sid, "status": "active", "type": "Full"})
 
-    def callback_for(message: SimMessage, status: Status) -> Callback | None:
+    def callback_for(self, message: SimMessage, state: Status) -> Callback | None:
         url = message.extra.get("callback")
         if not url:
             return None
-        fields = {
-            "MessageSid": message.id,
-            "SmsSid": message.id,
-            "AccountSid": message.extra["account_sid"],
-            "From": message.extra.get("from") or "",
-            "To": message.to,
-            "MessageStatus": status,
-            "SmsStatus": status,
-            "ApiVersion": "2010-04-01",
-        }
-        if message.extra.get("messaging_service_sid"):
-            fields["MessagingServiceSid"] = message.extra["messaging_service_sid"]
-        if status in ("failed", "undelivered"):
-            fields["ErrorCode"] = "30003"
         return Callback(
             entity=message.id,
-            event_id=event_id("twilio", f"{message.id}:{status}"),
+            event_id=event_id("twilio", f"{message.id}:{state}"),
             url=url,
-            body=urlencode(fields).encode(),
+            body=urlencode(_status_fields(message, state)).encode(),
             content_type="application/x-www-form-urlencoded",
-            scheme=scheme,
+            scheme=self.scheme,
             signature_header="X-Twilio-Signature",
         )
 
-    def report(message: SimMessage, status: Status) -> None:
-        callback = callback_for(message, status)
-        if callback is not None:
-            sim.send(callback)
-
-    async def tick() -> None:
-        await world.advance(report)
-
-    async def emit(order: EmitRequest) -> Callback:
-        message = world.messages.get(order.entity_id)
-        if message is None:
-            raise EmitRejected(404, f"no message {order.entity_id}")
+    async def emit(self, order: EmitRequest) -> Callback:
+        message = self.message(order.entity_id)
         status = order.event if order.event != "status" else message.status
-        if status not in ("queued", "sent", "delivered", "failed", "undelivered"):
+        if status not in STATUSES:
             raise EmitRejected(400, f"unknown MessageStatus {status!r}")
-        callback = callback_for(message, status)  # type: ignore[arg-type]
+        callback = self.callback_for(message, cast(Status, status))
         if callback is None:
             raise EmitRejected(409, "the message has no StatusCallback")
         return callback
 
-    base = API
-    sim.route(f"{base}/Messages.json", send, methods=["POST"], idempotent=True)
-    sim.route(f"{base}/Messages/{{sid}}.json", fetch, methods=["GET"])
-    sim.route(f"{base}.json", account, methods=["GET"])
-    sim.routes.extend(SimRoute(route) for route in world.admin_routes())
-    sim.every_tick(tick)
-    sim.on_state(world.state)
-    sim.on_reset(world.reset)
-    sim.on_emit(emit)
-    return sim.build()
+    def add_routes(self) -> None:
+        self.sim.route(f"{API}/Messages.json", self.send_sms, methods=["POST"], idempotent=True)
+        self.sim.route(f"{API}/Messages/{{sid}}.json", self.fetch, methods=["GET"])
+        self.sim.route(f"{API}.json", self.account, methods=["GET"])
+
+
+def resource(message: SimMessage, account_sid: str) -> dict[str, Any]:
+    """A Message resource as Twilio answers it."""
+    return {
+        "sid": message.id,
+        "account_sid": account_sid,
+        "to": message.to,
+        "from": message.extra.get("from"),
+        "messaging_service_sid": message.extra.get("messaging_service_sid"),
+        "body": message.body,
+        "status": message.status,
+        "num_segments": str(segment(message.body).segments),
+        "direction": "outbound-api",
+        "api_version": "2010-04-01",
+        "price": None,
+        "error_code": 30003 if message.status == "undelivered" else None,
+        "error_message": None,
+        "date_created": message.extra["date_created"],
+        "uri": f"{API.format(account_sid=account_sid)}/Messages/{message.id}.json",
+    }
+
+
+def _status_fields(message: SimMessage, status: Status) -> dict[str, str]:
+    fields = {
+        "MessageSid": message.id,
+        "SmsSid": message.id,
+        "AccountSid": message.extra["account_sid"],
+        "From": message.extra.get("from") or "",
+        "To": message.to,
+        "MessageStatus": status,
+        "SmsStatus": status,
+        "ApiVersion": "2010-04-01",
+    }
+    if message.extra.get("messaging_service_sid"):
+        fields["MessagingServiceSid"] = message.extra["messaging_service_sid"]
+    if status in ("failed", "undelivered"):
+        fields["ErrorCode"] = "30003"
+    return fields
+
+
+def create_app(settings: HooklineSettings, sim_settings: SimulatorSettings) -> ASGIApp:
+    return TwilioSimulator(settings, sim_settings).build()
