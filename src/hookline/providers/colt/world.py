@@ -64,7 +64,9 @@ def validate(model: type[BaseModel], body: Any) -> Any:
     except ValidationError as exc:
         details = []
         for error in exc.errors():
-            loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+            loc = tuple(
+                p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-"))
+            )
             issue = "required" if error["type"] == "missing" else error["msg"].lower()
             details.append({"field": _field(loc) or "body", "issue": issue})
         raise ColtApiError(400, "INVALID_REQUEST", "Validation failed", details) from exc
@@ -232,9 +234,16 @@ class ColtWorld:
 
     def issue_token(self, client_id: str, scope: str) -> dict[str, Any]:
         token = secrets.token_urlsafe(24)
-        self.tokens[token] = Token(client_id, frozenset(scope.split()), self.clock() + self.token_ttl)
+        self.tokens[token] = Token(
+            client_id, frozenset(scope.split()), self.clock() + self.token_ttl
+        )
         self.tokens_issued += 1
-        return {"access_token": token, "token_type": "Bearer", "expires_in": self.token_ttl, "scope": scope}
+        return {
+            "access_token": token,
+            "token_type": "Bearer",
+            "expires_in": self.token_ttl,
+            "scope": scope,
+        }
 
     def authenticate(self, authorization: str | None, method: str) -> Token:
         scheme, _, value = (authorization or "").partition(" ")
@@ -285,11 +294,19 @@ class ColtWorld:
         results = []
         for index, location in enumerate(request.locations):
             if location.type == "address" and location.address is None:
-                raise ColtApiError(400, "INVALID_REQUEST", "Validation failed",
-                                   [{"field": f"locations[{index}].address", "issue": "required"}])
+                raise ColtApiError(
+                    400,
+                    "INVALID_REQUEST",
+                    "Validation failed",
+                    [{"field": f"locations[{index}].address", "issue": "required"}],
+                )
             if location.type == "coordinates" and location.coordinates is None:
-                raise ColtApiError(400, "INVALID_REQUEST", "Validation failed",
-                                   [{"field": f"locations[{index}].coordinates", "issue": "required"}])
+                raise ColtApiError(
+                    400,
+                    "INVALID_REQUEST",
+                    "Validation failed",
+                    [{"field": f"locations[{index}].coordinates", "issue": "required"}],
+                )
             results.append(self._location(index, location, request.serviceType))
         return {"requestId": f"req-{next(self.request_counter)}", "availability": results}
 
@@ -301,20 +318,46 @@ class ColtWorld:
         else:
             assert location.coordinates is not None
             key = (location.coordinates.latitude, location.coordinates.longitude)
-            unserviceable = location.coordinates.latitude == 0 and location.coordinates.longitude == 0
+            unserviceable = (
+                location.coordinates.latitude == 0 and location.coordinates.longitude == 0
+            )
         if unserviceable:
-            return {"locationId": location_id, "serviceable": False, "onNet": False,
-                    "buildCost": None, "services": []}
+            return {
+                "locationId": location_id,
+                "serviceable": False,
+                "onNet": False,
+                "buildCost": None,
+                "services": [],
+            }
         on_net = _fraction(*key) < 0.6
         if on_net:
-            return {"locationId": location_id, "serviceable": True, "onNet": True, "buildCost": None,
-                    "services": [{"serviceType": service_type, "bandwidthOptions": ["100", "1000", "10000"],
-                                  "leadTime": {"standard": 30, "expedited": 15}}]}
+            return {
+                "locationId": location_id,
+                "serviceable": True,
+                "onNet": True,
+                "buildCost": None,
+                "services": [
+                    {
+                        "serviceType": service_type,
+                        "bandwidthOptions": ["100", "1000", "10000"],
+                        "leadTime": {"standard": 30, "expedited": 15},
+                    }
+                ],
+            }
         cost = round(2000 + 5000 * _fraction("build", *key), 2)
-        return {"locationId": location_id, "serviceable": True, "onNet": False,
-                "buildCost": {"amount": cost, "currency": "GBP"},
-                "services": [{"serviceType": service_type, "bandwidthOptions": ["100", "1000"],
-                              "leadTime": {"standard": 60}}]}
+        return {
+            "locationId": location_id,
+            "serviceable": True,
+            "onNet": False,
+            "buildCost": {"amount": cost, "currency": "GBP"},
+            "services": [
+                {
+                    "serviceType": service_type,
+                    "bandwidthOptions": ["100", "1000"],
+                    "leadTime": {"standard": 60},
+                }
+            ],
+        }
 
     # ----------------------------------------------------------------- quotes
 
@@ -322,8 +365,12 @@ class ColtWorld:
         request: QuoteRequest = validate(QuoteRequest, body)
         for index, service in enumerate(request.services):
             if "endpointA" not in service.locations:
-                raise ColtApiError(400, "INVALID_REQUEST", "Validation failed",
-                                   [{"field": f"services[{index}].locations.endpointA", "issue": "required"}])
+                raise ColtApiError(
+                    400,
+                    "INVALID_REQUEST",
+                    "Validation failed",
+                    [{"field": f"services[{index}].locations.endpointA", "issue": "required"}],
+                )
         quote_id = f"Q-{next(self.quote_counter)}"
         created = self.now()
         items = []
@@ -334,8 +381,14 @@ class ColtWorld:
             )
             nrc = round(500 + mbps * 1.0, 2)
             mrc = round((150 + mbps * 0.5) * factor, 2)
-            items.append({"serviceIndex": index, "nonRecurringCharge": nrc,
-                          "monthlyRecurringCharge": mrc, "termMonths": service.termMonths})
+            items.append(
+                {
+                    "serviceIndex": index,
+                    "nonRecurringCharge": nrc,
+                    "monthlyRecurringCharge": mrc,
+                    "termMonths": service.termMonths,
+                }
+            )
         total = sum(i["nonRecurringCharge"] for i in items) + sum(
             i["monthlyRecurringCharge"] * i["termMonths"] for i in items
         )
@@ -349,19 +402,28 @@ class ColtWorld:
                 "lineItems": items,
                 "totals": {
                     "nonRecurringCharge": round(sum(i["nonRecurringCharge"] for i in items), 2),
-                    "monthlyRecurringCharge": round(sum(i["monthlyRecurringCharge"] for i in items), 2),
+                    "monthlyRecurringCharge": round(
+                        sum(i["monthlyRecurringCharge"] for i in items), 2
+                    ),
                     "totalContractValue": round(total, 2),
                 },
             },
         }
-        self.quotes[quote_id] = {**quote, "customer": body["customer"], "services": body["services"]}
+        self.quotes[quote_id] = {
+            **quote,
+            "customer": body["customer"],
+            "services": body["services"],
+        }
         return quote
 
     def get_quote(self, quote_id: str) -> dict[str, Any]:
         quote = self.quotes.get(quote_id)
         if quote is None:
             raise ColtApiError(404, "NOT_FOUND", f"Quote {quote_id} not found")
-        if quote["status"] == "valid" and date.fromisoformat(quote["validUntil"]) < self.now().date():
+        if (
+            quote["status"] == "valid"
+            and date.fromisoformat(quote["validUntil"]) < self.now().date()
+        ):
             quote["status"] = "expired"
         return quote
 
@@ -370,13 +432,19 @@ class ColtWorld:
     def submit_order(self, body: Any) -> tuple[dict[str, Any], Order]:
         request: OrderRequest = validate(OrderRequest, body)
         if not any(c.role == "primary" for c in request.technicalContacts):
-            raise ColtApiError(400, "INVALID_REQUEST", "Validation failed",
-                               [{"field": "technicalContacts", "issue": "a primary contact is required"}])
+            raise ColtApiError(
+                400,
+                "INVALID_REQUEST",
+                "Validation failed",
+                [{"field": "technicalContacts", "issue": "a primary contact is required"}],
+            )
         quote = self.get_quote(request.quoteId)
         if quote["status"] == "expired":
             raise ColtApiError(409, "QUOTE_EXPIRED", f"Quote {request.quoteId} has expired")
         if quote["status"] == "ordered":
-            raise ColtApiError(409, "QUOTE_ALREADY_ORDERED", f"Quote {request.quoteId} is already ordered")
+            raise ColtApiError(
+                409, "QUOTE_ALREADY_ORDERED", f"Quote {request.quoteId} is already ordered"
+            )
         quote["status"] = "ordered"
         now = self.now()
         delivery = request.requestedDeliveryDate or (now + timedelta(days=30)).date()
@@ -426,7 +494,10 @@ class ColtWorld:
         out = []
         for index, name in enumerate(MILESTONES):
             if index < done:
-                status, completed = "completed", order.milestones.setdefault(name, _iso(order.last_updated))
+                status, completed = (
+                    "completed",
+                    order.milestones.setdefault(name, _iso(order.last_updated)),
+                )
             elif index == done and order.status in ("in_progress", "delayed"):
                 status, completed = "in_progress", None
             else:
@@ -448,8 +519,16 @@ class ColtWorld:
         """Take ``order``'s next step (or the ``override`` status); a notification on a status change."""
         previous = order.status
         if override and "status" in override:
-            status, percent, reason = str(override["status"]), int(override.get("percentComplete", order.percent)), override.get("reason")
-            order.plan = [s for s in order.plan if s[0] != status] if status not in ("completed", "rejected") else []
+            status, percent, reason = (
+                str(override["status"]),
+                int(override.get("percentComplete", order.percent)),
+                override.get("reason"),
+            )
+            order.plan = (
+                [s for s in order.plan if s[0] != status]
+                if status not in ("completed", "rejected")
+                else []
+            )
         elif order.plan:
             status, percent, reason = order.plan.pop(0)
         else:
@@ -520,7 +599,9 @@ class ColtWorld:
             found = self.services[service_id] = self._service(service_id, None)
         return found
 
-    def usage(self, service_id: str, params: dict[str, str]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    def usage(
+        self, service_id: str, params: dict[str, str]
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """Usage for the window, and the ``service.alert`` notifications the read triggers."""
         self.service(service_id)
         granularity = params.get("granularity", "daily")
@@ -530,23 +611,51 @@ class ColtWorld:
         start = _parse_when(params.get("startDate"))
         end = _parse_when(params.get("endDate"))
         if start is None:
-            details.append({"field": "startDate", "issue": "required" if "startDate" not in params else "invalid date"})
+            details.append(
+                {
+                    "field": "startDate",
+                    "issue": "required" if "startDate" not in params else "invalid date",
+                }
+            )
         if end is None:
-            details.append({"field": "endDate", "issue": "required" if "endDate" not in params else "invalid date"})
+            details.append(
+                {
+                    "field": "endDate",
+                    "issue": "required" if "endDate" not in params else "invalid date",
+                }
+            )
         if details:
             raise ColtApiError(400, "INVALID_REQUEST", "Validation failed", details)
         assert start is not None and end is not None
         if start >= end:
-            raise ColtApiError(400, "INVALID_REQUEST", "Validation failed",
-                               [{"field": "endDate", "issue": "must be after startDate"}])
+            raise ColtApiError(
+                400,
+                "INVALID_REQUEST",
+                "Validation failed",
+                [{"field": "endDate", "issue": "must be after startDate"}],
+            )
         if granularity == "hourly" and end - start > timedelta(days=31):
-            raise ColtApiError(400, "INVALID_REQUEST", "Validation failed",
-                               [{"field": "endDate", "issue": "hourly range longer than 31 days"}])
-        step = {"hourly": timedelta(hours=1), "daily": timedelta(days=1), "monthly": timedelta(days=30)}[granularity]
+            raise ColtApiError(
+                400,
+                "INVALID_REQUEST",
+                "Validation failed",
+                [{"field": "endDate", "issue": "hourly range longer than 31 days"}],
+            )
+        step = {
+            "hourly": timedelta(hours=1),
+            "daily": timedelta(days=1),
+            "monthly": timedelta(days=30),
+        }[granularity]
         periods: list[dict[str, Any]] = []
         cursor = _floor(start, granularity)
         while cursor < end and len(periods) < 2000:
-            periods.append(self._period(service_id, cursor, min(cursor + step, end) if granularity != "hourly" else cursor + step))
+            periods.append(
+                self._period(
+                    service_id,
+                    cursor,
+                    min(cursor + step, end) if granularity != "hourly" else cursor + step,
+                )
+            )
             cursor += step
         alerts = self._alerts(service_id, periods[-1]) if periods else []
         return {"serviceId": service_id, "granularity": granularity, "usage": periods}, alerts
@@ -571,15 +680,35 @@ class ColtWorld:
         metrics = period["metrics"]
         alerts = []
         if metrics["peakUtilizationPercent"] > 90:
-            alerts.append(self.notification("service.alert", {
-                "serviceId": service_id, "alertType": "utilization", "metric": "peakUtilizationPercent",
-                "value": metrics["peakUtilizationPercent"], "threshold": 90,
-                "periodStart": period["periodStart"], "periodEnd": period["periodEnd"]}))
+            alerts.append(
+                self.notification(
+                    "service.alert",
+                    {
+                        "serviceId": service_id,
+                        "alertType": "utilization",
+                        "metric": "peakUtilizationPercent",
+                        "value": metrics["peakUtilizationPercent"],
+                        "threshold": 90,
+                        "periodStart": period["periodStart"],
+                        "periodEnd": period["periodEnd"],
+                    },
+                )
+            )
         if metrics["availabilityPercent"] < 99.9:
-            alerts.append(self.notification("service.alert", {
-                "serviceId": service_id, "alertType": "availability", "metric": "availabilityPercent",
-                "value": metrics["availabilityPercent"], "threshold": 99.9,
-                "periodStart": period["periodStart"], "periodEnd": period["periodEnd"]}))
+            alerts.append(
+                self.notification(
+                    "service.alert",
+                    {
+                        "serviceId": service_id,
+                        "alertType": "availability",
+                        "metric": "availabilityPercent",
+                        "value": metrics["availabilityPercent"],
+                        "threshold": 99.9,
+                        "periodStart": period["periodStart"],
+                        "periodEnd": period["periodEnd"],
+                    },
+                )
+            )
         return alerts
 
     # ----------------------------------------------------------------- admin
@@ -587,9 +716,13 @@ class ColtWorld:
     def state(self) -> dict[str, Any]:
         return {
             "orders": {
-                o.order_id: {"overallStatus": o.status, "percentComplete": o.percent,
-                             "quoteId": o.quote_id, "purchaseOrderNumber": o.purchase_order_number,
-                             "serviceId": o.service_id}
+                o.order_id: {
+                    "overallStatus": o.status,
+                    "percentComplete": o.percent,
+                    "quoteId": o.quote_id,
+                    "purchaseOrderNumber": o.purchase_order_number,
+                    "serviceId": o.service_id,
+                }
                 for o in self.orders.values()
             },
             "quotes": {q: {"status": v["status"]} for q, v in self.quotes.items()},
