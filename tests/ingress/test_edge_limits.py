@@ -325,3 +325,20 @@ def test_connection_over_the_cap_gets_503(tmp_path: Path, broker: EmbeddedBroker
         for sock in held:
             sock.close()
         server.close()
+
+
+def test_kept_alive_and_pipelined_requests_are_served(edge: Hookline) -> None:
+    """Several requests on one connection, pipelined in one write and one after another, all get 200."""
+    one = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", port_of(edge)), timeout=GIVE_UP) as sock:
+        sock.sendall(one * 3)
+        received = b""
+        while received.count(b'{"status":"ok"}') < 3:
+            chunk = sock.recv(65536)
+            assert chunk, f"closed after {received!r}"
+            received += chunk
+        time.sleep(HEADER_TIMEOUT / 2)  # idle, under the keep-alive timeout
+        sock.sendall(one[:10])
+        time.sleep(HEADER_TIMEOUT / 2)
+        sock.sendall(one[10:])
+        assert parse(sock.recv(65536))[0] == 200

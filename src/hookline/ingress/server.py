@@ -71,6 +71,8 @@ class EdgeProtocol(HttpToolsProtocol):
         self._in_headers = True
         self._header_bytes = 0
         self._over_cap = False
+        self._messages = 0  # requests begun on this connection
+        self._began_here = False  # a request began in the chunk being parsed
 
     # ---- deadlines ----------------------------------------------------------------------
 
@@ -119,6 +121,7 @@ class EdgeProtocol(HttpToolsProtocol):
             self._refuse_over_cap()
             return
         self._unset_keepalive_if_required()
+        self._began_here = False
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -137,9 +140,11 @@ class EdgeProtocol(HttpToolsProtocol):
         except _Refusal as refusal:
             self._refuse(refusal.status, refusal.detail)
             return
-        if self._in_headers:
+        if self._in_headers and not (self._began_here and self._messages > 1):
             # Every byte since the request began is header so far: bound it before
             # httptools buffers more (the exact size is checked once the headers end).
+            # A later request that began in this chunk may share it with the previous
+            # request's body (pipelining): its count starts with the next chunk.
             self._header_bytes += len(data)
             if self._header_bytes > self.max_header_bytes:
                 self._refuse(431, f"The request headers exceed {self.max_header_bytes} bytes.")
@@ -170,6 +175,8 @@ class EdgeProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
+        self._messages += 1
+        self._began_here = True
         self._in_headers = True
         self._header_bytes = 0
         if self._deadline is None:  # the first request's deadline runs from the connection
