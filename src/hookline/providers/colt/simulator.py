@@ -27,6 +27,17 @@ from hookline.config.models import HooklineSettings, SimulatorSettings
 from hookline.providers.colt.world import ColtApiError, ColtWorld, Token
 from hookline.sandbox import Callback, EmitRejected, EmitRequest, ProviderFormat, Simulator
 
+__all__ = [
+    "API",
+    "COLT_FORMAT",
+    "SIGNING",
+    "TOKEN_PATH",
+    "ColtSimulator",
+    "build",
+    "create_app",
+    "render_error",
+]
+
 API = "/ebonding/v5"
 TOKEN_PATH = "/auth/token"  # noqa: S105 - a URL path
 DEFAULT_SCOPE = "ebonding.read ebonding.write"
@@ -54,7 +65,12 @@ _CODE_STATUS = {
 }
 _STATUS_CODE = {status: code for code, status in reversed(_CODE_STATUS.items())}
 _SAMPLE = json.dumps(
-    {"orderId": "ORD-100234", "overallStatus": "in_progress", "percentComplete": 50, "milestones": []}
+    {
+        "orderId": "ORD-100234",
+        "overallStatus": "in_progress",
+        "percentComplete": 50,
+        "milestones": [],
+    }
 ).encode()
 
 
@@ -76,58 +92,101 @@ COLT_FORMAT = ProviderFormat(
 Handler = Callable[[Request, Token], Awaitable[tuple[int, Any]]]
 
 
-def create_app(settings: HooklineSettings, sim_settings: SimulatorSettings) -> Any:
-    """The Colt simulator's ASGI app (the factory in ``sandbox.registry.SIMULATORS``)."""
-    return build(settings, sim_settings).build()
+class ColtSimulator:
+    """Colt's API on the kit: each handler answers ``(status, body)`` for a caller already let in."""
 
+    def __init__(self, settings: HooklineSettings, sim_settings: SimulatorSettings) -> None:
+        extras = sim_settings.model_extra or {}
+        self.world = ColtWorld(token_ttl=sim_settings.token_ttl_seconds)
+        self.rate_limit = int(extras.get("rate_limit_per_minute", 100))
+        self.clients = {str(k): str(v) for k, v in (extras.get("clients") or {}).items()}
+        self.sim = Simulator(
+            "colt",
+            sim_settings,
+            fmt=COLT_FORMAT,
+            source="colt",
+            sandbox=settings.sandbox,
+            credential=self.credential,
+        )
+        self.scheme = self.sim.signing_scheme(SIGNING)
 
-def build(settings: HooklineSettings, sim_settings: SimulatorSettings) -> Simulator:
-    extras = sim_settings.model_extra or {}
-    world = ColtWorld(token_ttl=sim_settings.token_ttl_seconds)
-    rate_limit = int(extras.get("rate_limit_per_minute", 100))
-    clients: dict[str, str] = {str(k): str(v) for k, v in (extras.get("clients") or {}).items()}
-
-    async def credential(request: Request) -> str:
+    async def credential(self, request: Request) -> str:
         # Idempotency is scoped to the OAuth client, not the token: a restarted
         # worker holds a new token but must get its first order back. A request
         # that will be refused (bad token, over the rate limit) gets a scope of
         # its own, so its 401/429 is never replayed to a later, valid retry.
-        token = _token(world, request)
-        if token is None or not world.would_allow(token.client_id, rate_limit):
+        token = self.world.bearer(request.headers.get("authorization", ""))
+        if token is None or not self.world.would_allow(token.client_id, self.rate_limit):
             return f"refused:{uuid.uuid4()}"
         return f"client:{token.client_id}"
 
-    sim = Simulator(
-        "colt",
-        sim_settings,
-        fmt=COLT_FORMAT,
-        source="colt",
-        sandbox=settings.sandbox,
-        credential=credential,
-    )
-    scheme = sim.signing_scheme(SIGNING)
+    # ---- notifications --------------------------------------------------------
 
-    def notify(note: dict[str, Any], entity: str) -> Callback:
+    def notify(self, note: dict[str, Any], entity: str) -> Callback:
         return Callback(
             entity=entity,
             event_id=note["eventId"],
-            url=sim.callback_url,
+            url=self.sim.callback_url,
             body=json.dumps(note, separators=(",", ":")).encode(),
             headers={"X-Colt-Event-Id": note["eventId"]},
-            scheme=scheme,
+            scheme=self.scheme,
             signature_header="X-Colt-Signature",
         )
 
-    def send(note: dict[str, Any]) -> None:
+    def send(self, note: dict[str, Any]) -> None:
         data = note["data"]
-        sim.send(notify(note, str(data.get("orderId") or data.get("serviceId"))))
+        self.sim.send(self.notify(note, str(data.get("orderId") or data.get("serviceId"))))
 
-    def api(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    async def advance(self) -> None:
+        for note in self.world.advance():
+            self.send(note)
+
+    async def emit(self, order: EmitRequest) -> Callback:
+        if order.event == "order.state_changed":
+            return self.notify(self._order_note(order), order.entity_id)
+        if order.event == "service.alert":
+            data = {
+                "serviceId": order.entity_id,
+                "alertType": "utilization",
+                "metric": "peakUtilizationPercent",
+                "value": 95.0,
+                "threshold": 90,
+                **order.data,
+            }
+            return self.notify(self.world.notification("service.alert", data), order.entity_id)
+        raise EmitRejected(
+            400, f"unknown Colt event {order.event!r} (order.state_changed, service.alert)"
+        )
+
+    def _order_note(self, order: EmitRequest) -> dict[str, Any]:
+        """A known order's next status change, or a made-up one for an id the simulator never saw."""
+        known = self.world.orders.get(order.entity_id)
+        if known is None:
+            data = {
+                "orderId": order.entity_id,
+                "previousStatus": "acknowledged",
+                "status": "in_progress",
+                "percentComplete": 25,
+                **order.data,
+            }
+            return self.world.notification("order.state_changed", data)
+        note = self.world.next_change(known, order.data or None)
+        if note is None:
+            raise EmitRejected(409, f"order {order.entity_id} has no further step")
+        return note
+
+    # ---- endpoints ---------------------------------------------------------------
+
+    def api(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+        """An endpoint behind the bearer token and the client's rate window."""
+
         async def endpoint(request: Request) -> Response:
             headers: dict[str, str] = {}
             try:
-                token = world.authenticate(request.headers.get("authorization"), request.method)
-                allowed, headers = world.rate(token.client_id, rate_limit)
+                token = self.world.authenticate(
+                    request.headers.get("authorization"), request.method
+                )
+                allowed, headers = self.world.rate(token.client_id, self.rate_limit)
                 if not allowed:
                     raise ColtApiError(429, "RATE_LIMIT_EXCEEDED", "Rate limit exceeded")
                 status, body = await handler(request, token)
@@ -137,14 +196,7 @@ def build(settings: HooklineSettings, sim_settings: SimulatorSettings) -> Simula
 
         return endpoint
 
-    async def json_body(request: Request) -> Any:
-        try:
-            return json.loads(await request.body())
-        except ValueError as exc:
-            raise ColtApiError(400, "INVALID_REQUEST", "Body is not valid JSON",
-                               [{"field": "body", "issue": "invalid JSON"}]) from exc
-
-    async def token(request: Request) -> Response:
+    async def token(self, request: Request) -> Response:
         # The token request is form-encoded; parsed here without python-multipart.
         form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
         grant = str(form.get("grant_type", ""))
@@ -154,87 +206,86 @@ def build(settings: HooklineSettings, sim_settings: SimulatorSettings) -> Simula
         if grant != "client_credentials":
             error = "unsupported_grant_type" if grant else "invalid_request"
             return JSONResponse({"error": error}, status_code=400)
-        if not client_id or not secret or (clients and clients.get(client_id) != secret):
+        if not client_id or not secret or (self.clients and self.clients.get(client_id) != secret):
             return JSONResponse({"error": "invalid_client"}, status_code=401)
         if not set(scope.split()) <= set(DEFAULT_SCOPE.split()):
             return JSONResponse({"error": "invalid_scope"}, status_code=400)
-        return JSONResponse(world.issue_token(client_id, scope), headers={"Cache-Control": "no-store"})
+        answer = self.world.issue_token(client_id, scope)
+        return JSONResponse(answer, headers={"Cache-Control": "no-store"})
 
-    async def availability(request: Request, _: Token) -> tuple[int, Any]:
-        return 200, world.check_availability(await json_body(request))
+    async def availability(self, request: Request, _: Token) -> tuple[int, Any]:
+        return 200, self.world.check_availability(await _json(request))
 
-    async def create_quote(request: Request, _: Token) -> tuple[int, Any]:
-        return 201, world.create_quote(await json_body(request))
+    async def create_quote(self, request: Request, _: Token) -> tuple[int, Any]:
+        return 201, self.world.create_quote(await _json(request))
 
-    async def get_quote(request: Request, _: Token) -> tuple[int, Any]:
-        return 200, world.get_quote(request.path_params["quote_id"])
+    async def get_quote(self, request: Request, _: Token) -> tuple[int, Any]:
+        return 200, self.world.get_quote(request.path_params["quote_id"])
 
-    async def submit_order(request: Request, _: Token) -> tuple[int, Any]:
-        answer, _order = world.submit_order(await json_body(request))
+    async def submit_order(self, request: Request, _: Token) -> tuple[int, Any]:
+        answer, _order = self.world.submit_order(await _json(request))
         return 201, answer
 
-    async def order_status(request: Request, _: Token) -> tuple[int, Any]:
-        return 200, world.order_status(request.path_params["order_id"])
+    async def order_status(self, request: Request, _: Token) -> tuple[int, Any]:
+        return 200, self.world.order_status(request.path_params["order_id"])
 
-    async def service(request: Request, _: Token) -> tuple[int, Any]:
-        return 200, world.service(request.path_params["service_id"])
+    async def service(self, request: Request, _: Token) -> tuple[int, Any]:
+        return 200, self.world.service(request.path_params["service_id"])
 
-    async def usage(request: Request, _: Token) -> tuple[int, Any]:
-        body, alerts = world.usage(request.path_params["service_id"], dict(request.query_params))
+    async def usage(self, request: Request, _: Token) -> tuple[int, Any]:
+        body, alerts = self.world.usage(
+            request.path_params["service_id"], dict(request.query_params)
+        )
         for alert in alerts:
-            send(alert)
+            self.send(alert)
         return 200, body
 
-    async def expire_tokens(request: Request) -> Response:
-        return JSONResponse({"expired": world.expire_tokens()})
+    async def expire_tokens(self, request: Request) -> Response:
+        return JSONResponse({"expired": self.world.expire_tokens()})
 
-    async def advance() -> None:
-        for note in world.advance():
-            send(note)
+    def state(self) -> dict[str, Any]:
+        world = self.world
+        tokens = {"issued": world.tokens_issued, "active": world.active_tokens()}
+        return {"tokens": tokens, "entities": world.state()}
 
-    async def emit(order: EmitRequest) -> Callback:
-        if order.event == "order.state_changed":
-            known = world.orders.get(order.entity_id)
-            if known is not None:
-                # The next status change: percent-only steps in between are taken silently.
-                note = world.step(known, order.data or None)
-                while note is None and known.plan:
-                    note = world.step(known)
-                if note is None:
-                    raise EmitRejected(409, f"order {order.entity_id} has no further step")
-            else:
-                data = {"orderId": order.entity_id, "previousStatus": "acknowledged",
-                        "status": "in_progress", "percentComplete": 25, **order.data}
-                note = world.notification("order.state_changed", data)
-            return notify(note, order.entity_id)
-        if order.event == "service.alert":
-            data = {"serviceId": order.entity_id, "alertType": "utilization",
-                    "metric": "peakUtilizationPercent", "value": 95.0, "threshold": 90, **order.data}
-            return notify(world.notification("service.alert", data), order.entity_id)
-        raise EmitRejected(400, f"unknown Colt event {order.event!r} (order.state_changed, service.alert)")
-
-    sim.route(TOKEN_PATH, token, methods=["POST"])
-    sim.route(f"{API}/availability/check", api(availability), methods=["POST"], idempotent=True)
-    sim.route(f"{API}/quotes/create", api(create_quote), methods=["POST"], idempotent=True)
-    sim.route(f"{API}/quotes/{{quote_id}}", api(get_quote))
-    sim.route(f"{API}/orders/submit", api(submit_order), methods=["POST"], idempotent=True)
-    sim.route(f"{API}/orders/{{order_id}}/status", api(order_status))
-    sim.route(f"{API}/services/{{service_id}}", api(service))
-    sim.route(f"{API}/usage/{{service_id}}", api(usage))
-    sim.route("/_sim/tokens/expire", expire_tokens, methods=["POST"])
-    sim.every_tick(advance)
-    sim.on_emit(emit)
-    sim.on_reset(world.reset)
-    sim.on_state(lambda: {
-        "tokens": {"issued": world.tokens_issued, "active": world.active_tokens()},
-        "entities": world.state(),
-    })
-    return sim
+    def configure(self) -> Simulator:
+        """Routes, ticker and hooks on the kit's :class:`Simulator`."""
+        sim, api = self.sim, self.api
+        sim.route(TOKEN_PATH, self.token, methods=["POST"])
+        sim.route(
+            f"{API}/availability/check", api(self.availability), methods=["POST"], idempotent=True
+        )
+        sim.route(f"{API}/quotes/create", api(self.create_quote), methods=["POST"], idempotent=True)
+        sim.route(f"{API}/quotes/{{quote_id}}", api(self.get_quote))
+        sim.route(f"{API}/orders/submit", api(self.submit_order), methods=["POST"], idempotent=True)
+        sim.route(f"{API}/orders/{{order_id}}/status", api(self.order_status))
+        sim.route(f"{API}/services/{{service_id}}", api(self.service))
+        sim.route(f"{API}/usage/{{service_id}}", api(self.usage))
+        sim.route("/_sim/tokens/expire", self.expire_tokens, methods=["POST"])
+        sim.every_tick(self.advance)
+        sim.on_emit(self.emit)
+        sim.on_reset(self.world.reset)
+        sim.on_state(self.state)
+        return sim
 
 
-def _token(world: ColtWorld, request: Request) -> Token | None:
-    scheme, _, value = request.headers.get("authorization", "").partition(" ")
-    token = world.tokens.get(value.strip()) if scheme.lower() == "bearer" else None
-    if token is None or token.expires_at <= world.clock():
-        return None
-    return token
+def create_app(settings: HooklineSettings, sim_settings: SimulatorSettings) -> Any:
+    """The Colt simulator's ASGI app (the factory in the provider's spec)."""
+    return build(settings, sim_settings).build()
+
+
+def build(settings: HooklineSettings, sim_settings: SimulatorSettings) -> Simulator:
+    """The configured :class:`Simulator`, before :meth:`~Simulator.build` makes it an app."""
+    return ColtSimulator(settings, sim_settings).configure()
+
+
+async def _json(request: Request) -> Any:
+    try:
+        return json.loads(await request.body())
+    except ValueError as exc:
+        raise ColtApiError(
+            400,
+            "INVALID_REQUEST",
+            "Body is not valid JSON",
+            [{"field": "body", "issue": "invalid JSON"}],
+        ) from exc

@@ -23,6 +23,17 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+__all__ = [
+    "AvailabilityRequest",
+    "ColtApiError",
+    "ColtWorld",
+    "Order",
+    "OrderRequest",
+    "QuoteRequest",
+    "Token",
+    "validate",
+]
+
 UNSERVICEABLE_POSTCODE = "ZZ1 1ZZ"
 QUOTE_VALID_DAYS = 30
 RATE_LIMIT = 100
@@ -253,6 +264,14 @@ class ColtWorld:
         needed = "ebonding.read" if method == "GET" else "ebonding.write"
         if needed not in token.scopes:
             raise ColtApiError(403, "FORBIDDEN", f"Scope {needed} required")
+        return token
+
+    def bearer(self, authorization: str) -> Token | None:
+        """The live token an ``Authorization: Bearer …`` header presents, if any (no rate check)."""
+        scheme, _, value = authorization.partition(" ")
+        token = self.tokens.get(value.strip()) if scheme.lower() == "bearer" else None
+        if token is None or token.expires_at <= self.clock():
+            return None
         return token
 
     def expire_tokens(self) -> int:
@@ -514,6 +533,15 @@ class ColtWorld:
                 if note is not None:
                     notes.append(note)
         return notes
+
+    def next_change(
+        self, order: Order, override: dict[str, Any] | None = None
+    ) -> dict[str, Any] | None:
+        """The next status change of ``order``: percent-only steps in between are taken silently."""
+        note = self.step(order, override)
+        while note is None and order.plan:
+            note = self.step(order)
+        return note
 
     def step(self, order: Order, override: dict[str, Any] | None = None) -> dict[str, Any] | None:
         """Take ``order``'s next step (or the ``override`` status); a notification on a status change."""
