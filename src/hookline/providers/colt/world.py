@@ -257,9 +257,8 @@ class ColtWorld:
         }
 
     def authenticate(self, authorization: str | None, method: str) -> Token:
-        scheme, _, value = (authorization or "").partition(" ")
-        token = self.tokens.get(value.strip()) if scheme.lower() == "bearer" else None
-        if token is None or token.expires_at <= self.clock():
+        token = self.bearer(authorization or "")
+        if token is None:
             raise ColtApiError(401, "UNAUTHORIZED", "Invalid or expired access token")
         needed = "ebonding.read" if method == "GET" else "ebonding.write"
         if needed not in token.scopes:
