@@ -24,6 +24,8 @@ from typing import Any
 
 import httpx
 import structlog
+from opentelemetry import trace
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -60,6 +62,7 @@ from hookline.http.ratelimit import (
 from hookline.http.registry import BREAKERS, REDIS_PREFIX, BreakerRegistry
 from hookline.http.retry import IDEMPOTENT_METHODS, RetryPolicy
 from hookline.http.token_store import RedisRefreshTokenStore
+from hookline.observability import tracing
 
 log = structlog.get_logger("hookline.http")
 
@@ -339,30 +342,72 @@ class ApiClient:
             connect=min(self.settings.connect_timeout_seconds, remaining),
         )
         sent = self.clock.monotonic()
+        span = self._start_span(method, path, label) if tracing.ENABLED else None
+        if span is not None:
+            headers = dict(headers)
+            with trace.use_span(span, end_on_exit=False):
+                tracing.inject(headers)
         try:
             response = await self._http.request(
                 method, path, json=json, data=data, params=params, headers=headers,
                 auth=self.auth if self.auth is not None else httpx.USE_CLIENT_DEFAULT,
                 timeout=timeout,
             )
-        except HooklineError as exc:  # from the auth flow: the token endpoint failed or refused
+        except BaseException as exc:
+            if span is not None:
+                tracing.mark_error(span, exc)
+                span.end()
+            return await self._exchange_failed(exc, admission, label, sent)
+        if span is not None:
+            span.set_attribute("http.response.status_code", response.status_code)
+            if response.status_code >= 400:
+                span.set_status(Status(StatusCode.ERROR))
+            span.end()
+        return await self._answered(response, admission, label, sent)
+
+    def _start_span(self, method: str, path: str, label: str) -> Span:
+        """A client span for one attempt (HTTP semantic conventions), child of the current span."""
+        url = self._http.base_url.join(path)
+        return tracing.start_span(
+            f"{method} {label}",
+            kind=SpanKind.CLIENT,
+            attributes={
+                "http.request.method": method,
+                "server.address": url.host,
+                "server.port": url.port or (443 if url.scheme == "https" else 80),
+                "url.path": url.path,
+                "hookline.provider": self.name,
+                "hookline.endpoint": label,
+            },
+        )
+
+    async def _exchange_failed(
+        self, exc: BaseException, admission: Admission, label: str, sent: float
+    ) -> httpx.Response:
+        """No answer: what the exception means for the breaker, metrics and the retry policy."""
+        if isinstance(exc, HooklineError):  # from the auth flow: the token endpoint failed or refused
             await self._record(admission, success=False)
             metrics.REQUESTS.labels(self.name, label, "auth").inc()
             raise _Failed(exc, "auth", status=getattr(exc, "status", None)) from None
-        except httpx.RequestError as exc:
-            await self._record(admission, success=False)
-            timed_out = isinstance(exc, httpx.TimeoutException)
-            metrics.REQUESTS.labels(self.name, label, "timeout" if timed_out else "network").inc()
-            metrics.LATENCY.labels(self.name, label).observe(self.clock.monotonic() - sent)
-            failure = Unavailable(
-                f"{type(exc).__name__} calling {self.name} {label}",
-                code="TIMEOUT" if timed_out else "NETWORK",
-            )
-            failure.__cause__ = exc
-            not_sent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
-            raise _Failed(
-                failure, "timeout" if timed_out else "network", inline=True, not_processed=not_sent
-            ) from None
+        if not isinstance(exc, httpx.RequestError):
+            raise exc  # cancellation, or a bug: not the provider's doing
+        await self._record(admission, success=False)
+        timed_out = isinstance(exc, httpx.TimeoutException)
+        metrics.REQUESTS.labels(self.name, label, "timeout" if timed_out else "network").inc()
+        metrics.LATENCY.labels(self.name, label).observe(self.clock.monotonic() - sent)
+        failure = Unavailable(
+            f"{type(exc).__name__} calling {self.name} {label}",
+            code="TIMEOUT" if timed_out else "NETWORK",
+        )
+        failure.__cause__ = exc
+        not_sent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
+        raise _Failed(
+            failure, "timeout" if timed_out else "network", inline=True, not_processed=not_sent
+        ) from None
+
+    async def _answered(
+        self, response: httpx.Response, admission: Admission, label: str, sent: float
+    ) -> httpx.Response:
         status = response.status_code
         metrics.LATENCY.labels(self.name, label).observe(self.clock.monotonic() - sent)
         metrics.REQUESTS.labels(self.name, label, metrics.status_class(status)).inc()

@@ -10,6 +10,7 @@ import structlog
 
 from hookline.observability.context import add_request_id
 from hookline.observability.masking import masking_processor
+from hookline.observability.tracing import add_trace_ids
 
 _LEVELS = {
     "debug": logging.DEBUG,
@@ -47,6 +48,7 @@ def configure_logging(level: str = "info", fmt: str = "json", stream: TextIO | N
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         add_request_id,
+        add_trace_ids,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.format_exc_info,

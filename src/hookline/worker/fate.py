@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import structlog
 from aiokafka.structs import ConsumerRecord
+from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 
 from hookline.bus.codec import Record
@@ -25,6 +26,8 @@ from hookline.bus.topics import Topics
 from hookline.config.models import HooklineSettings
 from hookline.envelope import CloudEvent
 from hookline.errors import PermanentError, PublishError, RetryableError
+from hookline.observability import tracing
+from hookline.observability.context import HANDLING
 from hookline.worker import metrics
 from hookline.worker.handlers import Emitter, HandlerContext, HandlerRegistry
 from hookline.worker.idempotency import IdempotencyStore, MemoryIdempotencyStore
@@ -186,18 +189,8 @@ class Fate:
             # Only records from retry tiers carry a history; commands start at attempt 1.
             tier_now = self._tiers.of_topic(record.topic)
             attempt = history(record)[0] + 1 if tier_now is not None else 1
-            context = HandlerContext(event, attempt, self._settings, self._topics, self._emit)
             started = time.perf_counter()
-            failed: _Attempted | None
-            self._running += 1
-            try:
-                await handler(event, context)
-            except Exception as exc:
-                failed = self._failure(exc, event, attempt)
-            else:
-                failed = None
-            finally:
-                self._running -= 1
+            failed = await self._invoke(handler, event, attempt)
             if failed is None:
                 self._latency_ok.observe(time.perf_counter() - started)
                 if local is not None:
@@ -312,19 +305,51 @@ class Fate:
         handler: Callable[[CloudEvent, HandlerContext], Awaitable[None]],
         attempt: int,
     ) -> _Attempted | None:
-        context = HandlerContext(event, attempt, self._settings, self._topics, self._emit)
         started = time.perf_counter()
-        result: _Attempted | None = None
-        self._running += 1
-        try:
-            await handler(event, context)
-        except Exception as exc:
-            result = self._failure(exc, event, attempt)
-        finally:
-            self._running -= 1
+        result = await self._invoke(handler, event, attempt)
         elapsed = time.perf_counter() - started
         (self._latency_ok if result is None else self._latency_failed).observe(elapsed)
         return result
+
+    async def _invoke(
+        self,
+        handler: Callable[[CloudEvent, HandlerContext], Awaitable[None]],
+        event: CloudEvent,
+        attempt: int,
+    ) -> _Attempted | None:
+        """Run the handler once: None when it returned, else what its failure means."""
+        context = HandlerContext(event, attempt, self._settings, self._topics, self._emit)
+        # The handler's log lines (http.call included) name the command they serve.
+        handling = HANDLING.set((event.id, event.type))
+        self._running += 1
+        try:
+            if not tracing.ENABLED:
+                await handler(event, context)
+                return None
+            with tracing.span(
+                f"process {event.type}",
+                kind=SpanKind.CONSUMER,
+                traceparent=event.traceparent,
+                attributes={
+                    "messaging.system": "kafka",
+                    "messaging.operation.type": "process",
+                    "messaging.message.id": event.id,
+                    "messaging.kafka.message.key": event.key,
+                    "cloudevents.event_type": event.type,
+                    "hookline.attempt": attempt,
+                },
+            ) as current:
+                try:
+                    await handler(event, context)
+                except Exception as exc:
+                    tracing.mark_error(current, exc)
+                    raise
+            return None
+        except Exception as exc:
+            return self._failure(exc, event, attempt)
+        finally:
+            self._running -= 1
+            HANDLING.reset(handling)
 
     def _failure(self, exc: Exception, event: CloudEvent, attempt: int) -> _Attempted:
         if isinstance(exc, PermanentError):
