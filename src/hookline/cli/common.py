@@ -11,9 +11,12 @@ from hookline.config.models import HooklineSettings
 from hookline.config.secrets import iter_secrets
 from hookline.observability.logging import configure_logging
 from hookline.observability.masking import SECRETS
+from hookline.observability.tracing import configure_tracing
 from hookline.providers.registry import names as provider_names
 
-DEV_COMMANDS = frozenset({"run", "send", "sign", "tail", "demo", "sandbox", "dlq"})
+DEV_COMMANDS = frozenset(
+    {"run", "send", "sign", "tail", "demo", "sandbox", "dlq", "events", "rejected", "breakers"}
+)
 
 
 def load(args: argparse.Namespace, *, logging: bool = True) -> HooklineSettings:
@@ -26,6 +29,8 @@ def load(args: argparse.Namespace, *, logging: bool = True) -> HooklineSettings:
     SECRETS.add(secret.get() for _, secret in iter_secrets(settings))
     if logging:
         configure_logging(settings.observability.log_level, settings.observability.log_format)
+        # Long-running commands trace when the OTEL_* variables say so (off by default).
+        configure_tracing(f"hookline-{getattr(args, 'command', None) or 'cli'}")
     else:
         # Tools speak for themselves in one line; library chatter would bury it.
         configure_logging("error", settings.observability.log_format)
