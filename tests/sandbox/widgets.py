@@ -18,9 +18,14 @@ from starlette.responses import JSONResponse, Response
 
 from hookline.config.models import HooklineSettings, SimulatorSettings
 from hookline.sandbox import Callback, EmitRejected, EmitRequest, ProviderFormat, Simulator
+from hookline.signatures import Scheme
 
 SECRET = "widgets-callback-secret-0123456789"
-VERIFY = {"scheme": "hmac", "header": "X-Widget-Signature", "timestamp_header": "X-Widget-Timestamp"}
+VERIFY = {
+    "scheme": "hmac",
+    "header": "X-Widget-Signature",
+    "timestamp_header": "X-Widget-Timestamp",
+}
 
 ERROR_STATUS = {"NOT_FOUND": 404, "SOLD_OUT": 409, "RATE_LIMITED": 429, "UNAVAILABLE": 503}
 
@@ -41,13 +46,83 @@ FORMAT = ProviderFormat(
 
 
 class Widgets:
-    """The provider state: widgets and how many times the handler really ran."""
+    """The example provider: its state (widgets, how many times the handler really ran) and handlers."""
 
-    def __init__(self) -> None:
+    def __init__(self, sim: Simulator, scheme: Scheme, handler_delay: float = 0.0) -> None:
+        self.sim = sim
+        self.scheme = scheme
+        self.handler_delay = handler_delay
         self.widgets: dict[str, dict[str, Any]] = {}
         self.handled = 0
         self.ids = itertools.count(1)
         self.events = itertools.count(1)
+
+    def callback(
+        self, widget: dict[str, Any], event: str, overrides: dict[str, Any] | None = None
+    ) -> Callback:
+        event_id = f"evt_{next(self.events)}"
+        body = {"id": event_id, "type": event, "data": {**widget, **(overrides or {})}}
+        return Callback(
+            entity=widget["widget_id"],
+            event_id=event_id,
+            url=self.sim.callback_url,
+            body=json.dumps(body).encode(),
+            scheme=self.scheme,
+            headers={"X-Widget-Event-Id": event_id},
+        )
+
+    async def create(self, request: Request) -> Response:
+        self.handled += 1
+        payload = await request.json()
+        if self.handler_delay:
+            await asyncio.sleep(self.handler_delay)
+        colour = payload.get("colour", "red")
+        if colour == "plaid":
+            return render_error(None, "SOLD_OUT")
+        if colour == "explode":
+            raise RuntimeError("handler bug")
+        if colour == "broken":
+            return JSONResponse({"error": {"code": "INTERNAL"}}, status_code=500)
+        widget = {"widget_id": f"w_{next(self.ids)}", "status": "building", "colour": colour}
+        self.widgets[widget["widget_id"]] = widget
+        return JSONResponse(widget, status_code=201)
+
+    async def read(self, request: Request) -> Response:
+        widget = self.widgets.get(request.path_params["widget_id"])
+        if widget is None:
+            return render_error(404, None)
+        return JSONResponse(widget)
+
+    async def tick(self) -> None:
+        for widget in self.widgets.values():
+            if widget["status"] == "building":
+                widget["status"] = "ready"
+                self.sim.send(self.callback(widget, "widget.ready"))
+
+    async def emit(self, order: EmitRequest) -> Callback:
+        widget = self.widgets.get(order.entity_id)
+        if widget is None:
+            raise EmitRejected(404, f"no widget {order.entity_id}")
+        if not order.event.startswith("widget."):
+            raise EmitRejected(400, f"unknown event {order.event}")
+        return self.callback(widget, order.event, order.data)
+
+    def reset(self) -> None:
+        self.widgets.clear()
+        self.handled = 0
+
+    async def paint_all(self, request: Request) -> Response:
+        colour = (await request.json())["colour"]
+        for widget in self.widgets.values():
+            widget["colour"] = colour
+        return JSONResponse({"painted": len(self.widgets)})
+
+    def state(self) -> dict[str, Any]:
+        return {"entities": {"widgets": self.widgets}, "handled": self.handled}
+
+
+async def account_of(request: Request) -> str:
+    return request.headers.get("x-account", "anonymous")
 
 
 def create_app(
@@ -58,11 +133,6 @@ def create_app(
     handler_delay: float = 0.0,
     require_secret: bool = False,
 ) -> Any:
-    state = Widgets()
-
-    async def account_of(request: Request) -> str:
-        return request.headers.get("x-account", "anonymous")
-
     sim = Simulator(
         "widgets",
         sim_settings,
@@ -73,70 +143,12 @@ def create_app(
         retry_delays=retry_delays,
     )
     scheme = sim.signing_scheme(VERIFY, default_secret=None if require_secret else SECRET)
-
-    def callback(widget: dict[str, Any], event: str, overrides: dict[str, Any] | None = None) -> Callback:
-        event_id = f"evt_{next(state.events)}"
-        body = {"id": event_id, "type": event, "data": {**widget, **(overrides or {})}}
-        return Callback(
-            entity=widget["widget_id"],
-            event_id=event_id,
-            url=sim.callback_url,
-            body=json.dumps(body).encode(),
-            scheme=scheme,
-            headers={"X-Widget-Event-Id": event_id},
-        )
-
-    async def create(request: Request) -> Response:
-        state.handled += 1
-        payload = await request.json()
-        if handler_delay:
-            await asyncio.sleep(handler_delay)
-        colour = payload.get("colour", "red")
-        if colour == "plaid":
-            return render_error(None, "SOLD_OUT")
-        if colour == "explode":
-            raise RuntimeError("handler bug")
-        if colour == "broken":
-            return JSONResponse({"error": {"code": "INTERNAL"}}, status_code=500)
-        widget = {"widget_id": f"w_{next(state.ids)}", "status": "building", "colour": colour}
-        state.widgets[widget["widget_id"]] = widget
-        return JSONResponse(widget, status_code=201)
-
-    async def read(request: Request) -> Response:
-        widget = state.widgets.get(request.path_params["widget_id"])
-        if widget is None:
-            return render_error(404, None)
-        return JSONResponse(widget)
-
-    async def tick() -> None:
-        for widget in state.widgets.values():
-            if widget["status"] == "building":
-                widget["status"] = "ready"
-                sim.send(callback(widget, "widget.ready"))
-
-    async def emit(order: EmitRequest) -> Callback:
-        widget = state.widgets.get(order.entity_id)
-        if widget is None:
-            raise EmitRejected(404, f"no widget {order.entity_id}")
-        if not order.event.startswith("widget."):
-            raise EmitRejected(400, f"unknown event {order.event}")
-        return callback(widget, order.event, order.data)
-
-    def reset() -> None:
-        state.widgets.clear()
-        state.handled = 0
-
-    async def paint_all(request: Request) -> Response:
-        colour = (await request.json())["colour"]
-        for widget in state.widgets.values():
-            widget["colour"] = colour
-        return JSONResponse({"painted": len(state.widgets)})
-
-    sim.admin_route("/_sim/widgets/paint", paint_all, methods=["POST"])
-    sim.route("/v1/widgets", create, methods=["POST"], idempotent=True)
-    sim.route("/v1/widgets/{widget_id}", read, methods=["GET"])
-    sim.every_tick(tick)
-    sim.on_emit(emit)
-    sim.on_reset(reset)
-    sim.on_state(lambda: {"entities": {"widgets": state.widgets}, "handled": state.handled})
+    state = Widgets(sim, scheme, handler_delay)
+    sim.admin_route("/_sim/widgets/paint", state.paint_all, methods=["POST"])
+    sim.route("/v1/widgets", state.create, methods=["POST"], idempotent=True)
+    sim.route("/v1/widgets/{widget_id}", state.read, methods=["GET"])
+    sim.every_tick(state.tick)
+    sim.on_emit(state.emit)
+    sim.on_reset(state.reset)
+    sim.on_state(state.state)
     return sim.build()
