@@ -112,6 +112,13 @@ def test_every_scrape_shows_the_sum_over_processes(server: tuple[str, Path, obje
     """Under load spread over both worker processes, each of many scrapes shows exact server-wide sums."""
     url, shared, settings = server
     assert not (shared / "999999.keys").exists(), "an earlier run's files are cleared at start-up"
+    before_load = scrape(url)[
+        ("hookline_ingress_last_accepted_timestamp_seconds", (("source", "billing"),))
+    ]
+    load_started = time.time()
+    assert before_load <= load_started, (
+        "until a webhook is accepted the gauge holds the start-up time"
+    )
     sent = unverified = 0
     # Fresh connections until both processes have served some (the kernel picks the acceptor).
     while len([n for n in _accepted_per_process(shared).values() if n > 0]) < 2:
@@ -162,5 +169,9 @@ def test_every_scrape_shows_the_sum_over_processes(server: tuple[str, Path, obje
         )
         assert failures == unverified
         assert samples[("hookline_kafka_ready", ())] in (0.0, 1.0)
+        last = samples[
+            ("hookline_ingress_last_accepted_timestamp_seconds", (("source", "billing"),))
+        ]
+        assert last >= load_started, "the latest accept, whichever process took it"
         assert any(name.startswith("process_") for name, _ in samples)
         assert any(name.startswith("python_") for name, _ in samples)
