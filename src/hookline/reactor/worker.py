@@ -8,6 +8,7 @@ from hookline.config.models import HooklineSettings
 from hookline.envelope import CloudEvent
 from hookline.errors import ConfigError
 from hookline.messages import all_types
+from hookline.observability import tracing
 from hookline.reactor import metrics
 from hookline.reactor.engine import Engine
 from hookline.reactor.rules import active_rules
@@ -38,7 +39,13 @@ async def create_worker(settings: HooklineSettings) -> WorkerSpec:
                     "reactor.skipped", rule=outcome.rule, event_id=event.id, reason=outcome.skipped
                 )
                 continue
-            await ctx.emit(outcome.command, command_topics[outcome.command.type])
+            with tracing.span(
+                f"reactor rule {outcome.rule}",
+                attributes={"hookline.rule": outcome.rule, "hookline.command_type": outcome.command.type},
+            ):
+                # The command continues the trace from this decision.
+                outcome.command.traceparent = tracing.current_traceparent(outcome.command.traceparent)
+                await ctx.emit(outcome.command, command_topics[outcome.command.type])
             metrics.COMMANDS.labels(outcome.rule).inc()
             log.info(
                 "reactor.command",

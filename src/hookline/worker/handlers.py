@@ -14,6 +14,7 @@ from typing import Protocol
 from hookline.bus.topics import Topics
 from hookline.config.models import HooklineSettings
 from hookline.envelope import CloudEvent
+from hookline.observability import tracing
 
 
 class Emitter(Protocol):
@@ -50,6 +51,9 @@ class HandlerContext:
         can repeat them, never lose them: give them deterministic ids when the
         consumers downstream should be able to drop repeats.
         """
+        if tracing.ENABLED:
+            # What the handler writes continues the trace from where it is now.
+            event.traceparent = tracing.current_traceparent(event.traceparent)
         await self._emit(event, topic)
 
 
