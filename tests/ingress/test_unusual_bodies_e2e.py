@@ -12,6 +12,7 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -154,6 +155,38 @@ async def test_form_fields_a_mapping_would_change_are_kept_not_altered(broker: E
             assert base64.b64decode(letters[reason]["body_base64"]) == body
     published = await consume_all(broker.bootstrap_servers, topics.events("sms"), expect=1)
     assert len(published) == 1
+
+async def test_an_adapter_bug_keeps_the_delivery_and_a_failing_acknowledgement_keeps_the_202(
+    broker: EmbeddedBroker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An adapter raising something else than NormalizationError (even quoting a lone
+    surrogate) is a kept delivery (202, reason adapter_error); an acknowledgement that raises
+    after the publish leaves the plain 202."""
+    from hookline.providers.standard.adapter import StandardAdapter
+
+    settings = settings_for(broker.bootstrap_servers)
+    body = b'{"type": "invoice.paid", "data": {"id": "inv_1"}}'
+
+    def broken_normalize(self: StandardAdapter, raw: Any) -> list[Any]:
+        raise ValueError("cannot read \ud800")
+
+    def broken_acknowledgement(self: StandardAdapter, events: list[Any]) -> Any:
+        raise RuntimeError("acknowledgement bug")
+
+    async with running_ingress(settings) as url, httpx.AsyncClient() as client:
+        with monkeypatch.context() as patch:
+            patch.setattr(StandardAdapter, "normalize", broken_normalize)
+            kept = await client.post(f"{url}/webhooks/billing", content=body, headers=signed_headers(settings, body))
+        with monkeypatch.context() as patch:
+            patch.setattr(StandardAdapter, "acknowledgement", broken_acknowledgement)
+            published = await client.post(f"{url}/webhooks/billing", content=body, headers=signed_headers(settings, body))
+    assert kept.status_code == 202 and published.status_code == 202, (kept.text, published.text)
+    events, letters = await kept_and_published(settings, broker.bootstrap_servers, 2)
+    assert published.json()["id"] in events
+    letter = json.loads(letters[kept.json()["id"]].value)["data"]
+    assert letter["error"]["reason"] == "adapter_error"
+    assert letter["error"]["message"] == "cannot read \\ud800"
+    assert base64.b64decode(letter["body_base64"]) == body
 
 # --- the property: adversarial JSON documents, generated as text ---------------------------
 

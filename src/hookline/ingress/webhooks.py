@@ -334,7 +334,12 @@ class WebhookEndpoint:
 
     @staticmethod
     def _acknowledge(source: Source, events: list[CloudEvent]) -> Response | None:
-        ack = source.adapter.acknowledgement(events)
+        try:
+            ack = source.adapter.acknowledgement(events)
+        except Exception:
+            # The event is in Kafka already: a bug here must not turn its 2xx into a 500.
+            log.error("ingress.acknowledgement_failed", source=source.name, exc_info=True)
+            return None
         if ack is None:
             return None
         return Response(ack.body, status_code=ack.status or 200, media_type=ack.media_type)
@@ -349,7 +354,12 @@ class WebhookEndpoint:
         data: dict[str, Any] = {
             "source": raw.source,
             "provider": raw.provider,
-            "error": {"class": type(error).__name__, "message": str(error), "reason": reason},
+            # backslashreplace: a message quoting a lone surrogate must not stop the letter.
+            "error": {
+                "class": type(error).__name__,
+                "message": str(error).encode("utf-8", "backslashreplace").decode(),
+                "reason": reason,
+            },
             "content_type": raw.content_type,
             "headers": kept_headers,
             "query": {k: v for k, v in raw.query.items() if "token" not in k.lower()},
