@@ -10,12 +10,14 @@ import runpy
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 import yaml
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.loop.test_run_loop import config_with_free_ports
 from tests.operations.support import DASHBOARD, ROOT, RULES, metric_names
@@ -42,12 +44,13 @@ def rule_metrics() -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
-    """The metric families `hookline run` exposes on /metrics after a demo scenario went through."""
+def scraped(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, float]:
+    """`hookline run`'s /metrics after a demo scenario went through, and when the demo began."""
     config, _ = config_with_free_ports(tmp_path_factory.mktemp("ops"))
     port = re.search(r"^  port: (\d+)", config.read_text(), re.M)
     assert port is not None
     with _running(config):
+        demo_started = time.time()
         demo = subprocess.run(
             [*HOOKLINE, "--config", str(config), "demo", "colt-order", "--timeout", "45"],
             capture_output=True,
@@ -58,7 +61,13 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
         )
         assert demo.returncode == 0, demo.stdout + demo.stderr
         text = httpx.get(f"http://127.0.0.1:{port.group(1)}/metrics", timeout=10).text
-    return set(re.findall(r"^# TYPE (\S+) ", text, re.M))
+    return text, demo_started
+
+
+@pytest.fixture(scope="module")
+def exported(scraped: tuple[str, float]) -> set[str]:
+    """The metric families on that /metrics."""
+    return set(re.findall(r"^# TYPE (\S+) ", scraped[0], re.M))
 
 
 @contextlib.contextmanager
@@ -158,3 +167,22 @@ def test_dashboard_file_is_what_the_builder_writes() -> None:
     """helm/hookline/files/hookline-dashboard.json is exactly scripts/build-dashboard.py's output."""
     render = runpy.run_path(str(ROOT / "scripts" / "build-dashboard.py"))["render"]
     assert DASHBOARD.read_text(encoding="utf-8") == render(), "run scripts/build-dashboard.py"
+
+
+def test_alerting_gauges_hold_current_times(scraped: tuple[str, float]) -> None:
+    """Every worker's fetch loop turned during the demo, and the demo's Colt source shows its accept."""
+    text, demo_started = scraped
+    samples = [s for f in text_string_to_metric_families(text) for s in f.samples]
+    turns = {
+        s.labels["service"]: s.value
+        for s in samples
+        if s.name == "hookline_worker_last_turn_timestamp_seconds"
+    }
+    assert set(turns) == {"colt", "reactor", "reservation", "sms"}
+    assert all(value >= demo_started for value in turns.values()), turns
+    accepted = {
+        s.labels["source"]: s.value
+        for s in samples
+        if s.name == "hookline_ingress_last_accepted_timestamp_seconds"
+    }
+    assert max(accepted.values()) >= demo_started, accepted

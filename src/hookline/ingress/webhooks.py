@@ -127,8 +127,9 @@ class WebhookEndpoint:
         self._latency_children: dict[str, Any] = {}
         self._children: dict[tuple[Any, str], Any] = {}
         # A source that never delivers is silent since start-up (the SourceSilent alert).
-        for name in sources:
-            self._child(metrics.LAST_ACCEPTED, name).set(clock())
+        self._last_accepted = {name: metrics.LAST_ACCEPTED.labels(name) for name in sources}
+        for child in self._last_accepted.values():
+            child.set(clock())
 
     def _unavailable(self, detail: str = "The event log is unavailable; retry later.") -> Response:
         return problem(503, detail, {"Retry-After": str(self.server.retry_after_seconds)})
@@ -328,7 +329,7 @@ class WebhookEndpoint:
                 await self.dedup.release(key, token)
         self._child(metrics.PUBLISH_LATENCY, source.name).observe(time.perf_counter() - started)
         self._child(metrics.EVENTS_PUBLISHED, source.topic).inc(len(records))
-        self._child(metrics.LAST_ACCEPTED, source.name).set(self.clock())
+        self._last_accepted[source.name].set(self.clock())
         special = self._acknowledge(source, events)
         return "accepted", first.id, special or _Accepted(first.id)
 
