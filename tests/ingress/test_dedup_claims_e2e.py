@@ -171,21 +171,22 @@ async def test_cancelled_publish_releases_its_claim(own_broker: EmbeddedBroker, 
     await create_topics(bootstrap, all_topics(settings, extra_domains=settings.sources), 3)
     body, headers = delivery(settings)
     app = create_app(settings, bootstrap_servers=bootstrap, embedded=True, dedup=claims.store)
-    stack = contextlib.AsyncExitStack()
-    url = await stack.enter_async_context(serve(app, timeout_graceful_shutdown=0.5))
-    client = await stack.enter_async_context(httpx.AsyncClient(timeout=60))
-    own_broker.pause()
-    try:
-        posting = asyncio.create_task(client.post(f"{url}/webhooks/billing", content=body, headers=headers))
-        await until(lambda: claims.held(), 1)
-        # The server stops: after its grace period it cancels the request still publishing.
-        stopping = asyncio.create_task(stack.aclose())
-        await until(lambda: claims.held(), 0)
-    finally:
-        own_broker.resume()
-    await stopping
-    with contextlib.suppress(httpx.HTTPError):
-        await posting
+    server = serve(app, timeout_graceful_shutdown=0.5)
+    url = await server.__aenter__()
+    stopping: asyncio.Task[Any] | None = None
+    async with httpx.AsyncClient(timeout=60) as client:
+        own_broker.pause()
+        try:
+            posting = asyncio.create_task(client.post(f"{url}/webhooks/billing", content=body, headers=headers))
+            await until(lambda: claims.held(), 1)
+            # The server stops: after its grace period it cancels the request still publishing.
+            stopping = asyncio.create_task(server.__aexit__(None, None, None))
+            await until(lambda: claims.held(), 0)
+        finally:
+            own_broker.resume()
+            await (stopping or server.__aexit__(None, None, None))
+        with contextlib.suppress(httpx.HTTPError):  # the connection closes without an answer
+            await posting
 
 
 async def until(count: Callable[[], Awaitable[int]], wanted: int, timeout: float = 20.0) -> None:
