@@ -66,6 +66,9 @@ def colt_settings(
         "retry": {"max_attempts": 3, "inline_max_delay_ms": 2000,
                   "status_delays_ms": {0: 50, 429: 600, 502: 100, 503: 300, 504: 100}},
         "breaker": {"failure_threshold": 50},
+        # The ingress's health probe would add token fetches and reads that these
+        # tests count at the simulator (tests/ingress/test_provider_health.py probes).
+        "health": {"enabled": False},
         **overrides.pop("provider", {}),
     }
     return {
