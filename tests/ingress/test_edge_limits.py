@@ -246,7 +246,7 @@ async def test_slow_clients_are_closed_while_others_stay_fast(edge: Hookline) ->
     assert latencies, "no /healthz answer while slow clients were connected"
     # Wide: an unloaded run answers in milliseconds; a starved server would take the
     # header timeout or never answer.
-    assert statistics.median(latencies) < 1.0 and max(latencies) < 5.0, latencies
+    assert statistics.median(latencies) < 2.0 and max(latencies) < 10.0, latencies
     assert (rss_kib(edge.pid) - before) / 1024 < 64
 
 
