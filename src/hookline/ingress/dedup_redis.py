@@ -27,7 +27,7 @@ import time
 import uuid
 
 import structlog
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 
 from hookline.ingress.dedup import Claim, DedupUnavailable
@@ -71,12 +71,19 @@ class RedisDedupStore:
         *,
         timeout_seconds: float = 2.0,
         prefix: str = "hookline:dedup:",
+        max_connections: int = 100,
     ) -> RedisDedupStore:
         # Explicit timeouts: an unreachable Redis must become a 503 quickly, not a hung request.
-        client = Redis.from_url(
-            url, socket_connect_timeout=timeout_seconds, socket_timeout=timeout_seconds
+        # A blocking pool: more requests in flight than connections wait for one (up to the
+        # same timeout); redis-py's default pool raises at once, a 503 while Redis is healthy.
+        pool = BlockingConnectionPool.from_url(
+            url,
+            max_connections=max_connections,
+            timeout=timeout_seconds,
+            socket_connect_timeout=timeout_seconds,
+            socket_timeout=timeout_seconds,
         )
-        return cls(client, window_seconds, prefix=prefix)
+        return cls(Redis.from_pool(pool), window_seconds, prefix=prefix)
 
     async def claim(self, key: str, event_id: str, wait: float) -> Claim:
         name = self._prefix + key
