@@ -41,6 +41,16 @@ class CloudEvent(BaseModel):
     traceparent: str | None = None
     provider: str | None = None
     providereventid: str | None = None
+    # The causation chain (schemas/README.md): the delivery this event belongs to
+    # (the id of the first event a webhook delivery produced), and the event or
+    # command that directly caused this one. A delivery's own events have no cause.
+    correlationid: str | None = Field(
+        default=None,
+        description="The delivery this record belongs to: the id of the first event its webhook produced.",
+    )
+    causationid: str | None = Field(
+        default=None, description="The id of the event or command that directly caused this record."
+    )
 
     @field_validator("time")
     @classmethod
@@ -138,6 +148,8 @@ def make_event(
     id: str | None = None,
     traceparent: str | None = None,
     partitionkey: str | None = None,
+    correlation_id: str | None = None,
+    causation_id: str | None = None,
     **extensions: Any,
 ) -> CloudEvent:
     """Build an event with hookline's conventions for id, schema, key and trace."""
@@ -166,6 +178,8 @@ def make_event(
             "traceparent": new_traceparent(traceparent),
             "provider": provider,
             "providereventid": provider_event_id,
+            "correlationid": correlation_id,
+            "causationid": causation_id,
         },
     )
     _set(event, "__pydantic_fields_set__", _FIELDS_SET.copy())

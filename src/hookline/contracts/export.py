@@ -18,6 +18,27 @@ def _json(value: Any) -> str:
     return json.dumps(value, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
 
 
+_EXTENSIONS = """## Extension attributes
+
+Besides the CloudEvents 1.0 core attributes, every record carries:
+
+| attribute | meaning |
+|---|---|
+| `partitionkey` | the Kafka key (CloudEvents Partitioning extension): the entity, so its events stay in order |
+| `traceparent` | W3C trace context (CloudEvents Distributed Tracing extension) |
+| `provider`, `providereventid` | the provider and its own id of the delivery (dedup) |
+| `correlationid` | the delivery this record belongs to: the id of the first event a webhook delivery produced; every command, result, dead letter and provider callback that follows from it carries the same value |
+| `causationid` | the id of the event or command that directly caused this record (a command: the event the reactor matched; a result: its command; a callback: the result that created the entity) |
+
+The chain follows the correlation-id / causation-id convention of event-sourced
+systems: group by `correlationid` to get everything one delivery led to, follow
+`causationid` to get the tree. A delivery's own events have a `correlationid`
+equal to their first event's id and no `causationid`. `hookline trace ID` prints
+the tree.
+
+"""
+
+
 def render() -> dict[str, str]:
     """relative path → file content."""
     types = all_types()
@@ -39,7 +60,8 @@ def render() -> dict[str, str]:
         "- `asyncapi.yaml`: AsyncAPI 3.0 description of every topic, its key and its messages.\n"
         "- `openapi.json`: OpenAPI 3.1 description of the ingress's HTTP surface "
         "(also served at `GET /openapi.json`).\n\n"
-        "| type | kind | topic (default prefix) | key | what it means |\n|---|---|---|---|---|\n"
+        + _EXTENSIONS
+        + "| type | kind | topic (default prefix) | key | what it means |\n|---|---|---|---|---|\n"
         + "\n".join(rows)
         + "\n"
     )

@@ -51,6 +51,12 @@ class HandlerContext:
         can repeat them, never lose them: give them deterministic ids when the
         consumers downstream should be able to drop repeats.
         """
+        # Whatever a handler writes joins the chain of what it handles: caused by it, in
+        # the same delivery's correlation (unless the handler said otherwise).
+        if event.causationid is None:
+            event.causationid = self.event.id
+        if event.correlationid is None:
+            event.correlationid = self.event.correlationid or self.event.id
         if tracing.ENABLED:
             # What the handler writes continues the trace from where it is now.
             event.traceparent = tracing.current_traceparent(event.traceparent)
