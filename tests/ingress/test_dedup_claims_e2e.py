@@ -85,9 +85,16 @@ def settings_on(broker: EmbeddedBroker, publish_timeout: float) -> HooklineSetti
 
 def delivery(settings: HooklineSettings, body: bytes | None = None) -> tuple[bytes, dict[str, str]]:
     """A signed billing delivery with a provider id of its own (so it is deduplicated)."""
-    body = body or json.dumps({"type": "invoice.paid", "data": {"id": f"inv_{uuid.uuid4().hex[:8]}"}}).encode()
+    body = (
+        body
+        or json.dumps(
+            {"type": "invoice.paid", "data": {"id": f"inv_{uuid.uuid4().hex[:8]}"}}
+        ).encode()
+    )
     headers = Headers({"content-type": "application/json", "webhook-id": f"msg_{uuid.uuid4().hex}"})
-    signed = build_scheme(settings.sources["billing"].verify).sign(SignedRequest(body=body, headers=headers), time.time())
+    signed = build_scheme(settings.sources["billing"].verify).sign(
+        SignedRequest(body=body, headers=headers), time.time()
+    )
     return body, dict(signed.headers)
 
 
@@ -96,22 +103,36 @@ def delivery(settings: HooklineSettings, body: bytes | None = None) -> tuple[byt
 UNWRITABLE = b'{"type": "reading.taken", "data": {"id": "r1", "value": 1e999999}}'
 
 
-async def test_published_delivery_completes_its_claim(broker: EmbeddedBroker, claims: Store) -> None:
+async def test_published_delivery_completes_its_claim(
+    broker: EmbeddedBroker, claims: Store
+) -> None:
     """202 then the retry is a duplicate, and no claim is left pending."""
     settings = settings_on(broker, LONG_PUBLISH_TIMEOUT)
     body, headers = delivery(settings)
-    async with running_ingress(settings, dedup=claims.store) as url, httpx.AsyncClient(timeout=CLIENT_TIMEOUT) as client:
-        assert (await client.post(f"{url}/webhooks/billing", content=body, headers=headers)).status_code == 202
+    async with (
+        running_ingress(settings, dedup=claims.store) as url,
+        httpx.AsyncClient(timeout=CLIENT_TIMEOUT) as client,
+    ):
+        assert (
+            await client.post(f"{url}/webhooks/billing", content=body, headers=headers)
+        ).status_code == 202
         assert await claims.held() == 0
-        assert (await client.post(f"{url}/webhooks/billing", content=body, headers=headers)).status_code == 200
+        assert (
+            await client.post(f"{url}/webhooks/billing", content=body, headers=headers)
+        ).status_code == 200
 
 
-async def test_event_json_cannot_carry_releases_its_claim(broker: EmbeddedBroker, claims: Store) -> None:
+async def test_event_json_cannot_carry_releases_its_claim(
+    broker: EmbeddedBroker, claims: Store
+) -> None:
     """An event that cannot be written is kept in dlq.ingress (202); its claim is released,
     so the provider's retry is answered at once (kept again), not after the publish timeout."""
     settings = settings_on(broker, LONG_PUBLISH_TIMEOUT)
     body, headers = delivery(settings, UNWRITABLE)
-    async with running_ingress(settings, dedup=claims.store) as url, httpx.AsyncClient(timeout=CLIENT_TIMEOUT) as client:
+    async with (
+        running_ingress(settings, dedup=claims.store) as url,
+        httpx.AsyncClient(timeout=CLIENT_TIMEOUT) as client,
+    ):
         first = await client.post(f"{url}/webhooks/billing", content=body, headers=headers)
         assert first.status_code == 202, first.text
         assert await claims.held() == 0
@@ -134,24 +155,36 @@ async def test_crash_while_building_the_record_releases_its_claim(
     def explode(event: Any) -> bytes:
         raise RuntimeError("bug while writing the event")
 
-    async with running_ingress(settings, dedup=claims.store) as url, httpx.AsyncClient(timeout=CLIENT_TIMEOUT) as client:
+    async with (
+        running_ingress(settings, dedup=claims.store) as url,
+        httpx.AsyncClient(timeout=CLIENT_TIMEOUT) as client,
+    ):
         with monkeypatch.context() as patch:
             patch.setattr("hookline.ingress.webhooks.to_json_exact", explode)
-            assert (await client.post(f"{url}/webhooks/billing", content=body, headers=headers)).status_code == 500
+            assert (
+                await client.post(f"{url}/webhooks/billing", content=body, headers=headers)
+            ).status_code == 500
         assert await claims.held() == 0
         retry = await client.post(f"{url}/webhooks/billing", content=body, headers=headers)
         assert retry.status_code == 202 and retry.json()["duplicate"] is False
-    events = await consume_all(broker.bootstrap_servers, Topics(settings.kafka.topic_prefix).events("billing"), expect=1)
+    events = await consume_all(
+        broker.bootstrap_servers, Topics(settings.kafka.topic_prefix).events("billing"), expect=1
+    )
     assert [json.loads(r.value)["id"] for r in events] == [retry.json()["id"]]
 
 
 @pytest.mark.parametrize("body", [None, UNWRITABLE], ids=["event", "dead-letter"])
-async def test_failed_publish_releases_its_claim(own_broker: EmbeddedBroker, claims: Store, body: bytes | None) -> None:
+async def test_failed_publish_releases_its_claim(
+    own_broker: EmbeddedBroker, claims: Store, body: bytes | None
+) -> None:
     """Broker paused: the event's (or the dead letter's) publish times out, 503, and the
     claim is released; once the broker is back the same delivery is accepted."""
     settings = settings_on(own_broker, 1.0)
     body, headers = delivery(settings, body)
-    async with running_ingress(settings, dedup=claims.store) as url, httpx.AsyncClient(timeout=CLIENT_TIMEOUT) as client:
+    async with (
+        running_ingress(settings, dedup=claims.store) as url,
+        httpx.AsyncClient(timeout=CLIENT_TIMEOUT) as client,
+    ):
         own_broker.pause()
         try:
             answer = await client.post(f"{url}/webhooks/billing", content=body, headers=headers)
@@ -163,7 +196,9 @@ async def test_failed_publish_releases_its_claim(own_broker: EmbeddedBroker, cla
         assert retry.status_code == 202, retry.text
 
 
-async def test_cancelled_publish_releases_its_claim(own_broker: EmbeddedBroker, claims: Store) -> None:
+async def test_cancelled_publish_releases_its_claim(
+    own_broker: EmbeddedBroker, claims: Store
+) -> None:
     """A request cancelled while its publish waits on a stalled broker (the server shutting
     down) releases its claim before the server lets go of the store."""
     settings = settings_on(own_broker, LONG_PUBLISH_TIMEOUT)
@@ -177,7 +212,9 @@ async def test_cancelled_publish_releases_its_claim(own_broker: EmbeddedBroker, 
     async with httpx.AsyncClient(timeout=60) as client:
         own_broker.pause()
         try:
-            posting = asyncio.create_task(client.post(f"{url}/webhooks/billing", content=body, headers=headers))
+            posting = asyncio.create_task(
+                client.post(f"{url}/webhooks/billing", content=body, headers=headers)
+            )
             await until(lambda: claims.held(), 1)
             # The server stops: after its grace period it cancels the request still publishing.
             stopping = asyncio.create_task(server.__aexit__(None, None, None))

@@ -16,7 +16,9 @@ from tests.support.servers import RedisServer
 
 
 @pytest.fixture(params=["memory", "redis"])
-async def store(request: pytest.FixtureRequest, redis_server: RedisServer) -> AsyncIterator[DedupStore]:
+async def store(
+    request: pytest.FixtureRequest, redis_server: RedisServer
+) -> AsyncIterator[DedupStore]:
     """Each contract test runs once per store implementation."""
     if request.param == "memory":
         made: DedupStore = MemoryDedupStore(window_seconds=60)
@@ -97,7 +99,10 @@ async def test_keys_are_independent(store: DedupStore) -> None:
 
 async def test_done_marker_expires_after_the_window(redis_server: RedisServer) -> None:
     """Outside the dedup window the same delivery is new again (both stores honour the window)."""
-    for made in (MemoryDedupStore(window_seconds=1), RedisDedupStore.from_url(redis_server.url, 1, prefix=f"t{uuid.uuid4().hex[:8]}:")):
+    for made in (
+        MemoryDedupStore(window_seconds=1),
+        RedisDedupStore.from_url(redis_server.url, 1, prefix=f"t{uuid.uuid4().hex[:8]}:"),
+    ):
         k = key()
         assert (await made.claim(k, "ev", 1.0)).state == "new"
         await made.complete(k, "ev")

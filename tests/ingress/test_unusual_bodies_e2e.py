@@ -56,11 +56,17 @@ CASES: list[tuple[str, bytes, str | None]] = [
     ("duplicate key", b'{"amount": 1, "amount": 1000}', "duplicate_key"),
     ("duplicate key spelled with an escape", b'{"a": 1, "\\u0061": 2}', "duplicate_key"),
     ("NaN as text is just text", b'{"s": "NaN and Infinity"}', None),
-    ("exponent forms", b'{"x": [1E+2, -0, -0.0, 1e-400, 0.1000000000000000055511151231257827]}', None),
+    (
+        "exponent forms",
+        b'{"x": [1E+2, -0, -0.0, 1e-400, 0.1000000000000000055511151231257827]}',
+        None,
+    ),
 ]
 
 
-async def kept_and_published(settings: HooklineSettings, bootstrap: str, expect: int) -> tuple[dict[str, Any], dict[str, Any]]:
+async def kept_and_published(
+    settings: HooklineSettings, bootstrap: str, expect: int
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Every event id on billing's events topic and on dlq.ingress, with its record."""
     topics = Topics(settings.kafka.topic_prefix)
     published = await consume_all(bootstrap, topics.events("billing"), timeout=3)
@@ -70,14 +76,18 @@ async def kept_and_published(settings: HooklineSettings, bootstrap: str, expect:
     return by_id(published), by_id(kept)
 
 
-async def test_each_unusual_body_is_published_unchanged_or_kept_with_its_reason(broker: EmbeddedBroker) -> None:
+async def test_each_unusual_body_is_published_unchanged_or_kept_with_its_reason(
+    broker: EmbeddedBroker,
+) -> None:
     """Deep nesting, huge integers, surrogates, non-finite numbers, duplicate keys: 202, never 500;
     published data equals the signed value, kept bodies are byte-exact with the reason."""
     settings = settings_for(broker.bootstrap_servers, server={"max_body_bytes": MAX_BODY})
     answers: list[tuple[str, bytes, str | None, httpx.Response]] = []
     async with running_ingress(settings) as url, httpx.AsyncClient(timeout=30) as client:
         for name, body, reason in CASES:
-            response = await client.post(f"{url}/webhooks/billing", content=body, headers=signed_headers(settings, body))
+            response = await client.post(
+                f"{url}/webhooks/billing", content=body, headers=signed_headers(settings, body)
+            )
             answers.append((name, body, reason, response))
     for name, _, _, response in answers:
         assert response.status_code == 202, (name, response.status_code, response.text)
@@ -100,7 +110,9 @@ async def test_a_body_that_is_not_json_is_still_a_400(broker: EmbeddedBroker) ->
     settings = settings_for(broker.bootstrap_servers)
     async with running_ingress(settings) as url, httpx.AsyncClient() as client:
         for body in (b'{"a": [1, 2', b'{"a": "\xff"}', b'{"a": NaN'):
-            response = await client.post(f"{url}/webhooks/billing", content=body, headers=signed_headers(settings, body))
+            response = await client.post(
+                f"{url}/webhooks/billing", content=body, headers=signed_headers(settings, body)
+            )
             assert response.status_code == 400, body
             assert response.headers["content-type"] == "application/problem+json"
 
@@ -127,10 +139,15 @@ FORM = (
 )
 
 
-async def test_form_fields_a_mapping_would_change_are_kept_not_altered(broker: EmbeddedBroker) -> None:
+async def test_form_fields_a_mapping_would_change_are_kept_not_altered(
+    broker: EmbeddedBroker,
+) -> None:
     """A form with a repeated field (a dict keeps the last) or a percent escape that is not
     UTF-8 (decoding would replace it) is kept byte-exact in dlq.ingress with its reason."""
-    sms = {"provider": "twilio", "verify": {"scheme": "hmac", "header": "X-Sig", "secrets": ["form-secret-0123456789"]}}
+    sms = {
+        "provider": "twilio",
+        "verify": {"scheme": "hmac", "header": "X-Sig", "secrets": ["form-secret-0123456789"]},
+    }
     settings = settings_for(broker.bootstrap_servers, sources={"sms": sms})
     scheme = build_scheme(settings.sources["sms"].verify)
     cases = [
@@ -141,20 +158,25 @@ async def test_form_fields_a_mapping_would_change_are_kept_not_altered(broker: E
     answers = []
     async with running_ingress(settings) as url, httpx.AsyncClient() as client:
         for body, reason in cases:
-            request = SignedRequest(body=body, headers=Headers({"content-type": "application/x-www-form-urlencoded"}))
+            request = SignedRequest(
+                body=body, headers=Headers({"content-type": "application/x-www-form-urlencoded"})
+            )
             headers = dict(scheme.sign(request, time.time()).headers)
             response = await client.post(f"{url}/webhooks/sms", content=body, headers=headers)
             assert response.status_code in (200, 202), (reason, response.text)
             answers.append((body, reason))
     topics = Topics(settings.kafka.topic_prefix)
     kept = await consume_all(broker.bootstrap_servers, topics.ingress_dlq, expect=2)
-    letters = {json.loads(r.value)["data"]["error"]["reason"]: json.loads(r.value)["data"] for r in kept}
+    letters = {
+        json.loads(r.value)["data"]["error"]["reason"]: json.loads(r.value)["data"] for r in kept
+    }
     assert sorted(letters) == ["duplicate_key", "not_utf8"]
     for body, reason in answers:
         if reason is not None:
             assert base64.b64decode(letters[reason]["body_base64"]) == body
     published = await consume_all(broker.bootstrap_servers, topics.events("sms"), expect=1)
     assert len(published) == 1
+
 
 async def test_an_adapter_bug_keeps_the_delivery_and_a_failing_acknowledgement_keeps_the_202(
     broker: EmbeddedBroker, monkeypatch: pytest.MonkeyPatch
@@ -176,10 +198,14 @@ async def test_an_adapter_bug_keeps_the_delivery_and_a_failing_acknowledgement_k
     async with running_ingress(settings) as url, httpx.AsyncClient() as client:
         with monkeypatch.context() as patch:
             patch.setattr(StandardAdapter, "normalize", broken_normalize)
-            kept = await client.post(f"{url}/webhooks/billing", content=body, headers=signed_headers(settings, body))
+            kept = await client.post(
+                f"{url}/webhooks/billing", content=body, headers=signed_headers(settings, body)
+            )
         with monkeypatch.context() as patch:
             patch.setattr(StandardAdapter, "acknowledgement", broken_acknowledgement)
-            published = await client.post(f"{url}/webhooks/billing", content=body, headers=signed_headers(settings, body))
+            published = await client.post(
+                f"{url}/webhooks/billing", content=body, headers=signed_headers(settings, body)
+            )
     assert kept.status_code == 202 and published.status_code == 202, (kept.text, published.text)
     events, letters = await kept_and_published(settings, broker.bootstrap_servers, 2)
     assert published.json()["id"] in events
@@ -188,14 +214,43 @@ async def test_an_adapter_bug_keeps_the_delivery_and_a_failing_acknowledgement_k
     assert letter["error"]["message"] == "cannot read \\ud800"
     assert base64.b64decode(letter["body_base64"]) == body
 
+
 # --- the property: adversarial JSON documents, generated as text ---------------------------
 
-_ESCAPES = ["\\ud800", "\\udbff", "\\udc00", "\\udfff", "\\ud83d\\ude00", "\\u0000", "\\uffff", "\\ufeff", "\\u2028", "\\\"", "\\\\", "\\/"]
+_ESCAPES = [
+    "\\ud800",
+    "\\udbff",
+    "\\udc00",
+    "\\udfff",
+    "\\ud83d\\ude00",
+    "\\u0000",
+    "\\uffff",
+    "\\ufeff",
+    "\\u2028",
+    '\\"',
+    "\\\\",
+    "\\/",
+]
 _NUMBERS = [
-    "NaN", "Infinity", "-Infinity", "1e999999", "-1e400", "1e-400", "1E+2", "-0", "-0.0", "2.5e-324",
-    "1.7976931348623157e308", "1.7976931348623159e308", "0.1000000000000000055511151231257827",
-    "9007199254740993", "-9223372036854775809", "123456789012345678901234567890",
-    "9" * 4300, "-" + "9" * 4300, "1" + "0" * 4300,
+    "NaN",
+    "Infinity",
+    "-Infinity",
+    "1e999999",
+    "-1e400",
+    "1e-400",
+    "1E+2",
+    "-0",
+    "-0.0",
+    "2.5e-324",
+    "1.7976931348623157e308",
+    "1.7976931348623159e308",
+    "0.1000000000000000055511151231257827",
+    "9007199254740993",
+    "-9223372036854775809",
+    "123456789012345678901234567890",
+    "9" * 4300,
+    "-" + "9" * 4300,
+    "1" + "0" * 4300,
 ]
 _KEYS = st.sampled_from(["a", "b", "id", "", "\\u0061", "é", "\\ud800", "\\ud83d\\ude00"])
 
@@ -204,28 +259,42 @@ def _string(parts: list[str]) -> str:
     return '"' + "".join(parts) + '"'
 
 
-_text_part = st.text(max_size=8).map(lambda t: json.dumps(t, ensure_ascii=False)[1:-1]) | st.sampled_from(_ESCAPES)
+_text_part = st.text(max_size=8).map(
+    lambda t: json.dumps(t, ensure_ascii=False)[1:-1]
+) | st.sampled_from(_ESCAPES)
 _strings = st.lists(_text_part, max_size=4).map(_string)
 _integers = st.integers().map(str)
-_floats = st.floats().map(lambda f: {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}.get(repr(f), repr(f)))
+_floats = st.floats().map(
+    lambda f: {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}.get(repr(f), repr(f))
+)
 _scalars = st.one_of(
-    st.sampled_from(["true", "false", "null"]), _integers, _floats, st.sampled_from(_NUMBERS), _strings
+    st.sampled_from(["true", "false", "null"]),
+    _integers,
+    _floats,
+    st.sampled_from(_NUMBERS),
+    _strings,
 )
 
 
 def _containers(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
     arrays = st.lists(children, max_size=4).map(lambda items: "[" + ",".join(items) + "]")
     members = st.tuples(_KEYS | _strings.map(lambda s: s[1:-1]), children)
-    objects = st.lists(members, max_size=4).map(lambda pairs: "{" + ",".join(f'"{k}": {v}' for k, v in pairs) + "}")
+    objects = st.lists(members, max_size=4).map(
+        lambda pairs: "{" + ",".join(f'"{k}": {v}' for k, v in pairs) + "}"
+    )
     depths = st.sampled_from([150, 199, 200, 201, 255, 1000, 10_000])
     deep = st.tuples(depths, children).map(lambda d: "[" * d[0] + d[1] + "]" * d[0])
     return st.one_of(arrays, objects, objects, deep)
 
 
-documents = st.recursive(_scalars, _containers, max_leaves=12).map(lambda doc: ('{"doc": ' + doc + "}").encode())
+documents = st.recursive(_scalars, _containers, max_leaves=12).map(
+    lambda doc: ('{"doc": ' + doc + "}").encode()
+)
 
 
-async def test_adversarial_documents_never_500_and_arrive_unchanged_or_kept(broker: EmbeddedBroker) -> None:
+async def test_adversarial_documents_never_500_and_arrive_unchanged_or_kept(
+    broker: EmbeddedBroker,
+) -> None:
     """Generated signed JSON: every answer is 202; each id is on the events topic with data equal
     to the signed value, or in dlq.ingress with the body byte-exact."""
     settings = settings_for(broker.bootstrap_servers, server={"max_body_bytes": MAX_BODY})
@@ -237,8 +306,14 @@ async def test_adversarial_documents_never_500_and_arrive_unchanged_or_kept(brok
             @settings_for_hypothesis
             @given(documents)
             def post(body: bytes) -> None:
-                response = client.post(f"{url}/webhooks/billing", content=body, headers=signed_headers(settings, body))
-                assert response.status_code == 202, (body[:200], response.status_code, response.text)
+                response = client.post(
+                    f"{url}/webhooks/billing", content=body, headers=signed_headers(settings, body)
+                )
+                assert response.status_code == 202, (
+                    body[:200],
+                    response.status_code,
+                    response.text,
+                )
                 sent.append((body, response.json()["id"]))
 
             await asyncio.to_thread(post)
@@ -257,4 +332,3 @@ settings_for_hypothesis = settings(
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
-
