@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # `make run` needs only the runtime packages; `make test` adds the test tools and SDKs.
 RUN_STAMP := $(VENV)/.installed-run
 
-.PHONY: run test lint fmt bench schemas clean redis promtool rules
+.PHONY: run test lint fmt bench schemas clean redis promtool chromium rules
 
 # The venv's bundled pip installs editable pyproject projects; upgrading it first only costs time.
 $(BIN)/python:
@@ -32,7 +32,12 @@ redis:
 promtool:
 	@scripts/install-package.sh promtool prometheus
 
-test: $(STAMP) redis promtool lint
+# The console's browser tests drive Debian's headless Chromium through its chromedriver.
+chromium:
+	@scripts/install-package.sh chromium
+	@scripts/install-package.sh chromedriver chromium-driver
+
+test: $(STAMP) redis promtool chromium lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

@@ -14,9 +14,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from hookline.admin.reading import read_tail
+from hookline.bus.admin import create_topics
 from hookline.bus.codec import Record
 from hookline.bus.topics import Topics
 from hookline.config.models import HooklineSettings
+from hookline.errors import HooklineError
 from hookline.observability.masking import mask_any
 from hookline.worker import dlq, parking
 
@@ -162,6 +164,12 @@ async def replay(
         return plan
     now = datetime.now(UTC).isoformat()
     replays = Topics(settings.kafka.topic_prefix).replays
+    # Topics made before replay marks existed lack it: an existing topic counts as success.
+    problems = [
+        r.error for r in await create_topics(settings.kafka, servers, [replays]) if not r.ok
+    ]
+    if problems:
+        raise HooklineError(f"cannot create {replays}: {problems[0]}")
     for entry, topic in plan.replayed:
         mark = {
             "dlq": entry.coordinates,

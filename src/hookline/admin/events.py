@@ -83,7 +83,7 @@ class Found:
             "id": self.id,
             "type": self.attribute("type"),
             "source": self.attribute("source"),
-            "subject": mask_any(self.attribute("subject")),
+            "subject": mask_any(subject) if (subject := self.attribute("subject")) else None,
             "provider": self.attribute("provider"),
             "providereventid": self.attribute("providereventid"),
             "time": self.attribute("time"),

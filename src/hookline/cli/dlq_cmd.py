@@ -1,4 +1,9 @@
-"""``hookline dlq list|show|replay``: inspect and re-inject dead letters."""
+"""``hookline dlq list|show|replay``: inspect and re-inject dead letters (docs/console.md).
+
+The same operations as the console's dead-letter page and ``/admin/dlq/*``
+(:mod:`hookline.admin.dead_letters`): the same filters, the same dry run, the
+same replayed mark.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +14,22 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from hookline.admin import dead_letters
+from hookline.admin.queries import BadQuery, letter_filter
 from hookline.cli.common import load
 from hookline.config.models import bootstrap
 from hookline.errors import HooklineError
-from hookline.worker import dlq
+
+
+def _filters(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--service", help="only this service's DLQ (default: every DLQ topic)")
+    parser.add_argument("--reason", help="only letters with this reason (e.g. permanent)")
+    parser.add_argument("--error-class", help="only letters with this error class")
+    parser.add_argument("--since", help="dead-lettered at or after (ISO time or 15m, 2h, 1d)")
+    parser.add_argument("--until", help="dead-lettered at or before (ISO time)")
+    parser.add_argument(
+        "--replayed", choices=["yes", "no"], help="only letters replayed already, or not yet"
+    )
 
 
 def register(sub: Any) -> None:
@@ -20,8 +37,8 @@ def register(sub: Any) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION")
     actions.required = True
 
-    listing = actions.add_parser("list", help="a table of dead letters")
-    listing.add_argument("--service", help="only this service's DLQ (default: every DLQ topic)")
+    listing = actions.add_parser("list", help="a table of dead letters, newest first")
+    _filters(listing)
     listing.add_argument("--json", action="store_true", help="one JSON object per line")
     listing.set_defaults(func=run_list)
 
@@ -33,40 +50,53 @@ def register(sub: Any) -> None:
     replay = actions.add_parser(
         "replay", help="write dead letters back to their original topic (ids are kept)"
     )
-    replay.add_argument("--service", help="only this service's DLQ")
+    _filters(replay)
     which = replay.add_mutually_exclusive_group(required=True)
     which.add_argument("--id", action="append", help="a CloudEvent id (repeatable)")
-    which.add_argument("--all", action="store_true", help="every dead letter found")
+    which.add_argument("--all", action="store_true", help="every dead letter the filters select")
     replay.add_argument("--to-topic", help="write here instead of each record's original topic")
+    replay.add_argument(
+        "--dry-run", action="store_true", help="say what would be replayed; write nothing"
+    )
     replay.set_defaults(func=run_replay)
 
 
-async def _letters(args: argparse.Namespace) -> list[dlq.DeadLetter]:
-    settings = load(args, logging=False)
-    servers, _ = bootstrap(settings.kafka)
-    topics = await dlq.dlq_topics(settings, servers, args.service)
-    return await dlq.read(settings, servers, topics)
+def _which(args: argparse.Namespace, ids: list[str] | None = None) -> dead_letters.LetterFilter:
+    params = {
+        name: value
+        for name in ("service", "reason", "error_class", "since", "until", "replayed")
+        if (value := getattr(args, name, None))
+    }
+    try:
+        return letter_filter(params, ids or [])
+    except BadQuery as exc:
+        raise HooklineError(str(exc)) from exc
 
 
-def _table(letters: list[dlq.DeadLetter], title: str) -> Table:
+def _table(letters: list[dead_letters.Letter], title: str) -> Table:
     table = Table(title=title, show_lines=False)
-    for column in ("service", "id", "type", "reason", "error", "attempts", "first failure", "original"):
+    columns = ("service", "id", "type", "reason", "error", "attempts", "original", "replayed")
+    for column in columns:
         table.add_column(column, overflow="fold")
-    for letter in letters:
-        row = letter.summary()
+    for entry in letters:
+        row = entry.summary()
         error = f"{row['error_class'] or ''}: {(row['error_message'] or '')[:80]}"
+        mark = entry.mark
         table.add_row(
             row["service"], row["id"], row["type"] or "-", row["reason"] or "-", error,
-            row["attempts"] or "-", row["first_failure"] or "-", row["original"] or "-",
-        )
+            row["attempts"] or "-", row["original"] or "-",
+            f"replayed {mark['at']} → {mark['to_topic']}" if mark else "-",
+        )  # fmt: skip
     return table
 
 
 async def run_list(args: argparse.Namespace) -> int:
-    letters = await _letters(args)
+    settings = load(args, logging=False)
+    servers, _ = bootstrap(settings.kafka)
+    letters = await dead_letters.letters(settings, servers, _which(args))
     if args.json:
-        for letter in letters:
-            print(json.dumps(letter.summary(), ensure_ascii=False))
+        for entry in letters:
+            print(json.dumps(entry.summary(), ensure_ascii=False))
         return 0
     console = Console()
     if not letters:
@@ -76,44 +106,51 @@ async def run_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _select(letters: list[dlq.DeadLetter], ids: list[str]) -> list[dlq.DeadLetter]:
-    chosen = [letter for letter in letters if letter.id in ids]
-    missing = set(ids) - {letter.id for letter in chosen}
+def _missing(letters: list[dead_letters.Letter], ids: list[str]) -> None:
+    missing = set(ids) - {entry.letter.id for entry in letters} - {e.coordinates for e in letters}
     if missing:
         raise HooklineError(f"no dead letter with id {', '.join(sorted(missing))}")
-    return chosen
 
 
 async def run_show(args: argparse.Namespace) -> int:
-    letters = _select(await _letters(args), [args.id])
+    settings = load(args, logging=False)
+    servers, _ = bootstrap(settings.kafka)
+    which = dead_letters.LetterFilter(service=args.service, ids=(args.id,))
+    letters = await dead_letters.letters(settings, servers, which)
+    _missing(letters, [args.id])
     console = Console()
-    for letter in letters:
-        console.print(_table([letter], f"dead letter {letter.id}"))
+    for entry in letters:
+        detail = entry.detail()
+        console.print(_table([entry], f"dead letter {entry.letter.id}"))
         console.print("[bold]headers[/bold]")
-        for name, value in letter.headers:
-            console.print(f"  {name}: {value.decode(errors='replace')}", markup=False)
+        for name, value in detail["headers"].items():
+            console.print(f"  {name}: {value}", markup=False)
         console.print("[bold]event[/bold]")
-        if letter.event is not None:
-            console.print_json(letter.event.to_json().decode())
+        if detail["event"] is not None:
+            console.print_json(json.dumps(detail["event"], ensure_ascii=False))
         else:
-            console.print((letter.value or b"").decode(errors="replace"), markup=False)
+            console.print(detail["value"], markup=False)
     return 0
 
 
 async def run_replay(args: argparse.Namespace) -> int:
     settings = load(args, logging=False)
     servers, embedded = bootstrap(settings.kafka)
-    topics = await dlq.dlq_topics(settings, servers, args.service)
-    letters = await dlq.read(settings, servers, topics)
-    chosen = letters if args.all else _select(letters, args.id)
-    if not chosen:
+    which = _which(args, None if args.all else args.id)
+    if not args.all:
+        _missing(await dead_letters.letters(settings, servers, which), args.id)
+    plan = await dead_letters.replay(
+        settings, servers, which, embedded=embedded, dry_run=args.dry_run,
+        to_topic=args.to_topic, by="cli",
+    )  # fmt: skip
+    if plan.refused and not plan.replayed:
+        raise HooklineError(plan.refused[0][1])
+    if not plan.replayed:
         print("no dead letters to replay")
         return 0
-    try:
-        records = [dlq.replay_record(letter, args.to_topic) for letter in chosen]
-    except ValueError as exc:
-        raise HooklineError(str(exc)) from exc
-    await dlq.replay(settings, servers, records, embedded=embedded)
-    for letter, record in zip(chosen, records, strict=True):
-        print(f"replayed {letter.id} → {record.topic}")
+    verb = "would replay" if plan.dry_run else "replayed"
+    for entry, topic in plan.replayed:
+        print(f"{verb} {entry.letter.id} → {topic}")
+    for entry, why in plan.refused:
+        print(f"cannot replay {entry.letter.id}: {why}")
     return 0

@@ -96,11 +96,11 @@ async def run(args: argparse.Namespace) -> int:
         for component in components:
             await signals.race(component.start())
             started.append(component)
-        rows = [("kafka", f"{servers}" + ("  (embedded, in memory)" if embedded else ""))]
+        rows = [("console", login)]
+        rows += [("kafka", f"{servers}" + ("  (embedded, in memory)" if embedded else ""))]
         rows += [(c.name, c.where()) for c in started]
         width = max(len(name) for name, _ in rows)
         print("hookline is running:")
-        print(f"  console  {login}")
         for name, where in rows:
             print(f"  {name:<{width}}  {where}")
         first, *others = try_it(settings, args)

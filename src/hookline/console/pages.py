@@ -12,12 +12,12 @@ import json
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 import structlog
 from aiokafka.errors import KafkaError
 from jinja2 import Environment, PackageLoader, select_autoescape
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
@@ -36,7 +36,7 @@ Page = Callable[[Request, auth.Session], Awaitable[Response]]
 Action = Callable[[Request, auth.Session, FormData], Awaitable[Response]]
 
 # What every console answer carries: nothing from elsewhere runs or loads, no framing,
-# no referrer (a login link holds the token), nothing cached.
+# no referrer to other sites (a login link holds the token), nothing cached.
 SECURITY_HEADERS = {
     "content-security-policy": (
         "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; "
@@ -44,7 +44,7 @@ SECURITY_HEADERS = {
     ),
     "x-frame-options": "DENY",
     "x-content-type-options": "nosniff",
-    "referrer-policy": "no-referrer",
+    "referrer-policy": "same-origin",
     "cache-control": "no-store",
 }
 
@@ -132,7 +132,9 @@ class Console:
                 return self.refused(request, "Log in first: this action needs the admin token.")
             if not auth.same_origin(request):
                 return self.refused(request, "Refused: the request came from another site.")
-            form = await request.form()
+            form = await read_form(request)
+            if form is None:
+                return self.refused(request, "Refused: not a form the console sent.", 400)
             csrf = form.get("csrf")
             if not auth.csrf_ok(session, csrf if isinstance(csrf, str) else None):
                 return self.refused(request, "Refused: the form's CSRF token is missing or wrong.")
@@ -181,7 +183,9 @@ class Console:
     async def login(self, request: Request) -> Response:
         if not auth.same_origin(request):
             return self.refused(request, "Refused: the request came from another site.")
-        form = await request.form()
+        form = await read_form(request)
+        if form is None:
+            return self.refused(request, "Refused: not a form the console sent.", 400)
         token, target = form.get("token"), form.get("next")
         target = target if isinstance(target, str) else None
         if isinstance(token, str) and auth.token_matches(self.settings, token):
@@ -363,6 +367,29 @@ class Console:
         return self.render(
             request, "sources.html", session, sources=operations.sources(self.settings)
         )
+
+
+# The console's forms are a few short fields; anything bigger was not sent by it.
+MAX_FORM_BYTES = 64 * 1024
+
+
+async def read_form(request: Request) -> FormData | None:
+    """The URL-encoded form the console's pages post; None for anything else."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != "application/x-www-form-urlencoded":
+        return None
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            return None
+    try:
+        fields: list[tuple[str, str | UploadFile]] = list(
+            parse_qsl(body.decode("utf-8"), keep_blank_values=True)
+        )
+    except UnicodeDecodeError:
+        return None
+    return FormData(fields)
 
 
 _FILTER_FIELDS = ("service", "reason", "error_class", "since", "until", "replayed")
