@@ -40,7 +40,8 @@ class Claim:
 
 class DedupStore(Protocol):
     async def claim(self, key: str, event_id: str, wait: float) -> Claim:
-        """``new``: the caller owns the key and must ``complete`` or ``release`` it."""
+        """``new``: the caller owns the key and must ``complete`` or ``release`` it, passing
+        the claim's ``token``; ``done``: already published, ``event_id`` is the first event."""
 
     async def complete(self, key: str, event_id: str, token: str | None = None) -> None: ...
 
