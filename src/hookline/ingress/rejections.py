@@ -18,7 +18,6 @@ from collections.abc import Callable
 from typing import Any
 
 import structlog
-from prometheus_client import Counter
 from starlette.types import Scope
 
 from hookline.admin.rejected import REJECTED_OUTCOMES, UNKNOWN_SOURCE, rejection_record
@@ -28,6 +27,7 @@ from hookline.bus.publisher import Publisher
 from hookline.config.models import ServerSettings
 from hookline.errors import PublishError
 from hookline.ingress.client_ip import client_address
+from hookline.observability.loop_metrics import LoopCounter
 from hookline.observability.metrics import REGISTRY
 
 log = structlog.get_logger("hookline.ingress")
@@ -35,14 +35,17 @@ log = structlog.get_logger("hookline.ingress")
 # Where the endpoint leaves what only it knows about a refusal: (reason code, body).
 REJECTION_DETAIL = "hookline.rejection"
 
-DROPPED = Counter(
+# Loop counters: with `serve --workers N` the processes share them (observability.cells).
+DROPPED = LoopCounter(
     "hookline_ingress_rejections_dropped_total",
     "Rejected requests not recorded because the recording queue was full.",
+    [],
     registry=REGISTRY,
 )
-RECORDED = Counter(
+RECORDED = LoopCounter(
     "hookline_ingress_rejections_recorded_total",
     "Rejected requests written to the rejected-requests topic.",
+    [],
     registry=REGISTRY,
 )
 

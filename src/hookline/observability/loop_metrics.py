@@ -16,6 +16,7 @@ references the hot path already holds keep working.
 
 from __future__ import annotations
 
+import math
 import time
 import weakref
 from bisect import bisect_left
@@ -70,8 +71,8 @@ class _SharedCounterChild(CounterChild):
 class GaugeChild:
     __slots__ = ("_at", "_cells", "created", "value")
 
-    def __init__(self) -> None:
-        self.value = 0.0
+    def __init__(self, value: float = 0.0) -> None:
+        self.value = value
         self.created = time.time()
         self._cells, self._at = _NO_CELLS, 0
 
@@ -167,6 +168,8 @@ class _Family(Collector, Generic[_Child]):
         self._children: dict[tuple[str, ...], _Child] = {}
         _SHARING.families.add(self)
         registry.register(self)
+        if not self.labelnames:
+            self.labels()  # exported as 0 from the start, as prometheus_client does
 
     def labels(self, *values: object) -> _Child:
         if len(values) != len(self.labelnames):
@@ -202,6 +205,10 @@ class LoopCounter(_Family[CounterChild]):
         super().__init__(
             name.removesuffix("_total"), documentation, labelnames, registry, CounterChild
         )
+
+    def inc(self, amount: float = 1.0) -> None:
+        """For a counter without labels."""
+        self.labels().inc(amount)
 
     def describe(self) -> Iterable[CounterMetricFamily]:
         yield CounterMetricFamily(self.name, self.documentation, labels=self.labelnames)
@@ -239,7 +246,10 @@ class LoopGauge(_Family[GaugeChild]):
         across_processes: Literal["max", "min_live"] = "max",
     ) -> None:
         self.across_processes = across_processes
-        super().__init__(name, documentation, labelnames, registry, GaugeChild)
+        # A min_live gauge is unknown (NaN, not exported) until its process sets it: a
+        # process no probe has reached yet must not pull the server's minimum to 0.
+        initial = math.nan if across_processes == "min_live" else 0.0
+        super().__init__(name, documentation, labelnames, registry, lambda: GaugeChild(initial))
 
     def set(self, value: float) -> None:
         self.labels().set(value)
@@ -252,15 +262,16 @@ class LoopGauge(_Family[GaugeChild]):
         shared = self._shared()
         if shared is None:
             for key, child in list(self._children.items()):
-                family.add_metric(key, child.value)
+                if not math.isnan(child.value):
+                    family.add_metric(key, child.value)
         else:
             live = self.across_processes == "min_live"
             pick = min if live else max
             values: dict[tuple[str, ...], float] = {}
             for series in shared:
-                if live and not alive(series.pid):
-                    continue
                 value = series.values[0]
+                if math.isnan(value) or (live and not alive(series.pid)):
+                    continue
                 values[series.labels] = pick(values.get(series.labels, value), value)
             for key, value in values.items():
                 family.add_metric(key, value)

@@ -63,7 +63,6 @@ KAFKA_READY = LoopGauge(
     registry=REGISTRY,
     across_processes="min_live",
 )
-KAFKA_READY.set(0)  # as a plain Gauge starts, until the first readiness check
 LAST_ACCEPTED = LoopGauge(
     "hookline_ingress_last_accepted_timestamp_seconds",
     "Unix time of the last webhook a source had accepted (its start-up time until then).",
