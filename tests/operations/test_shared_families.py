@@ -67,3 +67,25 @@ def test_shared_families_sum_counters_and_histograms_and_pick_gauges(tmp_path: P
     assert samples['t_seconds_sum{"source": "a"}'] == 7.55
     assert samples['t_last_seconds{"source": "a"}'] == 250.0
     assert samples["t_ready{}"] == 0.5
+
+
+def test_every_ingress_metric_is_shared_across_serve_processes() -> None:
+    """Each metric family the ingress owns is a loop family, so `serve --workers N` adds it up."""
+    import hookline.ingress.app  # noqa: F401  (registers everything the ingress process exports)
+    from hookline.observability.loop_metrics import LoopCounter, LoopGauge, LoopHistogram
+    from hookline.observability.metrics import REGISTRY
+
+    # prometheus_client keeps name → collector privately; no public listing exists.
+    collectors = REGISTRY._names_to_collectors
+    owned = {
+        name: collector
+        for name, collector in collectors.items()
+        if name.startswith(("hookline_ingress_", "hookline_events_", "hookline_kafka_"))
+    }
+    assert "hookline_ingress_requests" in owned
+    not_shared = sorted(
+        name
+        for name, collector in owned.items()
+        if not isinstance(collector, LoopCounter | LoopGauge | LoopHistogram)
+    )
+    assert not not_shared, f"per-process only under serve --workers N: {not_shared}"
