@@ -82,6 +82,14 @@ ROWS: list[tuple[str, list[Panel]]] = [
                         f"sum by (source, reason) (rate(hookline_ingress_verification_failures_total{RATE}))",
                         "unverified {{source}}: {{reason}}",
                     ),
+                    (
+                        f"sum(rate(hookline_ingress_rejections_recorded_total{RATE}))",
+                        "recorded for the console",
+                    ),
+                    (
+                        f"sum(rate(hookline_ingress_rejections_dropped_total{RATE}))",
+                        "not recorded (queue full)",
+                    ),
                 ],
                 "reqps",
             ),
