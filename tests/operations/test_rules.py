@@ -172,3 +172,67 @@ def test_chart_rules_with_custom_values_pass_promtool(tmp_path: Path) -> None:
     assert checked.returncode == 0, checked.stdout + checked.stderr
     tested = promtool("test", "rules", "rules.test.yaml", cwd=tmp_path)
     assert tested.returncode == 0, tested.stdout + tested.stderr
+
+
+def _silent(source: str, after: str) -> dict[str, Any]:
+    return {
+        "exp_labels": {"severity": "warning", "source": source},
+        "exp_annotations": {
+            "summary": f"Source {source} has delivered nothing for longer than expected",
+            "description": f"No webhook from {source} was accepted for {after}.",
+            "runbook_url": "https://github.com/hookline/hookline/blob/main/docs/operations.md#hooklinesourcesilent",
+        },
+    }
+
+
+def test_source_expectations_override_the_default(tmp_path: Path) -> None:
+    """A listed source alerts after its own expectation, every other source after the default
+    (a name with regex characters excludes only itself)."""
+    values = {
+        "prometheusRule": {
+            "rules": {
+                "sourceSilence": {"defaultSeconds": 7200, "sources": {"colt": 3600, "a.b": 600}}
+            }
+        }
+    }
+    series = [
+        {
+            "series": f'hookline_ingress_last_accepted_timestamp_seconds{{source="{name}"}}',
+            "values": "0x200",
+        }
+        for name in ("colt", "a.b", "axb", "billing")
+    ]
+    tests = {
+        "rule_files": ["rules.yaml"],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": series,
+                "alert_rule_test": [
+                    {"eval_time": "5m", "alertname": "HooklineSourceSilent", "exp_alerts": []},
+                    {
+                        "eval_time": "11m",
+                        "alertname": "HooklineSourceSilent",
+                        "exp_alerts": [_silent("a.b", "11m 0s")],
+                    },
+                    {
+                        "eval_time": "61m",
+                        "alertname": "HooklineSourceSilent",
+                        "exp_alerts": [_silent("a.b", "1h 1m 0s"), _silent("colt", "1h 1m 0s")],
+                    },
+                    {
+                        "eval_time": "121m",
+                        "alertname": "HooklineSourceSilent",
+                        "exp_alerts": [
+                            _silent(s, "2h 1m 0s") for s in ("a.b", "axb", "billing", "colt")
+                        ],
+                    },
+                ],
+            }
+        ],
+    }
+    (tmp_path / "rules.yaml").write_text(yaml.safe_dump({"groups": rule_groups(values)}))
+    (tmp_path / "rules.test.yaml").write_text(yaml.safe_dump(tests))
+    tested = promtool("test", "rules", "rules.test.yaml", cwd=tmp_path)
+    assert tested.returncode == 0, tested.stdout + tested.stderr

@@ -62,7 +62,9 @@ so that Helm leaves them alone.
         {{- end }}
         {{- if .defaultSeconds }}
         {{- $selector := "" }}
-        {{- if $names }}{{ $selector = printf "{source!~%q}" (join "|" $names) }}{{ end }}
+        {{- $escaped := list }}
+        {{- range $names }}{{ $escaped = append $escaped (regexQuoteMeta .) }}{{ end }}
+        {{- if $names }}{{ $selector = printf "{source!~%q}" (join "|" $escaped) }}{{ end }}
         {{- $clauses = append $clauses (printf "(time() - hookline_ingress_last_accepted_timestamp_seconds%s > %v)" $selector .defaultSeconds) }}
         {{- end }}
         {{ join "\n  or\n" $clauses | nindent 8 | trim }}
