@@ -330,5 +330,10 @@ settings_for_hypothesis = settings(
     max_examples=100,
     deadline=None,
     database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    # Deep and long documents are the point here, and each example is an HTTP round trip.
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.large_base_example,
+    ],
 )
