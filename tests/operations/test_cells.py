@@ -58,3 +58,15 @@ def test_alive_tells_running_from_exited_processes() -> None:
     """The reader's liveness check: this process runs, a never-used pid does not."""
     assert alive(os.getpid())
     assert not alive(2**22 + 12345)
+
+
+def test_a_reused_pid_keeps_the_exited_process_counts(tmp_path: Path) -> None:
+    """A new process that gets an exited one's pid writes its own files; both counts stay."""
+    exited = CellWriter(tmp_path, pid=300)
+    cells, at = exited.allocate("t_requests", ("a",), 1, 0.0)
+    cells[at] = 5
+    reborn = CellWriter(tmp_path, pid=300)
+    cells, at = reborn.allocate("t_requests", ("a",), 1, 0.0)
+    cells[at] = 2
+    values = sorted(s.values[0] for s in CellReader(tmp_path).series("t_requests"))
+    assert values == [2.0, 5.0]

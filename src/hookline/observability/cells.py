@@ -10,11 +10,12 @@ values in float64 cells of its own memory-mapped files, updated in place
 (~95 ns: still no lock, the writer is the process's one event-loop thread),
 and whichever process is scraped reads every process's files and adds them up.
 
-A directory holds, per process ``<pid>``:
+A directory holds, per process (``<id>`` is its pid and a random suffix, so a
+reused pid never writes over an exited process's files):
 
-- ``<pid>.keys``: one JSON line per labelled series, ``[name, labels, first
+- ``<id>.keys``: one JSON line per labelled series, ``[name, labels, first
   cell, width, created]``, appended before the series is first updated;
-- ``<pid>.<n>.cells``: chunk ``n`` of :data:`CHUNK` cells; a series never
+- ``<id>.<n>.cells``: chunk ``n`` of :data:`CHUNK` cells; a series never
   straddles two chunks, so a cell never moves once handed out.
 
 Files of exited processes stay: their counts are part of the server's totals
@@ -27,6 +28,7 @@ from __future__ import annotations
 import json
 import mmap
 import os
+import secrets
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -66,9 +68,10 @@ class CellWriter:
     def __init__(self, directory: Path, pid: int | None = None) -> None:
         self.directory = directory
         self.pid = os.getpid() if pid is None else pid
+        self.id = f"{self.pid}-{secrets.token_hex(4)}"
         directory.mkdir(parents=True, exist_ok=True)
         self._keys = os.open(
-            directory / f"{self.pid}.keys", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600
+            directory / f"{self.id}.keys", os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600
         )
         self._chunks: list[Cells] = []
         self._maps: list[mmap.mmap] = []
@@ -91,7 +94,7 @@ class CellWriter:
         return self._chunks[chunk], first
 
     def _new_chunk(self) -> None:
-        path = self.directory / f"{self.pid}.{len(self._chunks)}.cells"
+        path = self.directory / f"{self.id}.{len(self._chunks)}.cells"
         with path.open("wb") as file:
             file.truncate(CHUNK * _CELL)
         with path.open("r+b") as file:
@@ -112,11 +115,11 @@ class CellReader:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self._keys: dict[int, _Keys] = {}
+        self._keys: dict[str, _Keys] = {}
 
     def series(self, name: str) -> Iterator[Series]:
         """Every process's values of the series named ``name``."""
-        for pid, keys in self._read_keys():
+        for writer, pid, keys in self._read_keys():
             wanted = [entry for entry in keys.entries if entry[0] == name]
             if not wanted:
                 continue
@@ -124,30 +127,30 @@ class CellReader:
             for _, labels, start, width, created in wanted:
                 chunk, first = divmod(start, CHUNK)
                 if chunk not in chunks:
-                    chunks[chunk] = self._chunk(pid, chunk)
+                    chunks[chunk] = self._chunk(writer, chunk)
                 values = tuple(chunks[chunk][first : first + width])
                 yield Series(pid, labels, values, created)
 
-    def _chunk(self, pid: int, chunk: int) -> memoryview[float]:
+    def _chunk(self, writer: str, chunk: int) -> memoryview[float]:
         try:
-            data = (self.directory / f"{pid}.{chunk}.cells").read_bytes()
+            data = (self.directory / f"{writer}.{chunk}.cells").read_bytes()
         except FileNotFoundError:
             data = b""
         if len(data) != CHUNK * _CELL:
             data = bytes(CHUNK * _CELL)
         return memoryview(data).cast("d")
 
-    def _read_keys(self) -> Iterator[tuple[int, _Keys]]:
+    def _read_keys(self) -> Iterator[tuple[str, int, _Keys]]:
         try:
             paths = sorted(self.directory.glob("*.keys"))
         except OSError:
             return
         for path in paths:
             try:
-                pid = int(path.stem)
+                pid = int(path.stem.split("-")[0])
             except ValueError:
                 continue
-            keys = self._keys.setdefault(pid, _Keys())
+            keys = self._keys.setdefault(path.stem, _Keys())
             try:
                 with path.open("rb") as file:
                     file.seek(keys.offset)
@@ -160,7 +163,7 @@ class CellReader:
             for line in complete.splitlines():
                 name, labels, start, width, created = json.loads(line)
                 keys.entries.append((name, tuple(labels), start, width, created))
-            yield pid, keys
+            yield path.stem, pid, keys
 
 
 def alive(pid: int) -> bool:
