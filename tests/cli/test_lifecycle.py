@@ -139,16 +139,24 @@ async def test_serve_without_kafka_answers_503_then_publishes_when_it_comes(
 
 
 def test_worker_waits_for_kafka_then_starts(tmp_path: Path, cleanup: list[Any]) -> None:
-    """Broker down: the worker logs kafka.unreachable and keeps trying; broker up: it starts, no restart."""
-    kafka_port = free_port()
+    """Broker down: the worker logs kafka.unreachable, keeps trying and is alive; broker up: it starts."""
+    kafka_port, probe_port = free_port(), free_port()
     config, _ = ingress_config(tmp_path, free_port(), f"127.0.0.1:{kafka_port}")
+    raw = json.loads(config.read_text())
+    raw["worker"]["probe_port"] = probe_port
+    config.write_text(json.dumps(raw))
     worker = Hookline(tmp_path, "worker", "tests.cli.idle_worker:build", config=config)
     cleanup.append(worker)
     worker.wait_for_output("kafka.unreachable")
     time.sleep(1.5)  # a few more attempts: it is waiting, not exiting
     assert worker.process.poll() is None
+    # Alive while waiting: a liveness probe must not restart a process that only waits.
+    health = httpx.get(f"http://127.0.0.1:{probe_port}/healthz", timeout=30)
+    assert health.status_code == 200 and health.json()["status"] == "starting"
     cleanup.append(EmbeddedBroker(port=kafka_port).start())
     worker.wait_for_output("hookline worker running", timeout=120)
+    health = httpx.get(f"http://127.0.0.1:{probe_port}/healthz", timeout=30)
+    assert health.status_code == 200 and health.json()["workers"] == ["idle"]
     assert worker.stop(signal.SIGTERM, EXIT_WITHIN) == 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import uvicorn
@@ -38,11 +39,15 @@ def run_components(settings: HooklineSettings, args: argparse.Namespace) -> list
     return [WorkerComponent(settings, sorted(WORKERS))] if WORKERS else []
 
 
-def probe_component(component: WorkerComponent, settings: HooklineSettings) -> UvicornComponent:
+def probe_component(
+    component: WorkerComponent,
+    settings: HooklineSettings,
+    starting: Callable[[], bool] | None = None,
+) -> UvicornComponent:
     """The worker's /healthz and /metrics server (worker.probe_port)."""
     config = settings.worker
     assert config.probe_port is not None
-    app = probe_app(lambda: component.workers, config.stall_seconds)
+    app = probe_app(lambda: component.workers, config.stall_seconds, starting)
     server = uvicorn.Config(
         app,
         host=config.probe_host,
@@ -60,25 +65,39 @@ async def run(args: argparse.Namespace) -> int:
     component = WorkerComponent(settings, args.names)
     signals = StopSignals()
     stop = asyncio.ensure_future(signals.wait())
+    started = asyncio.Event()
+    probe = None
+    if settings.worker.probe_port is not None:
+        # Up before the workers: while they wait for Kafka, /healthz says "starting"
+        # and a liveness probe does not restart a process that is only waiting.
+        probe = probe_component(component, settings, lambda: not started.is_set())
+        await probe.start()
+        print(f"probes and metrics: {probe.where()}", flush=True)
+    try:
+        return await _run(settings, component, signals, stop, started)
+    finally:
+        if probe is not None:
+            await probe.stop()
+
+
+async def _run(
+    settings: HooklineSettings,
+    component: WorkerComponent,
+    signals: StopSignals,
+    stop: asyncio.Future[Any],
+    started: asyncio.Event,
+) -> int:
     try:
         # Start-up may wait for Kafka as long as it is down: a signal meanwhile stops it.
         await signals.race(component.start())
+        started.set()
     except Interrupted:
         print("hookline: stopped before the workers started", file=sys.stderr, flush=True)
         return 0
     except ImportError as exc:  # a package.module:factory that does not import
         raise ConfigError(f"cannot load worker: {exc}") from exc
     print(f"hookline worker running: {component.where()}", flush=True)
-    probe = None
-    if settings.worker.probe_port is not None:
-        probe = probe_component(component, settings)
-        try:
-            await probe.start()
-        except BaseException:
-            await component.stop()
-            raise
-        print(f"probes and metrics: {probe.where()}", flush=True)
-    waits = [asyncio.ensure_future(w.wait()) for w in component.workers]
+    waits: list[asyncio.Future[Any]] = [asyncio.ensure_future(w.wait()) for w in component.workers]
     done, _ = await asyncio.wait([stop, *waits], return_when=asyncio.FIRST_COMPLETED)
     failed = [t for t in done if t is not stop and t.exception() is not None]
     if stop in done:
@@ -90,8 +109,6 @@ async def run(args: argparse.Namespace) -> int:
         )
     for task in waits:
         task.cancel()
-    if probe is not None:
-        await probe.stop()
     await component.stop()
     if failed:
         print(f"hookline: worker failed: {failed[0].exception()}", file=sys.stderr)

@@ -21,8 +21,17 @@ from hookline.observability.exposition import metrics_endpoint
 from hookline.worker.runtime import Worker
 
 
-def probe_app(workers: Callable[[], Sequence[Worker]], stall_seconds: float) -> Starlette:
+def probe_app(
+    workers: Callable[[], Sequence[Worker]],
+    stall_seconds: float,
+    starting: Callable[[], bool] | None = None,
+) -> Starlette:
+    """``starting`` says whether the workers are still starting (e.g. waiting for Kafka)."""
+
     async def healthz(_: Request) -> Response:
+        if starting is not None and starting():
+            # Waiting for Kafka is not hung: a restart would only wait again.
+            return JSONResponse({"status": "starting"})
         current = workers()
         problems = {
             w.service: problem for w in current if (problem := w.problem(stall_seconds)) is not None
