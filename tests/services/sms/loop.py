@@ -36,6 +36,9 @@ _FAST = {
     # Recovery long enough that a slow machine does not reach half-open (and let a probe
     # through) while a test still checks that the open breaker skips the provider.
     "breaker": {"failure_threshold": 3, "recovery_seconds": 4, "half_open_probes": 1},
+    # The ingress's health probe would add calls the simulators count (it has its
+    # own tests in tests/ingress/test_provider_health.py).
+    "health": {"enabled": False},
 }
 
 
