@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
+from opentelemetry.trace import SpanKind
 from starlette.datastructures import QueryParams
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
@@ -37,7 +38,7 @@ from hookline.ingress.payload import parse as parse_payload
 from hookline.ingress.problems import problem, unauthorized
 from hookline.ingress.rejections import REJECTION_DETAIL, RejectionRecorder
 from hookline.ingress.sources import Source
-from hookline.observability import metrics
+from hookline.observability import metrics, tracing
 from hookline.observability.logging import HotLogger
 from hookline.providers.base import RawWebhook, UnparseableBody, accepts
 from hookline.signatures.base import Headers, SignedRequest, reads_url
@@ -167,6 +168,8 @@ class WebhookEndpoint:
         try:
             if source is None:
                 outcome, response = "unknown_source", problem(404, f"Unknown source {name!r}.")
+            elif tracing.ENABLED:
+                outcome, event_id, response = await self._handle_traced(scope, receive, source)
             else:
                 outcome, event_id, response = await self._handle(scope, receive, source)
             return response
@@ -190,6 +193,31 @@ class WebhookEndpoint:
                     event_id=event_id,
                     latency_ms=round(elapsed * 1000, 2),
                 )
+
+    async def _handle_traced(
+        self, scope: Scope, receive: Receive, source: Source
+    ) -> tuple[str, str | None, Response]:
+        """:meth:`_handle` in a SERVER span continuing the provider's ``traceparent``, if any."""
+        headers = _raw_headers(scope)
+        with tracing.span(
+            f"{scope['method']} /webhooks/{source.name}",
+            kind=SpanKind.SERVER,
+            traceparent=headers.get("traceparent"),
+            attributes={
+                "http.request.method": scope["method"],
+                "http.route": "/webhooks/{source}",
+                "url.path": scope.get("path", ""),
+                "hookline.source": source.name,
+                "hookline.provider": source.settings.provider,
+            },
+        ) as current:
+            outcome, event_id, response = await self._handle(scope, receive, source)
+            if current is not None:
+                current.set_attribute("http.response.status_code", response.status_code)
+                current.set_attribute("hookline.outcome", outcome)
+                if event_id is not None:
+                    current.set_attribute("cloudevents.event_id", event_id)
+            return outcome, event_id, response
 
     async def _handle(
         self, scope: Scope, receive: Receive, source: Source
@@ -238,7 +266,13 @@ class WebhookEndpoint:
                 method=method,
             )
             try:
-                source.scheme.verify(signed, self.clock())
+                if tracing.ENABLED:
+                    with tracing.span(
+                        "verify", attributes={"hookline.scheme": source.settings.verify.scheme}
+                    ):
+                        source.scheme.verify(signed, self.clock())
+                else:
+                    source.scheme.verify(signed, self.clock())
             except VerificationError as exc:
                 metrics.VERIFICATION_FAILURES.labels(source.name, exc.reason).inc()
                 scope.setdefault("state", {})[REJECTION_DETAIL] = (exc.reason, body)
@@ -258,7 +292,8 @@ class WebhookEndpoint:
             headers=headers,
             query=_query(scope),
             received_at=datetime.now(UTC),
-            traceparent=headers.get("traceparent"),
+            # Inside a span, events continue this request's trace; else the provider's.
+            traceparent=tracing.current_traceparent(headers.get("traceparent")),
         )
         try:
             raw.payload = None if method == "GET" else parse_payload(body, content_type)
@@ -267,7 +302,14 @@ class WebhookEndpoint:
         except UnrepresentableBody as exc:
             return await self._dead_letter(raw, exc, exc.reason)
         try:
-            events = source.adapter.normalize(raw)
+            if tracing.ENABLED:
+                with tracing.span("normalize"):
+                    events = source.adapter.normalize(raw)
+                # Consumers continue from this request's (exported) span.
+                for event in events:
+                    event.traceparent = tracing.current_traceparent(event.traceparent)
+            else:
+                events = source.adapter.normalize(raw)
             if not events:
                 raise NormalizationError("the adapter produced no event")
         except NormalizationError as exc:
@@ -313,7 +355,10 @@ class WebhookEndpoint:
                 return await self._dead_letter(raw, exc, exc.reason)
             started = time.perf_counter()
             try:
-                await self.publisher.publish(records)
+                if tracing.ENABLED:
+                    await self._publish_traced(source, events, records)
+                else:
+                    await self.publisher.publish(records)
             except PublishError as exc:
                 log.warning(
                     "ingress.publish_failed", source=source.name, event_id=first.id, error=str(exc)
@@ -332,6 +377,23 @@ class WebhookEndpoint:
         self._last_accepted[source.name].set(self.clock())
         special = self._acknowledge(source, events)
         return "accepted", first.id, special or _Accepted(first.id)
+
+    async def _publish_traced(
+        self, source: Source, events: list[CloudEvent], records: list[Record]
+    ) -> None:
+        """The publish as a PRODUCER span (messaging conventions), ended at Kafka's ack."""
+        with tracing.span(
+            f"send {source.topic}",
+            kind=SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.operation.type": "send",
+                "messaging.destination.name": source.topic,
+                "messaging.batch.message_count": len(records),
+                "messaging.message.id": events[0].id,
+            },
+        ):
+            await self.publisher.publish(records)
 
     @staticmethod
     def _acknowledge(source: Source, events: list[CloudEvent]) -> Response | None:

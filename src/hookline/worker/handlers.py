@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
+from opentelemetry.trace import SpanKind
+
 from hookline.bus.topics import Topics
 from hookline.config.models import HooklineSettings
 from hookline.envelope import CloudEvent
@@ -57,10 +59,23 @@ class HandlerContext:
             event.causationid = self.event.id
         if event.correlationid is None:
             event.correlationid = self.event.correlationid or self.event.id
-        if tracing.ENABLED:
-            # What the handler writes continues the trace from where it is now.
+        if not tracing.ENABLED:
+            await self._emit(event, topic)
+            return
+        with tracing.span(
+            f"send {topic}",
+            kind=SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.operation.type": "send",
+                "messaging.destination.name": topic,
+                "messaging.message.id": event.id,
+                "cloudevents.event_type": event.type,
+            },
+        ):
+            # What the handler writes continues the trace from this send.
             event.traceparent = tracing.current_traceparent(event.traceparent)
-        await self._emit(event, topic)
+            await self._emit(event, topic)
 
 
 Handler = Callable[[CloudEvent, HandlerContext], Awaitable[None]]
