@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # `make run` needs only the runtime packages; `make test` adds the test tools and SDKs.
 RUN_STAMP := $(VENV)/.installed-run
 
-.PHONY: run test lint fmt bench schemas clean redis promtool chromium rules
+.PHONY: run test lint fmt bench faults schemas clean redis promtool chromium rules
 
 # The venv's bundled pip installs editable pyproject projects; upgrading it first only costs time.
 $(BIN)/python:
@@ -52,6 +52,14 @@ fmt: $(STAMP)
 bench: $(STAMP)
 	@scripts/install-package.sh wrk
 	$(BIN)/python bench/ingress.py
+
+# bench/faults.py (docs/faults.md): a signed webhook stream through the loop while the broker
+# pauses, Redis restarts and workers are SIGKILLed; exits non-zero on a lost webhook or an
+# effect applied twice. FAULTS_ARGS passes flags, e.g. FAULTS_ARGS="--rate 100 --duration 30".
+faults: $(STAMP) redis
+	@$(BIN)/python -c 'import aiohttp' 2>/dev/null || \
+		$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
+	$(BIN)/python bench/faults.py $(FAULTS_ARGS)
 
 schemas: $(STAMP)
 	$(BIN)/hookline schemas export schemas
