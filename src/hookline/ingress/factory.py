@@ -11,12 +11,15 @@ from hookline.ingress.app import create_app
 from hookline.ingress.edge import IngressApp
 from hookline.observability.logging import configure_logging
 from hookline.observability.loop_metrics import share
+from hookline.observability.tracing import configure_tracing
 from hookline.providers.registry import names
 
 
 def app() -> IngressApp:
     settings = prepare(load_settings(), names())
     configure_logging(settings.observability.log_level, settings.observability.log_format)
+    # Each server process exports its own spans (a provider is not shared across fork).
+    configure_tracing("hookline-serve")
     if settings.observability.metrics_dir:
         share(Path(settings.observability.metrics_dir))
     servers, embedded = bootstrap(settings.kafka)
