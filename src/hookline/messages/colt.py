@@ -17,7 +17,7 @@ from hookline.messages.base import MessageType
 EVENTS_TOPIC = "events.colt"
 COMMANDS_TOPIC = "commands.colt"
 
-OrderStatus = Literal["acknowledged", "in_progress", "completed", "rejected", "delayed"]
+OrderStatus = Literal["acknowledged", "in_progress", "completed", "rejected", "delayed", "cancelled"]
 ServiceStatus = Literal["provisioning", "active", "degraded", "suspended", "ceased"]
 Origin = Literal["webhook", "poll"]
 
@@ -200,6 +200,42 @@ class OrderSubmit(_Command):
     )
 
 
+class QuoteGet(_Command):
+    """Read a quote now: its status, total and, once ordered, its order."""
+
+    quote_id: str = Field(min_length=1, examples=["Q-55012"])
+
+
+class OrderModify(_Command):
+    """Change an open order (acknowledged, in progress or delayed): at least one field."""
+
+    order_id: str = Field(min_length=1, examples=["ORD-100234"])
+    requested_delivery_date: date | None = Field(default=None, examples=["2025-05-02"])
+    technical_contacts: list[Contact] | None = Field(default=None, min_length=1)
+    site_access: dict[str, SiteAccess] | None = Field(
+        default=None, description="Keyed endpoint_a / endpoint_b."
+    )
+
+    @model_validator(mode="after")
+    def _something(self) -> OrderModify:
+        if (
+            self.requested_delivery_date is None
+            and self.technical_contacts is None
+            and self.site_access is None
+        ):
+            raise ValueError(
+                "nothing to modify: give requested_delivery_date, technical_contacts or site_access"
+            )
+        return self
+
+
+class OrderCancel(_Command):
+    """Cancel an open order; cancelling a cancelled order answers the same cancellation."""
+
+    order_id: str = Field(min_length=1, examples=["ORD-100234"])
+    reason: str | None = Field(default=None, examples=["project postponed"])
+
+
 class OrderTrack(_Command):
     """Read an order's status and milestones now."""
 
@@ -291,6 +327,33 @@ class OrderSubmitted(_Result):
     quote_id: str = Field(examples=["Q-55012"])
     purchase_order_number: str = Field(examples=["PO-98765"])
     status: str = Field(examples=["acknowledged"])
+    recovered: bool = Field(
+        default=False,
+        description="The submit went unanswered (timeout, network) and the order was found "
+        "by reading its quote, not submitted again.",
+    )
+
+
+class QuoteRetrieved(_Result):
+    quote_id: str = Field(examples=["Q-55012"])
+    status: str = Field(examples=["valid"], description="valid | expired | ordered")
+    currency: str | None = Field(default=None, examples=["GBP"])
+    total_contract_value: float | None = Field(default=None, examples=[32100.0])
+    valid_until: str | None = Field(default=None, examples=["2025-03-31"])
+    order_id: str | None = Field(default=None, description="The order, once ordered.")
+
+
+class OrderModified(_Result):
+    order_id: str = Field(examples=["ORD-100234"])
+    overall_status: OrderStatus
+    requested_delivery_date: str | None = Field(default=None, examples=["2025-05-02"])
+    estimated_completion_date: str | None = None
+
+
+class OrderCancelled(_Result):
+    order_id: str = Field(examples=["ORD-100234"])
+    overall_status: OrderStatus = Field(examples=["cancelled"])
+    reason: str | None = Field(default=None, examples=["project postponed"])
 
 
 class Milestone(_Data):
@@ -348,7 +411,15 @@ class CommandFailed(_Result):
     command_type: str = Field(examples=["colt.order.submit"])
     http_status: int | None = Field(default=None, examples=[400])
     error_code: str | None = Field(default=None, examples=["INVALID_REQUEST"])
-    message: str = Field(examples=["Validation failed"])
+    message: str = Field(
+        description="What went wrong and what to do, from Colt's status table, with Colt's "
+        "own message and the field: issue pairs.",
+        examples=["Bad request - check the request parameters: Validation failed "
+                  "(services[0].termMonths: less than or equal to 120)"],
+    )
+    provider_message: str | None = Field(
+        default=None, description="The error text as raised (Colt's message or hookline's)."
+    )
     details: list[FieldIssue] = Field(default_factory=list)
     retryable: bool = False
     attempts: int = 1
@@ -369,6 +440,9 @@ MESSAGE_TYPES: tuple[MessageType, ...] = (
     _event("colt.availability.checked", AvailabilityChecked, "command id", "Result of colt.availability.check."),
     _event("colt.quote.created", QuoteCreated, "quote id", "Result of colt.quote.create."),
     _event("colt.order.submitted", OrderSubmitted, "order id", "Result of colt.order.submit."),
+    _event("colt.quote.retrieved", QuoteRetrieved, "quote id", "Result of colt.quote.get."),
+    _event("colt.order.modified", OrderModified, "order id", "Result of colt.order.modify."),
+    _event("colt.order.cancelled", OrderCancelled, "order id", "Result of colt.order.cancel."),
     _event("colt.order.tracked", OrderTracked, "order id", "Result of colt.order.track."),
     _event("colt.service.retrieved", ServiceRetrieved, "service id", "Result of colt.service.get."),
     _event("colt.service.usage_reported", UsageReported, "service id", "Result of colt.service.check_usage."),
@@ -377,6 +451,9 @@ MESSAGE_TYPES: tuple[MessageType, ...] = (
     _command("colt.availability.check", AvailabilityCheck, "command id", "Check availability at locations."),
     _command("colt.quote.create", QuoteCreate, "customer account number", "Create a quote."),
     _command("colt.order.submit", OrderSubmit, "quote id", "Submit an order from a quote (effect-once)."),
+    _command("colt.quote.get", QuoteGet, "quote id", "Read a quote."),
+    _command("colt.order.modify", OrderModify, "order id", "Change an open order."),
+    _command("colt.order.cancel", OrderCancel, "order id", "Cancel an open order."),
     _command("colt.order.track", OrderTrack, "order id", "Read an order's status."),
     _command("colt.service.get", ServiceGet, "service id", "Read a service's status."),
     _command("colt.service.check_usage", ServiceCheckUsage, "service id", "Check usage once against the thresholds."),

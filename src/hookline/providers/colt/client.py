@@ -70,7 +70,10 @@ def location_body(location: m.Location) -> dict[str, Any]:
         }
     assert location.coordinates is not None
     c = location.coordinates
-    return {"type": "coordinates", "coordinates": {"latitude": c.latitude, "longitude": c.longitude}}
+    return {
+        "type": "coordinates",
+        "coordinates": {"latitude": c.latitude, "longitude": c.longitude},
+    }
 
 
 def availability_body(command: m.AvailabilityCheck) -> dict[str, Any]:
@@ -123,26 +126,43 @@ def _camel(name: str) -> str:
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
+def _contacts(contacts: list[m.Contact]) -> list[dict[str, Any]]:
+    return [{"name": c.name, "email": c.email, "phone": c.phone, "role": c.role} for c in contacts]
+
+
+def _site_access(site_access: dict[str, m.SiteAccess]) -> dict[str, Any]:
+    return {
+        _camel(key): {
+            "accessHours": access.access_hours,
+            "restrictions": access.restrictions,
+            "contactName": access.contact_name,
+            "contactPhone": access.contact_phone,
+        }
+        for key, access in site_access.items()
+    }
+
+
 def order_body(command: m.OrderSubmit, today: date) -> dict[str, Any]:
     delivery = command.requested_delivery_date or today + timedelta(days=30)
     return {
         "quoteId": command.quote_id,
         "purchaseOrderNumber": command.purchase_order_number,
         "requestedDeliveryDate": delivery.isoformat(),
-        "technicalContacts": [
-            {"name": c.name, "email": c.email, "phone": c.phone, "role": c.role}
-            for c in command.technical_contacts
-        ],
-        "siteAccess": {
-            _camel(key): {
-                "accessHours": access.access_hours,
-                "restrictions": access.restrictions,
-                "contactName": access.contact_name,
-                "contactPhone": access.contact_phone,
-            }
-            for key, access in command.site_access.items()
-        },
+        "technicalContacts": _contacts(command.technical_contacts),
+        "siteAccess": _site_access(command.site_access),
     }
+
+
+def modify_body(command: m.OrderModify) -> dict[str, Any]:
+    """Only the fields the command changes."""
+    body: dict[str, Any] = {}
+    if command.requested_delivery_date is not None:
+        body["requestedDeliveryDate"] = command.requested_delivery_date.isoformat()
+    if command.technical_contacts is not None:
+        body["technicalContacts"] = _contacts(command.technical_contacts)
+    if command.site_access is not None:
+        body["siteAccess"] = _site_access(command.site_access)
+    return body
 
 
 def _rfc3339(moment: datetime) -> str:
@@ -194,7 +214,9 @@ class ColtClient:
                 "Colt answered a body that is not JSON", code="MALFORMED_RESPONSE"
             ) from exc
         if not isinstance(body, dict):
-            raise ProviderUnavailable("Colt answered JSON that is not an object", code="MALFORMED_RESPONSE")
+            raise ProviderUnavailable(
+                "Colt answered JSON that is not an object", code="MALFORMED_RESPONSE"
+            )
         return body
 
     async def check_availability(
@@ -221,15 +243,48 @@ class ColtClient:
         return await self._json(response)
 
     async def get_quote(self, quote_id: str) -> dict[str, Any]:
-        return await self._json(await self.api.request("GET", f"/quotes/{quote_id}", endpoint="quote"))
+        return await self._json(
+            await self.api.request("GET", f"/quotes/{quote_id}", endpoint="quote")
+        )
 
     async def submit_order(self, command: m.OrderSubmit, *, idempotency_key: str) -> dict[str, Any]:
+        """One submit, never repeated here after it may have reached Colt.
+
+        Colt does not document honouring ``Idempotency-Key``, so the key goes as a
+        plain header: the ApiClient then repeats the POST only when Colt provably
+        did nothing (connection refused, 429). After a timeout the caller reads
+        the quote to find the order before submitting again.
+        """
         today = datetime.fromtimestamp(self.clock(), UTC).date()
         response = await self.api.request(
             "POST",
             "/orders/submit",
             endpoint="order_submit",
             json=order_body(command, today),
+            headers={"Idempotency-Key": idempotency_key},
+        )
+        return await self._json(response)
+
+    async def modify_order(self, command: m.OrderModify, *, idempotency_key: str) -> dict[str, Any]:
+        # Repeating a modification sets the same values again: safe to retry.
+        response = await self.api.request(
+            "POST",
+            f"/orders/{command.order_id}/modify",
+            endpoint="order_modify",
+            json=modify_body(command),
+            idempotency_key=idempotency_key,
+        )
+        return await self._json(response)
+
+    async def cancel_order(
+        self, order_id: str, *, reason: str | None, idempotency_key: str
+    ) -> dict[str, Any]:
+        # Cancelling a cancelled order answers the same cancellation: safe to retry.
+        response = await self.api.request(
+            "POST",
+            f"/orders/{order_id}/cancel",
+            endpoint="order_cancel",
+            json={"reason": reason} if reason else {},
             idempotency_key=idempotency_key,
         )
         return await self._json(response)
@@ -253,7 +308,11 @@ class ColtClient:
             "GET",
             f"/usage/{service_id}",
             endpoint="usage",
-            params={"startDate": _rfc3339(start), "endDate": _rfc3339(end), "granularity": granularity},
+            params={
+                "startDate": _rfc3339(start),
+                "endDate": _rfc3339(end),
+                "granularity": granularity,
+            },
         )
         return await self._json(response)
 

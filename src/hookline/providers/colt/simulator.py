@@ -10,10 +10,16 @@ lifecycle every ``tick_ms`` with signed ``order.state_changed`` notifications,
 
 Colt-only admin route: ``POST /_sim/tokens/expire`` expires every issued token
 now, so tests can watch a client recover from a ``401`` mid-workflow.
+
+Two extras make the order submit ambiguous, as a production Colt could:
+``ignore_idempotency_key: true`` treats every request as new (Colt does not
+document honouring the key), and ``order_answer_delay_ms`` creates the order at
+once but answers the submit that much later (past a client's timeout).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Awaitable, Callable
@@ -57,6 +63,8 @@ _CODE_STATUS = {
     "CONFLICT": 409,
     "QUOTE_EXPIRED": 409,
     "QUOTE_ALREADY_ORDERED": 409,
+    "ORDER_NOT_MODIFIABLE": 409,
+    "ORDER_NOT_CANCELLABLE": 409,
     "RATE_LIMIT_EXCEEDED": 429,
     "INTERNAL_ERROR": 500,
     "BAD_GATEWAY": 502,
@@ -100,6 +108,8 @@ class ColtSimulator:
         self.world = ColtWorld(token_ttl=sim_settings.token_ttl_seconds)
         self.rate_limit = int(extras.get("rate_limit_per_minute", 100))
         self.clients = {str(k): str(v) for k, v in (extras.get("clients") or {}).items()}
+        self.ignore_key = bool(extras.get("ignore_idempotency_key", False))
+        self.order_delay = float(extras.get("order_answer_delay_ms", 0)) / 1000
         self.sim = Simulator(
             "colt",
             sim_settings,
@@ -118,6 +128,8 @@ class ColtSimulator:
         token = self.world.bearer(request.headers.get("authorization", ""))
         if token is None or not self.world.would_allow(token.client_id, self.rate_limit):
             return f"refused:{uuid.uuid4()}"
+        if self.ignore_key:
+            return f"unkeyed:{uuid.uuid4()}"  # every request its own scope: the key means nothing
         return f"client:{token.client_id}"
 
     # ---- notifications --------------------------------------------------------
@@ -224,7 +236,22 @@ class ColtSimulator:
 
     async def submit_order(self, request: Request, _: Token) -> tuple[int, Any]:
         answer, _order = self.world.submit_order(await _json(request))
+        if self.order_delay:
+            # The order exists now; only the answer is late (the client may have given up).
+            await asyncio.sleep(self.order_delay)
         return 201, answer
+
+    async def modify_order(self, request: Request, _: Token) -> tuple[int, Any]:
+        return 200, self.world.modify_order(request.path_params["order_id"], await _json(request))
+
+    async def cancel_order(self, request: Request, _: Token) -> tuple[int, Any]:
+        raw = await request.body()
+        answer, note = self.world.cancel_order(
+            request.path_params["order_id"], await _json(request) if raw.strip() else {}
+        )
+        if note is not None:
+            self.send(note)
+        return 200, answer
 
     async def order_status(self, request: Request, _: Token) -> tuple[int, Any]:
         return 200, self.world.order_status(request.path_params["order_id"])
@@ -259,6 +286,18 @@ class ColtSimulator:
         sim.route(f"{API}/quotes/{{quote_id}}", api(self.get_quote))
         sim.route(f"{API}/orders/submit", api(self.submit_order), methods=["POST"], idempotent=True)
         sim.route(f"{API}/orders/{{order_id}}/status", api(self.order_status))
+        sim.route(
+            f"{API}/orders/{{order_id}}/modify",
+            api(self.modify_order),
+            methods=["POST"],
+            idempotent=True,
+        )
+        sim.route(
+            f"{API}/orders/{{order_id}}/cancel",
+            api(self.cancel_order),
+            methods=["POST"],
+            idempotent=True,
+        )
         sim.route(f"{API}/services/{{service_id}}", api(self.service))
         sim.route(f"{API}/usage/{{service_id}}", api(self.usage))
         sim.route("/_sim/tokens/expire", self.expire_tokens, methods=["POST"])

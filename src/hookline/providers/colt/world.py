@@ -28,6 +28,8 @@ __all__ = [
     "ColtApiError",
     "ColtWorld",
     "Order",
+    "OrderCancelRequest",
+    "OrderModifyRequest",
     "OrderRequest",
     "QuoteRequest",
     "Token",
@@ -39,6 +41,8 @@ QUOTE_VALID_DAYS = 30
 RATE_LIMIT = 100
 RATE_WINDOW_SECONDS = 60
 MILESTONES = ("order_validated", "site_survey", "installation", "service_activation")
+# An order can change or be cancelled until it is delivered or refused.
+OPEN_STATUSES = ("acknowledged", "in_progress", "delayed")
 
 
 class ColtApiError(Exception):
@@ -162,6 +166,18 @@ class OrderRequest(_Body):
     requestedDeliveryDate: date | None = None
     technicalContacts: list[_Contact] = Field(min_length=1)
     siteAccess: dict[Literal["endpointA", "endpointB"], _SiteAccess] = Field(default_factory=dict)
+
+
+class OrderModifyRequest(_Body):
+    """A change to an open order: at least one of the fields."""
+
+    requestedDeliveryDate: date | None = None
+    technicalContacts: list[_Contact] | None = Field(default=None, min_length=1)
+    siteAccess: dict[Literal["endpointA", "endpointB"], _SiteAccess] | None = None
+
+
+class OrderCancelRequest(_Body):
+    reason: str | None = None
 
 
 # --------------------------------------------------------------------------- entities
@@ -478,6 +494,9 @@ class ColtWorld:
             last_updated=now,
         )
         self.orders[order.order_id] = order
+        # The quote names its order, so a client that lost the submit's answer
+        # finds the order by reading the quote (docs/providers/colt.md#simulator).
+        quote["orderId"] = order.order_id
         answer = {
             "orderId": order.order_id,
             "quoteId": order.quote_id,
@@ -494,16 +513,85 @@ class ColtWorld:
             raise ColtApiError(404, "NOT_FOUND", f"Order {order_id} not found")
         return {
             "orderId": order.order_id,
+            "quoteId": order.quote_id,
+            "purchaseOrderNumber": order.purchase_order_number,
             "overallStatus": order.status,
             "percentComplete": order.percent,
             "milestones": self._milestones(order),
             "estimatedCompletionDate": order.estimated_completion.isoformat()
-            if order.estimated_completion and order.status not in ("completed", "rejected")
+            if order.estimated_completion
+            and order.status not in ("completed", "rejected", "cancelled")
             else None,
             "serviceId": order.service_id,
             "reason": order.reason,
             "lastUpdated": _iso(order.last_updated),
         }
+
+    def _open_order(self, order_id: str, action: str) -> Order:
+        order = self.orders.get(order_id)
+        if order is None:
+            raise ColtApiError(404, "NOT_FOUND", f"Order {order_id} not found")
+        if order.status not in OPEN_STATUSES:
+            code, verb = (
+                ("ORDER_NOT_MODIFIABLE", "modified")
+                if action == "modify"
+                else ("ORDER_NOT_CANCELLABLE", "cancelled")
+            )
+            raise ColtApiError(
+                409, code, f"Order {order_id} is {order.status} and cannot be {verb}"
+            )
+        return order
+
+    def modify_order(self, order_id: str, body: Any) -> dict[str, Any]:
+        """Change an open order's delivery date, contacts or site access; its status answer."""
+        request: OrderModifyRequest = validate(OrderModifyRequest, body)
+        if request.model_fields_set.isdisjoint(
+            {"requestedDeliveryDate", "technicalContacts", "siteAccess"}
+        ):
+            raise ColtApiError(
+                400,
+                "INVALID_REQUEST",
+                "Validation failed",
+                [{"field": "body", "issue": "nothing to modify"}],
+            )
+        order = self._open_order(order_id, "modify")
+        if request.technicalContacts is not None:
+            if not any(c.role == "primary" for c in request.technicalContacts):
+                raise ColtApiError(
+                    400,
+                    "INVALID_REQUEST",
+                    "Validation failed",
+                    [{"field": "technicalContacts", "issue": "a primary contact is required"}],
+                )
+            order.contacts = [c.model_dump(exclude_none=True) for c in request.technicalContacts]
+        if request.requestedDeliveryDate is not None:
+            if request.requestedDeliveryDate < self.now().date():
+                raise ColtApiError(
+                    400,
+                    "INVALID_REQUEST",
+                    "Validation failed",
+                    [{"field": "requestedDeliveryDate", "issue": "in the past"}],
+                )
+            order.requested_delivery_date = request.requestedDeliveryDate
+            order.estimated_completion = request.requestedDeliveryDate
+        order.last_updated = self.now()
+        answer = self.order_status(order_id)
+        answer["requestedDeliveryDate"] = order.requested_delivery_date.isoformat()
+        return answer
+
+    def cancel_order(
+        self, order_id: str, body: Any
+    ) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """Cancel an open order: its status answer and the notification (none when it already was)."""
+        request: OrderCancelRequest = validate(OrderCancelRequest, body or {})
+        found = self.orders.get(order_id)
+        if found is not None and found.status == "cancelled":
+            return self.order_status(order_id), None  # cancelling twice is the same cancellation
+        order = self._open_order(order_id, "cancel")
+        note = self.step(
+            order, {"status": "cancelled", "reason": request.reason or "cancelled by customer"}
+        )
+        return self.order_status(order_id), note
 
     def _milestones(self, order: Order) -> list[dict[str, Any]]:
         done = {0: 0, 25: 1, 50: 2, 75: 3, 100: 4}.get(order.percent, 0)
@@ -553,7 +641,7 @@ class ColtWorld:
             )
             order.plan = (
                 [s for s in order.plan if s[0] != status]
-                if status not in ("completed", "rejected")
+                if status not in ("completed", "rejected", "cancelled")
                 else []
             )
         elif order.plan:
@@ -578,7 +666,7 @@ class ColtWorld:
             "percentComplete": percent,
             "serviceId": order.service_id,
             "estimatedCompletionDate": order.estimated_completion.isoformat()
-            if order.estimated_completion and status not in ("completed", "rejected")
+            if order.estimated_completion and status not in ("completed", "rejected", "cancelled")
             else None,
             "reason": reason,
             "technicalContacts": order.contacts,

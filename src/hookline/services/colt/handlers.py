@@ -6,7 +6,10 @@ Every command ends in exactly one terminal result on ``events.colt`` carrying
 :class:`PermanentError`, so the record is dead-lettered with the same text.
 Retryable failures are raised as they are: the runtime retries in place, then
 on the retry tiers. Order submission is effect-once: the runtime's idempotency
-store guards the command id, and the same id goes to Colt as ``Idempotency-Key``.
+store guards the command id, the same id goes to Colt as ``Idempotency-Key``,
+and since Colt does not document honouring it, every attempt reads the quote
+first and an unanswered submit is followed by that read, never by a blind
+resubmission: a quote that names an order of this purchase order continues it.
 """
 
 from __future__ import annotations
@@ -20,10 +23,10 @@ import structlog
 from pydantic import BaseModel, ValidationError
 
 from hookline.envelope import CloudEvent
-from hookline.errors import PermanentError, ProviderRejected
+from hookline.errors import PermanentError, ProviderRejected, ProviderUnavailable
 from hookline.messages import colt as m
 from hookline.providers.colt.client import ColtClient
-from hookline.services.colt.results import SOURCE, internal_command, result_event
+from hookline.services.colt.results import SOURCE, internal_command, readable, result_event
 from hookline.services.colt.thresholds import Thresholds, breaches, latest_usage
 from hookline.services.colt.watch import Schedule
 from hookline.worker.commands import CommandHandlers, Failure
@@ -33,6 +36,8 @@ log = structlog.get_logger("hookline.services.colt")
 
 C = TypeVar("C", bound=BaseModel)
 WATCH_CHECK = "colt.service.watch_check"
+# A submit that failed this way may still have created the order at Colt.
+AMBIGUOUS_CODES = frozenset({"TIMEOUT", "NETWORK", "BAD_GATEWAY", "GATEWAY_TIMEOUT"})
 
 
 def _field_issues(details: Any) -> list[m.FieldIssue]:
@@ -65,7 +70,10 @@ class ColtHandlers(CommandHandlers):
         return {
             "colt.availability.check": self.availability_check,
             "colt.quote.create": self.quote_create,
+            "colt.quote.get": self.quote_get,
             "colt.order.submit": self.order_submit,
+            "colt.order.modify": self.order_modify,
+            "colt.order.cancel": self.order_cancel,
             "colt.order.track": self.order_track,
             "colt.service.get": self.service_get,
             "colt.service.check_usage": self.service_check_usage,
@@ -84,7 +92,8 @@ class ColtHandlers(CommandHandlers):
             command_type=type_,
             http_status=failure.http_status,
             error_code=failure.code,
-            message=failure.message,
+            message=readable(failure.code, failure.http_status, failure.message),
+            provider_message=failure.message,
             details=_field_issues(failure.details),
             retryable=failure.retryable,
             attempts=ctx.attempt,
@@ -159,25 +168,120 @@ class ColtHandlers(CommandHandlers):
         )
         await self._emit(ctx, result_event(event, "colt.quote.created", data, data.quote_id))
 
+    async def quote_get(self, event: CloudEvent, ctx: HandlerContext) -> None:
+        command = self._parse(event, m.QuoteGet)
+        body = await self.client.get_quote(command.quote_id)
+        totals = (body.get("pricing") or {}).get("totals") or {}
+        value = totals.get("totalContractValue")
+        data = m.QuoteRetrieved(
+            command_id=event.id,
+            quote_id=str(body.get("quoteId", command.quote_id)),
+            status=str(body.get("status", "")),
+            currency=body.get("currency"),
+            total_contract_value=float(value) if isinstance(value, (int, float)) else None,
+            valid_until=body.get("validUntil"),
+            order_id=body.get("orderId"),
+        )
+        await self._emit(ctx, result_event(event, "colt.quote.retrieved", data, data.quote_id))
+
     async def order_submit(self, event: CloudEvent, ctx: HandlerContext) -> None:
         command = self._parse(event, m.OrderSubmit)
-        # The guide reviews the quote before ordering: an expired or already
-        # ordered quote fails here, before any money is committed.
+        # The guide reviews the quote before ordering: an expired quote fails here,
+        # before any money is committed, and a quote this command already ordered
+        # (an earlier attempt whose answer was lost) is continued, not ordered twice.
         quote = await self.client.get_quote(command.quote_id)
-        if quote.get("status") == "expired":
-            raise ProviderRejected(f"quote {command.quote_id} has expired", code="QUOTE_EXPIRED")
-        body = await self.client.submit_order(command, idempotency_key=ctx.idempotency_key)
+        body = await self._existing_order(quote, command)
+        recovered = body is not None
+        if body is None:
+            if quote.get("status") == "expired":
+                raise ProviderRejected(
+                    f"quote {command.quote_id} has expired", code="QUOTE_EXPIRED"
+                )
+            try:
+                body = await self.client.submit_order(command, idempotency_key=ctx.idempotency_key)
+            except (ProviderUnavailable, ProviderRejected) as exc:
+                body, recovered = await self._after_lost_answer(command, exc), True
         data = m.OrderSubmitted(
             command_id=event.id,
             order_id=str(body["orderId"]),
-            quote_id=str(body.get("quoteId", command.quote_id)),
+            quote_id=str(body.get("quoteId") or command.quote_id),
             purchase_order_number=str(
-                body.get("purchaseOrderNumber", command.purchase_order_number)
+                body.get("purchaseOrderNumber") or command.purchase_order_number
             ),
-            status=str(body.get("status", "acknowledged")),
+            status=str(body.get("status") or body.get("overallStatus") or "acknowledged"),
+            recovered=recovered,
         )
-        log.info("colt.order_submitted", command_id=event.id, order_id=data.order_id)
+        log.info(
+            "colt.order_submitted", command_id=event.id, order_id=data.order_id, recovered=recovered
+        )
         await self._emit(ctx, result_event(event, "colt.order.submitted", data, data.order_id))
+
+    async def _after_lost_answer(
+        self, command: m.OrderSubmit, exc: ProviderUnavailable | ProviderRejected
+    ) -> dict[str, Any]:
+        """After a submit that may have created the order without saying so, the order found
+        by its quote; otherwise ``exc`` stands (the runtime's retry looks up again first)."""
+        lost = (
+            exc.code == "QUOTE_ALREADY_ORDERED"  # another attempt of ours got there first
+            if isinstance(exc, ProviderRejected)
+            else exc.code in AMBIGUOUS_CODES or getattr(exc, "status", None) in (502, 504)
+        )
+        if not lost:
+            raise exc
+        log.warning("colt.order_submit_unanswered", quote_id=command.quote_id, code=exc.code)
+        found = await self._existing_order(await self.client.get_quote(command.quote_id), command)
+        if found is None:
+            raise exc
+        return found
+
+    async def _existing_order(
+        self, quote: dict[str, Any], command: m.OrderSubmit
+    ) -> dict[str, Any] | None:
+        """The order this command's purchase order already placed on the quote, if any."""
+        if quote.get("status") != "ordered":
+            return None
+        order_id = quote.get("orderId")
+        if not order_id:
+            raise ProviderRejected(
+                f"quote {command.quote_id} is already ordered and Colt's quote does not name "
+                "the order; check with Colt before ordering again",
+                code="QUOTE_ALREADY_ORDERED",
+            )
+        order = await self.client.order_status(str(order_id))
+        po_number = order.get("purchaseOrderNumber")
+        if po_number is not None and po_number != command.purchase_order_number:
+            raise ProviderRejected(
+                f"quote {command.quote_id} is already ordered as {order_id} by purchase order "
+                f"{po_number}, not {command.purchase_order_number}",
+                code="QUOTE_ALREADY_ORDERED",
+            )
+        log.info("colt.order_found", quote_id=command.quote_id, order_id=order_id)
+        return {**order, "orderId": str(order_id), "status": order.get("overallStatus")}
+
+    async def order_modify(self, event: CloudEvent, ctx: HandlerContext) -> None:
+        command = self._parse(event, m.OrderModify)
+        body = await self.client.modify_order(command, idempotency_key=ctx.idempotency_key)
+        data = m.OrderModified(
+            command_id=event.id,
+            order_id=str(body.get("orderId", command.order_id)),
+            overall_status=body["overallStatus"],
+            requested_delivery_date=body.get("requestedDeliveryDate"),
+            estimated_completion_date=body.get("estimatedCompletionDate"),
+        )
+        await self._emit(ctx, result_event(event, "colt.order.modified", data, data.order_id))
+
+    async def order_cancel(self, event: CloudEvent, ctx: HandlerContext) -> None:
+        command = self._parse(event, m.OrderCancel)
+        body = await self.client.cancel_order(
+            command.order_id, reason=command.reason, idempotency_key=ctx.idempotency_key
+        )
+        data = m.OrderCancelled(
+            command_id=event.id,
+            order_id=str(body.get("orderId", command.order_id)),
+            overall_status=body["overallStatus"],
+            reason=body.get("reason"),
+        )
+        await self._emit(ctx, result_event(event, "colt.order.cancelled", data, data.order_id))
 
     async def order_track(self, event: CloudEvent, ctx: HandlerContext) -> None:
         command = self._parse(event, m.OrderTrack)
