@@ -262,3 +262,19 @@ def test_long_running_command_exits_on_signal_and_reaps_children(
     while (left := [pid for pid in descendants if exists(pid)]) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not left, f"{kind} left children behind: {left}"
+
+
+def test_run_stopped_while_starting_exits_cleanly(tmp_path: Path, cleanup: list[Any]) -> None:
+    """SIGTERM while hookline run is still starting: prompt exit, broker reaped, no traceback."""
+    config = dev_config(tmp_path, free_port(), free_port(), free_port())
+    process = Hookline(tmp_path, "run", "--no-sandbox", config=config)
+    cleanup.append(process)
+    process.wait_until(lambda: bool(children(process.pid)), 60, "starting the broker")
+    time.sleep(0.5)  # topics, ingress, workers: somewhere in start-up
+    descendants = children(process.pid)
+    assert process.stop(signal.SIGTERM, EXIT_WITHIN) == 0
+    deadline = time.monotonic() + 5
+    while (left := [pid for pid in descendants if exists(pid)]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not left
+    assert "Traceback" not in process.output()

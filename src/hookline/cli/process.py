@@ -44,11 +44,17 @@ class UvicornComponent:
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self.server.serve(), name=f"serve-{self.name}")
-        while not self.server.started:
-            if self._task.done():
-                self._task.result()
-                raise RuntimeError(f"{self.name} did not start")
-            await asyncio.sleep(0.02)
+        try:
+            while not self.server.started:
+                if self._task.done():
+                    self._task.result()
+                    raise RuntimeError(f"{self.name} did not start")
+                await asyncio.sleep(0.02)
+        except asyncio.CancelledError:
+            # Stopped while starting (a signal): shut the server down cleanly rather
+            # than leave its task, lifespan included, to die with the event loop.
+            await self.stop()
+            raise
 
     async def stop(self) -> None:
         self.server.should_exit = True
