@@ -327,3 +327,14 @@ async def test_a_probe_slower_than_its_timeout_fails(sims: Sims, broker: Embedde
         assert status.error is not None and "Timeout" in status.error
     finally:
         await probes.stop()
+
+
+def test_a_required_provider_not_yet_probed_keeps_the_ingress_not_ready(sims: Sims) -> None:
+    """Until a required provider's first probe passes, it counts as failing for /readyz."""
+    settings = HooklineSettings.model_validate(
+        {"providers": sims.providers(colt={"required_for_ready": True})}
+    )
+    probes = ProviderProbes.from_settings(settings)
+    assert probes.failing_required() == ["colt"]
+    status = probes.status("colt")
+    assert status is not None and status.state == "unknown"
