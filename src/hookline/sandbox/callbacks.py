@@ -27,6 +27,7 @@ import contextlib
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -41,6 +42,15 @@ log = structlog.get_logger("hookline.sandbox.callbacks")
 RETRY_DELAYS: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0)
 TIMEOUT_SECONDS = 5.0
 KEEP_LAST = 20
+# How many entities' trace contexts a sender remembers (oldest forgotten first).
+TRACED_ENTITIES = 10_000
+
+# The ``traceparent`` of the API request a simulator is serving, if it sent one. A
+# callback queued while serving it carries it, as does every later callback about
+# the same entity (a ticker's progress), so one trace runs from the client's call
+# through the simulator's callbacks back into the ingress. Real providers send no
+# traceparent; there the CloudEvent chain (correlationid) links the callback.
+SERVING_TRACEPARENT: ContextVar[str | None] = ContextVar("sandbox_traceparent", default=None)
 
 # Header names that carry a signature or a token, for bad_signature when the
 # callback does not name its signature header itself.
@@ -133,6 +143,7 @@ class CallbackSender:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._idle = asyncio.Event()
         self._idle.set()
+        self._traces: dict[str, str] = {}
         self._zero(keep_last)
 
     def _zero(self, keep_last: int = KEEP_LAST) -> None:
@@ -175,6 +186,7 @@ class CallbackSender:
 
     def enqueue(self, callback: Callback) -> None:
         """Queue a callback behind the earlier ones of its entity; returns at once."""
+        callback = self._traced(callback)
         queue = self._queues.setdefault(callback.entity, deque())
         queue.append(callback)
         self._idle.clear()
@@ -182,6 +194,22 @@ class CallbackSender:
             self._tasks[callback.entity] = asyncio.create_task(
                 self._run_entity(callback.entity, queue), name=f"callbacks-{callback.entity}"
             )
+
+    def _traced(self, callback: Callback) -> Callback:
+        """The callback with the trace context of the request that led to it, when known."""
+        if any(name.lower() == "traceparent" for name in callback.headers):
+            return callback
+        traceparent = SERVING_TRACEPARENT.get()
+        if traceparent is not None:
+            self._traces.pop(callback.entity, None)
+            self._traces[callback.entity] = traceparent
+            while len(self._traces) > TRACED_ENTITIES:
+                del self._traces[next(iter(self._traces))]
+        else:
+            traceparent = self._traces.get(callback.entity)
+        if traceparent is None:
+            return callback
+        return replace(callback, headers={**callback.headers, "traceparent": traceparent})
 
     async def drain(self, timeout: float | None = None) -> None:
         """Wait until every queued callback was delivered or abandoned."""

@@ -20,6 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from hookline.sandbox.callbacks import SERVING_TRACEPARENT
 from hookline.sandbox.faults import Fault, FaultBook
 from hookline.sandbox.idempotency import IdempotencyStore, StoredResponse
 
@@ -166,10 +167,13 @@ class SimulatorLayer:
         if scope["type"] != "http" or scope["path"].startswith(ADMIN_PREFIX):
             await self.app(scope, receive, send)
             return
+        serving = SERVING_TRACEPARENT.set(_header(scope, b"traceparent"))
         try:
             await self._serve(scope, receive, send)
         except ClientGone:
             log.info("sandbox.client_gone", provider=self.provider, path=scope["path"])
+        finally:
+            SERVING_TRACEPARENT.reset(serving)
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         method: str = scope["method"]

@@ -22,6 +22,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from hookline.sandbox.callbacks import SERVING_TRACEPARENT
+
 __all__ = [
     "FINAL",
     "GONE",
@@ -79,6 +81,8 @@ class SimMessage:
     extra: dict[str, Any] = field(default_factory=dict)  # provider fields (callback URL, …)
     status: Status = "queued"
     reported: list[str] = field(default_factory=list)
+    # The trace context of the send request, so its later reports continue that trace.
+    traceparent: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -133,6 +137,7 @@ class SmsWorld:
     ) -> SimMessage:
         """Record a message that really went out (never called for a replay or duplicate)."""
         message = SimMessage(message_id, to, body, outcome, ref, attempt_key, dict(extra))
+        message.traceparent = SERVING_TRACEPARENT.get()
         self.messages[message_id] = message
         if ref:
             self.sends_by_ref[ref] += 1
@@ -153,7 +158,11 @@ class SmsWorld:
                 message.status = "delivered"
             if message.outcome != "silent":
                 message.reported.append(message.status)
-                report(message, message.status)
+                serving = SERVING_TRACEPARENT.set(message.traceparent)
+                try:
+                    report(message, message.status)
+                finally:
+                    SERVING_TRACEPARENT.reset(serving)
 
     def state(self) -> dict[str, Any]:
         duplicates = {ref: n for ref, n in self.sends_by_ref.items() if n > 1}
