@@ -61,6 +61,10 @@ def callback_scheme(sim: Simulator, options: Mapping[str, Any]) -> Scheme | None
 class Bookings:
     """Reservations by id; subclasses hold what a booking takes and say what a cancel gives back."""
 
+    # The status of a booking that can still change, and the code (and status) refusing the rest.
+    active: ClassVar[str] = "confirmed"
+    locked: ClassVar[tuple[str, int | None]] = ("INVALID_REQUEST", 409)
+
     def __init__(self) -> None:
         self.reservations: dict[str, Reservation] = {}
         self.counter = 0
@@ -90,6 +94,19 @@ class Bookings:
             raise SimError(
                 "RESERVATION_NOT_FOUND", f"reservation {reservation_id} does not exist"
             ) from None
+
+    def keep(self, reservation: Reservation) -> Reservation:
+        self.reservations[reservation["reservation_id"]] = reservation
+        return reservation
+
+    def changeable(self, reservation_id: str) -> Reservation:
+        """The reservation, if it can still change; else the platform's refusal."""
+        reservation = self.get(reservation_id)
+        if reservation["status"] != self.active:
+            code, status = self.locked
+            message = f"a {reservation['status']} reservation cannot change"
+            raise SimError(code, message, status=status)
+        return reservation
 
     def cancel(self, reservation_id: str) -> tuple[Reservation, bool]:
         """Cancel; the flag says whether it changed anything (cancelling twice answers the same)."""

@@ -170,8 +170,7 @@ class OpenTableWorld(Bookings):
             "updated_at": now,
         }
         self._take(reservation, +1)
-        self.reservations[reservation["reservation_id"]] = reservation
-        return reservation
+        return self.keep(reservation)
 
     def _take(self, reservation: dict[str, Any], delta: int) -> None:
         key = (reservation["restaurant_id"], reservation["date"], reservation["time"])
@@ -180,13 +179,7 @@ class OpenTableWorld(Bookings):
     def modify(
         self, reservation_id: str, body: dict[str, Any]
     ) -> tuple[dict[str, Any], dict[str, Any]]:
-        reservation = self.get(reservation_id)
-        if reservation["status"] != "confirmed":
-            raise SimError(
-                "INVALID_REQUEST",
-                f"a {reservation['status']} reservation cannot change",
-                status=409,
-            )
+        reservation = self.changeable(reservation_id)
         wanted: dict[str, Any] = {k: body[k] for k in ("party_size", "date", "time") if k in body}
         target = {**reservation, **wanted}
         moved = (target["date"], target["time"]) != (reservation["date"], reservation["time"])

@@ -129,6 +129,8 @@ CAMPGROUNDS: dict[str, dict[str, Any]] = {
 class RecreationGovWorld(Bookings):
     """Campgrounds, booked nights and reservations."""
 
+    active = "reserved"
+
     def __init__(self) -> None:
         super().__init__()
         self.booked: dict[
@@ -236,20 +238,13 @@ class RecreationGovWorld(Bookings):
             f"https://www.recreation.gov/qr/{reservation['reservation_id']}.png"
         )
         self._price(reservation, (end - start).days)
-        self.reservations[reservation["reservation_id"]] = reservation
         self._hold(reservation, True)
-        return reservation
+        return self.keep(reservation)
 
     def modify(
         self, reservation_id: str, body: dict[str, Any]
     ) -> tuple[dict[str, Any], dict[str, Any]]:
-        reservation = self.get(reservation_id)
-        if reservation["status"] != "reserved":
-            raise SimError(
-                "INVALID_REQUEST",
-                f"a {reservation['status']} reservation cannot change",
-                status=409,
-            )
+        reservation = self.changeable(reservation_id)
         customer = {**reservation["customer"], **(body.get("customer") or {})}
         moved: dict[str, Any] = {
             k: body[k] for k in ("start_date", "end_date", "site_id") if k in body

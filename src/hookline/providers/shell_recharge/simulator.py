@@ -185,6 +185,9 @@ class ChargeSession:
 class ShellWorld(Bookings):
     """Stations, connector reservations and sessions."""
 
+    active = "reserved"
+    locked = ("RESERVATION_CONFLICT", None)
+
     def __init__(self, initial_soc: float = 20.0) -> None:
         super().__init__()
         self.initial_soc = initial_soc
@@ -294,17 +297,12 @@ class ShellWorld(Bookings):
             "_start": start,
             "_end": end,
         }
-        self.reservations[reservation["reservation_id"]] = reservation
-        return reservation
+        return self.keep(reservation)
 
     def modify(
         self, reservation_id: str, body: dict[str, Any]
     ) -> tuple[dict[str, Any], dict[str, Any]]:
-        reservation = self.get(reservation_id)
-        if reservation["status"] != "reserved":
-            raise SimError(
-                "RESERVATION_CONFLICT", f"a {reservation['status']} reservation cannot change"
-            )
+        reservation = self.changeable(reservation_id)
         start_text = body.get("start_time", reservation["start_time"])
         minutes = body.get("duration_minutes", reservation["duration_minutes"])
         start, end = self._window(start_text, minutes)
