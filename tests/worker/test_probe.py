@@ -51,7 +51,8 @@ async def test_worker_process_serves_health_and_metrics_then_stops_cleanly(broke
                 if process.poll() is not None:
                     return True  # exited: the assertion below shows the log
                 answer = await health()
-                return answer is not None and answer.status_code == 200
+                # 200 "starting" while it waits for Kafka; "ok" once its fetch loops run.
+                return answer is not None and answer.status_code == 200 and answer.json()["status"] == "ok"
 
             await eventually(up, timeout=60)
             answer = await health()
