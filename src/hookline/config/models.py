@@ -132,8 +132,16 @@ class WorkerSettings(_Section):
 
 class AuthSettings(_Section):
     type: Literal[
-        "oauth2_client_credentials", "oauth2_refresh_token", "basic", "api_key", "form_credentials"
+        "oauth2_client_credentials",
+        "oauth2_refresh_token",
+        "bearer_token",
+        "basic",
+        "api_key",
+        "form_credentials",
     ]
+    # A pre-issued OAuth access token (seed 004's *_OAUTH_TOKEN): bearer_token sends only it;
+    # on the oauth2 types it is used first and the grant fetches a new one once it is refused.
+    access_token: Secret | None = None
     token_url: str | None = None
     client_id: Secret | None = None
     client_secret: Secret | None = None

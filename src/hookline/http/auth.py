@@ -53,6 +53,20 @@ class ApiKeyAuth(httpx.Auth):
         yield self.apply(request)
 
 
+class BearerTokenAuth(httpx.Auth):
+    """A pre-issued OAuth access token and nothing to renew it with: a 401 stands."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def apply(self, request: httpx.Request) -> httpx.Request:
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        return request
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        yield self.apply(request)
+
+
 class BasicAuth(httpx.Auth):
     """HTTP basic authentication (Twilio: account SID and auth token)."""
 
@@ -202,8 +216,11 @@ def build_auth(
                 policy=policy,
                 refresh_buffer=settings.refresh_buffer_seconds,
                 clock=clock,
+                initial=_optional(settings.access_token),
             )
         )
+    elif settings.type == "bearer_token":
+        primary = BearerTokenAuth(_need(provider, settings, "access_token"))
     elif settings.type == "basic":
         primary = BasicAuth(_need(provider, settings, "username"), _need(provider, settings, "password"))
     elif settings.type == "api_key":

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import AsyncGenerator, Generator
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -209,6 +210,7 @@ class TokenSource:
         policy: RetryPolicy,
         refresh_buffer: float = 300.0,
         clock: Clock = SYSTEM_CLOCK,
+        initial: str | None = None,
     ) -> None:
         self.provider = provider
         self.grant = grant
@@ -217,7 +219,9 @@ class TokenSource:
         self.refresh_buffer = refresh_buffer
         self.clock = clock
         self.fetches = 0  # successful token fetches, for tests and state
-        self._token: AccessToken | None = None
+        # A pre-issued token has no known expiry: it is used until the API refuses it
+        # (a 401 passes it back as ``stale``), then the grant fetches a new one.
+        self._token: AccessToken | None = AccessToken(initial, math.inf) if initial else None
         self._inflight: asyncio.Task[AccessToken] | None = None
 
     async def token(self, stale: str | None = None) -> str:
