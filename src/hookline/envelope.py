@@ -51,6 +51,10 @@ class CloudEvent(BaseModel):
     causationid: str | None = Field(
         default=None, description="The id of the event or command that directly caused this record."
     )
+    requestid: str | None = Field(
+        default=None,
+        description="The ingress's request id (X-Request-ID) of the webhook delivery that carried this event.",
+    )
 
     @field_validator("time")
     @classmethod
@@ -180,6 +184,7 @@ def make_event(
             "providereventid": provider_event_id,
             "correlationid": correlation_id,
             "causationid": causation_id,
+            "requestid": None,
         },
     )
     _set(event, "__pydantic_fields_set__", _FIELDS_SET.copy())

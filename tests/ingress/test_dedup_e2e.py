@@ -54,7 +54,8 @@ async def replicas(settings: HooklineSettings, count: int) -> AsyncIterator[list
 
 @pytest.mark.parametrize("store", ["memory", "redis"])
 async def test_retry_of_a_delivery_is_a_duplicate(store: str, broker: EmbeddedBroker, redis_server: RedisServer) -> None:
-    """Second delivery with the same id: 200 {"duplicate": true}, same event id, one record."""
+    """Second delivery with the same id: 200 {"duplicate": true} with the first's id and Kafka
+    coordinates (memory and Redis stores), and one record."""
     extra = {"redis_url": redis_server.url} if store == "redis" else {}
     settings = settings_for(broker.bootstrap_servers, **extra)
     body, headers = delivery(settings)
@@ -62,7 +63,7 @@ async def test_retry_of_a_delivery_is_a_duplicate(store: str, broker: EmbeddedBr
         first = await client.post(f"{url}/webhooks/billing", content=body, headers=headers)
         again = await client.post(f"{url}/webhooks/billing", content=body, headers=headers)
     assert first.status_code == 202 and first.json()["duplicate"] is False
-    assert again.status_code == 200 and again.json() == {"id": first.json()["id"], "duplicate": True}
+    assert again.status_code == 200 and again.json() == {**first.json(), "duplicate": True}
     records = await consume_all(broker.bootstrap_servers, billing_topic(settings), expect=1)
     assert [json.loads(r.value)["id"] for r in records] == [first.json()["id"]]
 

@@ -28,10 +28,14 @@ from hookline.errors import PublishError
 log = structlog.get_logger("hookline.bus")
 
 
+# Where Kafka stored a record: (partition, offset), from the batch's acknowledgement.
+Stored = tuple[int, int]
+
+
 class _Pending:
     __slots__ = ("future", "record")
 
-    def __init__(self, record: Record, future: asyncio.Future[None]) -> None:
+    def __init__(self, record: Record, future: asyncio.Future[Stored]) -> None:
         self.record = record
         self.future = future
 
@@ -71,7 +75,7 @@ class Publisher:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._sweeper: asyncio.Task[None] | None = None
         # (deadline, future) in publish order; the sweeper fails the overdue ones.
-        self._deadlines: deque[tuple[float, asyncio.Future[None]]] = deque()
+        self._deadlines: deque[tuple[float, asyncio.Future[Stored]]] = deque()
         self._sweep_interval = min(0.05, timeout / 4)
         self._round = 0
         # While a round is on the wire, new requests queue up and travel together
@@ -125,8 +129,11 @@ class Publisher:
                 pending.future.set_exception(PublishError("publisher stopped"))
         self._queue.clear()
 
-    async def publish(self, records: Sequence[Record], timeout: float | None = None) -> None:
-        """Return once every record is acknowledged; raise :class:`PublishError` otherwise."""
+    async def publish(
+        self, records: Sequence[Record], timeout: float | None = None
+    ) -> list[Stored]:
+        """Return once every record is acknowledged, with where each was stored (partition,
+        offset), in order; raise :class:`PublishError` otherwise."""
         if self._producer is None:
             raise PublishError("Kafka has not been reachable since start-up")
         if len(self._queue) >= self._max_pending:
@@ -137,14 +144,16 @@ class Publisher:
         deadline = loop.time() + (self._timeout if timeout is None else timeout)
         futures = []
         for record in records:
-            future: asyncio.Future[None] = loop.create_future()
+            future: asyncio.Future[Stored] = loop.create_future()
             self._queue.append(_Pending(record, future))
             self._deadlines.append((deadline, future))
             futures.append(future)
         self._wakeup.set()
         try:
             # One record (the ingress's case) is awaited directly: gather would add a future.
-            await (futures[0] if len(futures) == 1 else asyncio.gather(*futures))
+            if len(futures) == 1:
+                return [await futures[0]]
+            return list(await asyncio.gather(*futures))
         except KafkaError as exc:
             raise PublishError(f"Kafka rejected the write: {type(exc).__name__}") from exc
 
@@ -245,7 +254,9 @@ class Publisher:
 
         def resolve(done: asyncio.Future[Any]) -> None:
             error = None if done.cancelled() else done.exception()
-            for pending in members:
+            # The batch's metadata names its base offset; its records follow in order.
+            base = -1 if done.cancelled() or error is not None else done.result().offset
+            for index, pending in enumerate(members):
                 if pending.future.done():
                     continue
                 if done.cancelled():
@@ -253,7 +264,7 @@ class Publisher:
                 elif error is not None:
                     pending.future.set_exception(error)
                 else:
-                    pending.future.set_result(None)
+                    pending.future.set_result((partition, base + index))
 
         ack.add_done_callback(resolve)
         return ack

@@ -39,6 +39,11 @@ class Topics:
         return f"{self.prefix}.rejected"
 
     @property
+    def audit_http(self) -> str:
+        """One record per outbound provider call a worker made (hookline.http.audit)."""
+        return f"{self.prefix}.audit.http"
+
+    @property
     def replays(self) -> str:
         """One mark per replayed dead letter, keyed by its DLQ coordinates."""
         return f"{self.prefix}.admin.replays"
@@ -78,5 +83,5 @@ def all_topics(
         names.extend(topics.retry(service, tier) for tier in settings.worker.retry_tiers)
         names.append(topics.dlq(service))
     names.append(topics.ingress_dlq)
-    names.extend([topics.rejected, topics.replays])
+    names.extend([topics.rejected, topics.replays, topics.audit_http])
     return list(dict.fromkeys(names))

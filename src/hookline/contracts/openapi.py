@@ -78,6 +78,14 @@ def _problem(description: str, retry_after: bool = False) -> dict[str, Any]:
 _INTERNAL = _problem("An unexpected error; the body is the same whatever the cause.")
 
 
+# Where a record is stored: enough to read it back (a receipt's coordinates).
+_COORDINATES: dict[str, Any] = {
+    "topic": {"type": "string", "description": "The Kafka topic."},
+    "partition": {"type": "integer", "minimum": 0},
+    "offset": {"type": "integer", "minimum": 0},
+}
+
+
 def _delivery_answers(*, verified: bool, restricted: bool) -> dict[str, Any]:
     """What a delivery by POST and one by GET answer alike."""
     answers: dict[str, Any] = {
@@ -345,6 +353,9 @@ def document(sources: Mapping[str, SourceView] | None = None) -> dict[str, Any]:
             "schemas": {
                 "Accepted": {
                     "type": "object",
+                    "description": "The receipt: where the delivery's events are stored. "
+                    "topic/partition/offset name the first event's record; a repeat (200) "
+                    "carries the original's when the dedup store kept them.",
                     "required": ["id", "duplicate"],
                     "properties": {
                         "id": {
@@ -352,6 +363,16 @@ def document(sources: Mapping[str, SourceView] | None = None) -> dict[str, Any]:
                             "description": "The CloudEvent id (deterministic per provider delivery).",
                         },
                         "duplicate": {"type": "boolean"},
+                        **_COORDINATES,
+                        "events": {
+                            "type": "array",
+                            "description": "Every event of the delivery, in order, and its record.",
+                            "items": {
+                                "type": "object",
+                                "required": ["id", "topic", "partition", "offset"],
+                                "properties": {"id": {"type": "string"}, **_COORDINATES},
+                            },
+                        },
                     },
                 },
                 "Problem": {

@@ -32,6 +32,7 @@ from redis.exceptions import RedisError
 from hookline.config.models import ProviderSettings
 from hookline.errors import CircuitOpenError, HooklineError, RetryableError
 from hookline.http import metrics
+from hookline.http.audit import CALLS, Call
 from hookline.http.auth import build_auth, token_source
 from hookline.http.breaker import Admission, CircuitBreaker
 from hookline.http.breaker_redis import RedisBreakerStore
@@ -481,6 +482,15 @@ class ApiClient:
             "latency_ms": round((self.clock.monotonic() - started) * 1000, 1),
             "outcome": outcome,
         }
+        calls = CALLS.get()
+        if calls is not None:  # someone audits this call (the worker running a handler)
+            calls.append(
+                Call(
+                    self.name, endpoint, method, path, status, attempts, fields["latency_ms"],
+                    outcome, type(error).__name__ if error is not None else None,
+                    getattr(error, "code", None),
+                )
+            )  # fmt: skip
         if error is None:
             log.info("http.call", **fields)
             return

@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from hookline.admin.tally import OutcomeTally
+from hookline.bus.chain import open_index
 from hookline.bus.connection import start_producer_waiting
 from hookline.bus.publisher import Publisher
 from hookline.bus.topics import Topics
@@ -146,8 +147,14 @@ def create_app(
             connecting.result()  # an error that waiting cannot fix stops start-up
         store = dedup if dedup is not None else default_dedup(settings)
         state["publisher"] = publisher
+        chain = open_index(settings)
         state["endpoint"] = WebhookEndpoint(
-            sources=sources, publisher=publisher, server=settings.server, topics=topics, dedup=store
+            sources=sources,
+            publisher=publisher,
+            server=settings.server,
+            topics=topics,
+            dedup=store,
+            chain=chain,
         )
         rejections = RejectionRecorder(
             topic=topics.rejected, server=settings.server, publisher=publisher, tally=tally
@@ -177,6 +184,7 @@ def create_app(
             if publisher.producer is not None:
                 await publisher.producer.stop()
             await store.close()
+            await chain.close()
 
     routes: list[BaseRoute] = [
         # Every method reaches the endpoint: it answers 405 with the source's own Allow

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from hookline.errors import HooklineError
+from hookline.ingress.receipts import Receipt
 
 
 class DedupUnavailable(HooklineError):
@@ -36,14 +37,19 @@ class Claim:
     event_id: str | None = None
     # The owner's proof, for ``release``: a late release never frees another request's claim.
     token: str | None = None
+    # ``done``: where the first delivery's events are stored, when the store kept it.
+    receipt: Receipt | None = None
 
 
 class DedupStore(Protocol):
     async def claim(self, key: str, event_id: str, wait: float) -> Claim:
         """``new``: the caller owns the key and must ``complete`` or ``release`` it, passing
-        the claim's ``token``; ``done``: already published, ``event_id`` is the first event."""
+        the claim's ``token``; ``done``: already published, ``event_id`` is the first event
+        and ``receipt`` where its events are stored (when ``complete`` was given one)."""
 
-    async def complete(self, key: str, event_id: str, token: str | None = None) -> None: ...
+    async def complete(
+        self, key: str, event_id: str, token: str | None = None, receipt: Receipt | None = None
+    ) -> None: ...
 
     async def release(self, key: str, token: str | None) -> None: ...
 
@@ -78,18 +84,18 @@ class MemoryDedupStore:
         self._max = max_entries
         self._max_inflight = max_inflight
         self._margin = lease_margin_seconds
-        self._done: OrderedDict[str, tuple[str, float]] = OrderedDict()
+        self._done: OrderedDict[str, tuple[str, float, Receipt | None]] = OrderedDict()
         self._inflight: dict[str, _Lease] = {}
         self._tokens = itertools.count()
 
-    def _lookup(self, key: str, now: float) -> str | None:
+    def _lookup(self, key: str, now: float) -> tuple[str, float, Receipt | None] | None:
         entry = self._done.get(key)
         if entry is None:
             return None
         if entry[1] < now:
             del self._done[key]
             return None
-        return entry[0]
+        return entry
 
     async def claim(self, key: str, event_id: str, wait: float) -> Claim:
         deadline = time.monotonic() + wait
@@ -97,7 +103,7 @@ class MemoryDedupStore:
             now = time.monotonic()
             seen = self._lookup(key, now)
             if seen is not None:
-                return Claim("done", seen)
+                return Claim("done", seen[0], receipt=seen[2])
             lease = self._inflight.get(key)
             # Past our deadline the first request is stuck: let this one try too rather
             # than answer wrongly.
@@ -122,9 +128,11 @@ class MemoryDedupStore:
         self._inflight[key] = _Lease(token, expires, asyncio.Event())
         return Claim("new", token=token)
 
-    async def complete(self, key: str, event_id: str, token: str | None = None) -> None:
+    async def complete(
+        self, key: str, event_id: str, token: str | None = None, receipt: Receipt | None = None
+    ) -> None:
         now = time.monotonic()
-        self._done[key] = (event_id, now + self._window)
+        self._done[key] = (event_id, now + self._window, receipt)
         self._done.move_to_end(key)
         while len(self._done) > self._max:
             self._done.popitem(last=False)

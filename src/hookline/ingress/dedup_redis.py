@@ -7,7 +7,9 @@ One key per delivery, ``{prefix}{source}:{event id}``:
   or disappears (the winner's publish failed: the next claim wins and
   publishes for real). The lease is the publish timeout plus a margin, so a
   replica that dies mid-publish blocks its delivery only that long.
-* ``complete``: ``SET key done:<event id> EX window`` once Kafka acknowledged.
+* ``complete``: ``SET key done:<event id> EX window`` once Kafka acknowledged,
+  followed by a newline and the delivery's receipt (where its events are
+  stored, :func:`hookline.ingress.receipts.encode`) when there is one.
 * ``release``: delete the key, but only if it still holds the token the
   claim returned (a compare-and-delete script), so a late release never
   frees someone else's claim. The token travels with the request, so the
@@ -31,6 +33,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 
 from hookline.ingress.dedup import Claim, DedupUnavailable
+from hookline.ingress.receipts import Receipt, decode, encode
 
 log = structlog.get_logger("hookline.ingress.dedup")
 
@@ -100,17 +103,22 @@ class RedisDedupStore:
                 raise DedupUnavailable("the dedup store (Redis) is unreachable") from exc
             raw = value.encode() if isinstance(value, str) else value
             if raw is not None and raw.startswith(_DONE):
-                return Claim("done", raw[len(_DONE) :].decode())
+                # Event ids never hold a newline; a value written before receipts has none.
+                first, _, receipt = raw[len(_DONE) :].partition(b"\n")
+                return Claim("done", first.decode(), receipt=decode(receipt))
             if time.monotonic() >= deadline:
                 # The owner neither finished nor let go within its lease; try rather than refuse.
                 return Claim("new")
             await asyncio.sleep(self._poll)
 
-    async def complete(self, key: str, event_id: str, token: str | None = None) -> None:
+    async def complete(
+        self, key: str, event_id: str, token: str | None = None, receipt: Receipt | None = None
+    ) -> None:
+        value = _DONE + event_id.encode()
+        if receipt:
+            value += b"\n" + encode(receipt).encode()
         try:
-            await self._client.set(
-                self._prefix + key, _DONE + event_id.encode(), px=self._window_ms
-            )
+            await self._client.set(self._prefix + key, value, px=self._window_ms)
         except (RedisError, OSError) as exc:
             log.error("dedup.complete_failed", key=key, error=type(exc).__name__)
 

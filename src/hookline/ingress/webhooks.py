@@ -12,7 +12,6 @@ altered on the way (:mod:`hookline.ingress.payload`).
 from __future__ import annotations
 
 import base64
-import json
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -21,9 +20,10 @@ import structlog
 from opentelemetry.trace import SpanKind
 from starlette.datastructures import QueryParams
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.types import Receive, Scope
 
+from hookline.bus.chain import ChainIndex, ProcessChainIndex
 from hookline.bus.codec import Record, to_record
 from hookline.bus.publisher import Publisher
 from hookline.bus.topics import Topics
@@ -36,11 +36,15 @@ from hookline.ingress.dedup import DedupStore, DedupUnavailable
 from hookline.ingress.payload import UnrepresentableBody
 from hookline.ingress.payload import parse as parse_payload
 from hookline.ingress.problems import problem, unauthorized
+from hookline.ingress.receipts import Receipt, StoredEvent
+from hookline.ingress.receipts import body as receipt_body
 from hookline.ingress.rejections import REJECTION_DETAIL, RejectionRecorder
 from hookline.ingress.sources import Source
 from hookline.observability import metrics, tracing
+from hookline.observability.context import REQUEST_ID
 from hookline.observability.logging import HotLogger
 from hookline.providers.base import RawWebhook, UnparseableBody, accepts
+from hookline.providers.registry import PROVIDERS
 from hookline.signatures.base import Headers, SignedRequest, reads_url
 from hookline.worker.parking import H_REASON
 
@@ -49,7 +53,6 @@ request_log = HotLogger("hookline.ingress")
 
 # Headers that prove authenticity are not kept with a dead-lettered request.
 _SENSITIVE_HEADER_WORDS = ("signature", "authorization", "token", "hmac", "cookie", "secret")
-_ACCEPTED_TAIL = b',"duplicate":false}'
 
 
 def public_url(scope: Scope, server: ServerSettings) -> str:
@@ -78,25 +81,16 @@ def _query(scope: Scope) -> dict[str, str]:
 
 
 class _Accepted(Response):
-    """``{"id": …, "duplicate": false}`` with 202, byte-identical to the JSONResponse it replaces.
+    """The receipt (:mod:`hookline.ingress.receipts`): 202 for a new delivery, 200 for a repeat.
 
     Rendered directly: JSONResponse's generic encoding and header building were
     a measurable share of the accepted path's CPU.
     """
 
-    def __init__(self, event_id: str) -> None:
-        self.status_code = 202
+    def __init__(self, event_id: str, receipt: Receipt | None, duplicate: bool = False) -> None:
+        self.status_code = 200 if duplicate else 202
         self.background = None
-        if (
-            event_id.isascii()
-            and event_id.isprintable()
-            and '"' not in event_id
-            and "\\" not in event_id
-        ):
-            quoted = b'"' + event_id.encode() + b'"'  # what json.dumps gives for such text
-        else:
-            quoted = json.dumps(event_id, ensure_ascii=False).encode()
-        self.body = b'{"id":' + quoted + _ACCEPTED_TAIL
+        self.body = receipt_body(event_id, duplicate, receipt)
         self.raw_headers = [
             (b"content-length", str(len(self.body)).encode("latin-1")),
             (b"content-type", b"application/json"),
@@ -116,6 +110,7 @@ class WebhookEndpoint:
         topics: Topics,
         dedup: DedupStore | None,
         clock: Any = time.time,
+        chain: ChainIndex | None = None,
     ) -> None:
         self.sources = sources
         self.publisher = publisher
@@ -123,6 +118,15 @@ class WebhookEndpoint:
         self.topics = topics
         self.dedup = dedup
         self.clock = clock
+        # Callbacks about entities hookline created join their delivery's chain: only
+        # sources whose provider hookline calls look their subjects up (bus/chain.py).
+        self.chain = chain
+        self._memory_chain = chain.memory if isinstance(chain, ProcessChainIndex) else None
+        self._calls_back = frozenset(
+            name
+            for name, source in sources.items()
+            if (spec := PROVIDERS.get(source.settings.provider)) is not None and spec.family
+        )
         # Metric children per label set, resolved once: labels() is costly per request.
         self._request_children: dict[tuple[str, str], Any] = {}
         self._latency_children: dict[str, Any] = {}
@@ -341,12 +345,13 @@ class WebhookEndpoint:
                 # A provider that needs its own acknowledgement needs it for a repeat too,
                 # or it keeps retrying a delivery we already have.
                 special = self._acknowledge(source, events)
-                body = {"id": claim.event_id or first.id, "duplicate": True}
-                return "duplicate", first.id, special or JSONResponse(body, status_code=200)
+                repeat = _Accepted(claim.event_id or first.id, claim.receipt, duplicate=True)
+                return "duplicate", first.id, special or repeat
             token = claim.token
         # From here every way out completes or releases the claim (the finally below).
         claimed = bool(use_dedup)
         try:
+            await self._chain(source, events)
             try:
                 records: list[Record] = [
                     to_record(event, source.topic, to_json_exact(event)) for event in events
@@ -356,18 +361,23 @@ class WebhookEndpoint:
             started = time.perf_counter()
             try:
                 if tracing.ENABLED:
-                    await self._publish_traced(source, events, records)
+                    stored = await self._publish_traced(source, events, records)
                 else:
-                    await self.publisher.publish(records)
+                    stored = await self.publisher.publish(records)
             except PublishError as exc:
                 log.warning(
                     "ingress.publish_failed", source=source.name, event_id=first.id, error=str(exc)
                 )
                 return "unavailable", first.id, self._unavailable()
+            topic = source.topic
+            receipt = tuple(
+                StoredEvent(event.id, topic, partition, offset)
+                for event, (partition, offset) in zip(events, stored, strict=True)
+            )
             if use_dedup:
                 assert self.dedup is not None
                 claimed = False
-                await self.dedup.complete(key, first.id, token)
+                await self.dedup.complete(key, first.id, token, receipt)
         finally:
             if claimed:
                 assert self.dedup is not None
@@ -376,11 +386,38 @@ class WebhookEndpoint:
         self._child(metrics.EVENTS_PUBLISHED, source.topic).inc(len(records))
         self._last_accepted[source.name].set(self.clock())
         special = self._acknowledge(source, events)
-        return "accepted", first.id, special or _Accepted(first.id)
+        return "accepted", first.id, special or _Accepted(first.id, receipt)
+
+    async def _chain(self, source: Source, events: list[CloudEvent]) -> None:
+        """Each event's place in the causation chain (schemas/README.md), and the request id.
+
+        A delivery's events belong to its first event's correlation; a callback about
+        an entity hookline created continues the chain of the delivery that created it.
+        """
+        correlation = events[0].id
+        request_id = REQUEST_ID.get()
+        memory = self._memory_chain
+        joins = self.chain is not None and source.name in self._calls_back
+        for event in events:
+            # Set in the instance dict: pydantic's __setattr__ is dear on this path.
+            fields = event.__dict__
+            fields["requestid"] = request_id
+            link = None
+            if joins and event.subject:
+                if memory is not None:
+                    link = memory.get(event.subject)
+                else:
+                    assert self.chain is not None
+                    link = await self.chain.lookup(event.subject)
+            if link is not None:
+                fields["correlationid"] = link.correlation_id
+                fields["causationid"] = link.cause_id
+            elif fields["correlationid"] is None:
+                fields["correlationid"] = correlation
 
     async def _publish_traced(
         self, source: Source, events: list[CloudEvent], records: list[Record]
-    ) -> None:
+    ) -> list[tuple[int, int]]:
         """The publish as a PRODUCER span (messaging conventions), ended at Kafka's ack."""
         with tracing.span(
             f"send {source.topic}",
@@ -393,7 +430,7 @@ class WebhookEndpoint:
                 "messaging.message.id": events[0].id,
             },
         ):
-            await self.publisher.publish(records)
+            return await self.publisher.publish(records)
 
     @staticmethod
     def _acknowledge(source: Source, events: list[CloudEvent]) -> Response | None:
@@ -437,11 +474,14 @@ class WebhookEndpoint:
             provider=raw.provider,
             traceparent=raw.traceparent,
         )
+        # The letter stands for the delivery: it starts its own chain.
+        event.__dict__["correlationid"] = event.id
+        event.__dict__["requestid"] = REQUEST_ID.get()
         record = to_record(event, self.topics.ingress_dlq)
         # The reason as a header too: /admin/dlq counts letters by it.
         record.headers.append((H_REASON, reason.encode()))
         try:
-            await self.publisher.publish([record])
+            [(partition, offset)] = await self.publisher.publish([record])
         except PublishError:
             return "unavailable", event.id, self._unavailable()
         log.warning(
@@ -452,8 +492,5 @@ class WebhookEndpoint:
             error=str(error),
         )
         metrics.EVENTS_PUBLISHED.labels(self.topics.ingress_dlq).inc()
-        return (
-            "dead_lettered",
-            event.id,
-            JSONResponse({"id": event.id, "duplicate": False}, status_code=202),
-        )
+        receipt = (StoredEvent(event.id, self.topics.ingress_dlq, partition, offset),)
+        return "dead_lettered", event.id, _Accepted(event.id, receipt)

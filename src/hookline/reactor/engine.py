@@ -146,7 +146,7 @@ class Engine:
             subject=identifier,
             data=data,
             traceparent=event.traceparent,
-            causationid=event.id,
+            causation_id=event.id,
         )
         # Copied, not continued: the command belongs to the triggering event's trace.
         command.traceparent = event.traceparent or command.traceparent

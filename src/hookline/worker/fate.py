@@ -21,11 +21,12 @@ from aiokafka.structs import ConsumerRecord
 from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 
-from hookline.bus.codec import Record
+from hookline.bus.codec import Record, to_record
 from hookline.bus.topics import Topics
 from hookline.config.models import HooklineSettings
-from hookline.envelope import CloudEvent
+from hookline.envelope import CloudEvent, event_id, make_event
 from hookline.errors import PermanentError, PublishError, RetryableError
+from hookline.http.audit import CALLS, Call
 from hookline.observability import tracing
 from hookline.observability.context import HANDLING
 from hookline.worker import metrics
@@ -47,7 +48,7 @@ log = structlog.get_logger("hookline.worker")
 # The model's validator itself: model_validate_json adds a Python call per record.
 _decode = CloudEvent.__pydantic_validator__.validate_json
 
-Publish = Callable[[Sequence[Record]], Awaitable[None]]
+Publish = Callable[[Sequence[Record]], Awaitable[object]]
 
 HANDLED = "handled"
 DUPLICATE = "duplicate"
@@ -115,8 +116,11 @@ class Fate:
         settings: HooklineSettings,
         topics: Topics,
         on_exhausted: ExhaustedHook | None = None,
+        audit_topic: str | None = None,
     ) -> None:
         self.service = service
+        # Where the handler's outbound provider calls are recorded (None: not recorded).
+        self._audit_topic = audit_topic
         self._on_exhausted = on_exhausted
         self._handlers = handlers
         self._store = store
@@ -321,6 +325,8 @@ class Fate:
         context = HandlerContext(event, attempt, self._settings, self._topics, self._emit)
         # The handler's log lines (http.call included) name the command they serve.
         handling = HANDLING.set((event.id, event.type))
+        calls: list[Call] = []
+        auditing = CALLS.set(calls) if self._audit_topic is not None else None
         self._running += 1
         try:
             if not tracing.ENABLED:
@@ -350,6 +356,42 @@ class Fate:
         finally:
             self._running -= 1
             HANDLING.reset(handling)
+            if auditing is not None:
+                CALLS.reset(auditing)
+                if calls:
+                    await self._audit(event, attempt, calls)
+
+    async def _audit(self, event: CloudEvent, attempt: int, calls: list[Call]) -> None:
+        """One ``hookline.http.call`` record per provider call of this attempt, in the
+        command's chain; written before the record is settled, so a crash repeats them
+        (same ids), never loses them. Kafka away: logged, the handler's outcome stands."""
+        assert self._audit_topic is not None
+        source = f"/hookline/workers/{self.service}"
+        records = []
+        for index, call in enumerate(calls):
+            audit = make_event(
+                id=event_id(source, f"{event.id}:http:{attempt}:{index}"),
+                source=source,
+                type="hookline.http.call",
+                subject=event.id,
+                data={
+                    **call.as_dict(),
+                    "service": self.service,
+                    "command_id": event.id,
+                    "command_type": event.type,
+                    "attempt": attempt,
+                },
+                provider=call.provider,
+                time=call.at,
+                traceparent=event.traceparent,
+                correlation_id=event.correlationid or event.id,
+                causation_id=event.id,
+            )
+            records.append(to_record(audit, self._audit_topic))
+        try:
+            await self._publish(records)
+        except PublishError as exc:
+            log.warning("worker.audit_failed", event_id=event.id, calls=len(calls), error=str(exc))
 
     def _failure(self, exc: Exception, event: CloudEvent, attempt: int) -> _Attempted:
         if isinstance(exc, PermanentError):

@@ -20,6 +20,7 @@ from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord, OffsetAndMetadata
 
 from hookline.bus.admin import create_topics
+from hookline.bus.chain import ChainIndex, Link, open_index
 from hookline.bus.codec import Record, to_record
 from hookline.bus.connection import client_options, start_producer_waiting
 from hookline.bus.publisher import Publisher
@@ -119,6 +120,9 @@ class Worker:
             lambda: time.time() - (time.monotonic() - self.last_turn)
         )
         self._consumed: dict[str, object] = {}
+        # Result events name the entities they created; callbacks about them join their chain.
+        self._chain: ChainIndex | None = None
+        self._results_prefix = f"{self.topics.prefix}.events."
 
     @property
     def consumed_topics(self) -> list[str]:
@@ -141,6 +145,7 @@ class Worker:
         self._publisher.start()
         if self._store is None:
             self._store = open_store(settings, self.service)
+        self._chain = open_index(settings)
         self._fate = Fate(
             service=self.service,
             handlers=self.spec.handlers,
@@ -152,6 +157,7 @@ class Worker:
             settings=settings,
             topics=self.topics,
             on_exhausted=self.spec.on_exhausted,
+            audit_topic=self.topics.audit_http,
         )
         config = settings.worker
         self._consumer = AIOKafkaConsumer(
@@ -189,7 +195,7 @@ class Worker:
         )
 
     async def _create_topics(self) -> None:
-        names = [*self.spec.topics, *self.tiers.topics, self.dlq_topic]
+        names = [*self.spec.topics, *self.tiers.topics, self.dlq_topic, self.topics.audit_http]
         try:
             results = await create_topics(self.settings.kafka, self.bootstrap_servers, names)
         except KafkaError as exc:
@@ -203,6 +209,9 @@ class Worker:
         assert self._publisher is not None
         await self._publisher.publish([to_record(event, topic)])
         EVENTS_PUBLISHED.labels(topic).inc()
+        subject, chain = event.subject, self._chain
+        if subject and chain is not None and topic.startswith(self._results_prefix):
+            await chain.remember(subject, Link(event.correlationid or event.id, event.id))
 
     async def publish(self, records: list[Record]) -> None:
         """Write records with this worker's producer (acks=all)."""
@@ -466,6 +475,9 @@ class Worker:
                 await self._publisher.producer.stop()
         if self._store is not None and self._owns_store:
             await self._store.close()
+        if self._chain is not None:
+            await self._chain.close()
+            self._chain = None
         await self._stop_background()
         if self.spec.close is not None:
             await self.spec.close()

@@ -1,0 +1,89 @@
+"""Receipts: where the events of a delivery are stored, as the ``202`` (and a duplicate's ``200``) says.
+
+``{"id", "duplicate", "topic", "partition", "offset", "events": [{"id", "topic",
+"partition", "offset"}, …]}``: the top-level coordinates are the first event's,
+``events`` lists every event of the delivery in order. A duplicate's answer
+carries the original's coordinates when the dedup store kept them
+(docs/architecture.md#delivery-guarantees); it is the only place they are
+remembered, so they travel through the store as the compact text
+:func:`encode` writes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["Receipt", "StoredEvent", "body", "decode", "encode"]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """One event of a delivery and where Kafka stored it."""
+
+    id: str
+    topic: str
+    partition: int
+    offset: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "topic": self.topic,
+            "partition": self.partition,
+            "offset": self.offset,
+        }
+
+
+Receipt = tuple[StoredEvent, ...]
+
+
+def _quoted(text: str) -> bytes:
+    # What json.dumps gives for such text, without its generic encoder (the accepted path).
+    if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
+        return b'"' + text.encode() + b'"'
+    return json.dumps(text, ensure_ascii=False).encode()
+
+
+def _coordinates(stored: StoredEvent) -> bytes:
+    return (
+        b'"topic":'
+        + _quoted(stored.topic)
+        + b',"partition":'
+        + str(stored.partition).encode()
+        + b',"offset":'
+        + str(stored.offset).encode()
+    )
+
+
+def body(event_id: str, duplicate: bool, receipt: Receipt | None) -> bytes:
+    """The JSON answer; without a receipt (a duplicate the store kept no coordinates for),
+    only ``id`` and ``duplicate``."""
+    head = (
+        b'{"id":'
+        + _quoted(event_id)
+        + (b',"duplicate":true' if duplicate else b',"duplicate":false')
+    )
+    if not receipt:
+        return head + b"}"
+    events = b",".join(b'{"id":' + _quoted(s.id) + b"," + _coordinates(s) + b"}" for s in receipt)
+    return head + b"," + _coordinates(receipt[0]) + b',"events":[' + events + b"]}"
+
+
+def encode(receipt: Receipt) -> str:
+    """Compact text for a dedup store: ``[[id, topic, partition, offset], …]``."""
+    return json.dumps(
+        [[s.id, s.topic, s.partition, s.offset] for s in receipt], separators=(",", ":")
+    )
+
+
+def decode(text: str | bytes | None) -> Receipt | None:
+    """What :func:`encode` wrote; None for anything else (a value written before receipts)."""
+    if not text:
+        return None
+    try:
+        rows = json.loads(text)
+        return tuple(StoredEvent(str(i), str(t), int(p), int(o)) for i, t, p, o in rows)
+    except (ValueError, TypeError):
+        return None
