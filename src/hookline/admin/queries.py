@@ -6,14 +6,25 @@ user (a 400 problem, a message on the page, an error line).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from hookline.admin.dead_letters import LetterFilter
 from hookline.admin.events import EventQuery
 
 MAX_LIMIT = 500
 _AGO = {"m": 60, "h": 3600, "d": 86_400}
+# An age is at most five digits and a unit (99999 days still lands after year 1).
+_AGE = re.compile(r"^[0-9]{1,5}[mhd]$")
+_WHOLE = re.compile(r"^[0-9]{1,9}$")
+
+
+REPLAYED = ("yes", "no", "true", "false")
+LETTER_FIELDS = ("service", "reason", "error_class", "since", "until", "replayed")
 
 
 class BadQuery(ValueError):
@@ -30,7 +41,7 @@ def moment(value: str | None, name: str, now: datetime | None = None) -> datetim
     if value is None or not value.strip():
         return None
     value = value.strip()
-    if value[-1:] in _AGO and value[:-1].isdigit():
+    if _AGE.match(value):
         return (now or datetime.now(UTC)) - timedelta(seconds=int(value[:-1]) * _AGO[value[-1]])
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -40,12 +51,13 @@ def moment(value: str | None, name: str, now: datetime | None = None) -> datetim
 
 
 def _number(params: Mapping[str, str], name: str, default: int, high: int) -> int:
-    raw = _text(params, name)
-    if raw is None:
+    """A whole number, held to at most ``high``."""
+    raw = params.get(name, "")
+    if raw == "":
         return default
-    if not raw.isdigit() or not 0 <= int(raw) <= high:
-        raise BadQuery(f"{name} must be a whole number from 0 to {high}")
-    return int(raw)
+    if not _WHOLE.match(raw):
+        raise BadQuery(f"{name} must be a whole number")
+    return min(int(raw), high)
 
 
 def event_query(params: Mapping[str, str]) -> EventQuery:
@@ -69,7 +81,7 @@ def event_query(params: Mapping[str, str]) -> EventQuery:
 
 def letter_filter(params: Mapping[str, str], ids: Sequence[str] = ()) -> LetterFilter:
     replayed = _text(params, "replayed")
-    if replayed not in (None, "yes", "no", "true", "false"):
+    if replayed not in (None, *REPLAYED):
         raise BadQuery("replayed must be yes or no")
     return LetterFilter(
         service=_text(params, "service"),
@@ -80,3 +92,40 @@ def letter_filter(params: Mapping[str, str], ids: Sequence[str] = ()) -> LetterF
         ids=tuple(i for i in ids if i),
         replayed=None if replayed is None else replayed in ("yes", "true"),
     )
+
+
+class LetterFields(BaseModel):
+    """A dead-letter filter in a JSON body: the query parameters of ``/admin/dlq/letters``."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    service: str | None = None
+    reason: str | None = None
+    error_class: str | None = None
+    since: str | None = None
+    until: str | None = None
+    replayed: Literal["", "yes", "no", "true", "false"] | None = None
+
+    def params(self) -> dict[str, str]:
+        """The fields given (an empty string, as a form sends it, is no filter)."""
+        return {k: v for k, v in self.model_dump().items() if v}
+
+
+class ReplayRequest(BaseModel):
+    """``POST /admin/dlq/replay``: which letters, and whether only to say what would be done.
+
+    Naming nothing selects nothing: the answer is an empty plan.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    ids: list[str] = Field(default_factory=list)
+    filter: LetterFields | None = None
+    all: bool = False
+    dry_run: bool = True
+
+    def selection(self) -> LetterFilter | None:
+        """The filter to replay, or None when the request names nothing."""
+        if not (self.ids or self.filter or self.all):
+            return None
+        return letter_filter(self.filter.params() if self.filter else {}, self.ids)

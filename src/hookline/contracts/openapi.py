@@ -336,6 +336,7 @@ def document(sources: Mapping[str, SourceView] | None = None) -> dict[str, Any]:
                 }
             },
             **_provider_health_paths(admin),
+            **_console_paths(admin),
             "/openapi.json": {
                 "get": {
                     "operationId": "openapi",
@@ -437,6 +438,150 @@ def _provider_health_paths(admin: list[dict[str, list[str]]]) -> dict[str, Any]:
                         "content": as_json,
                     },
                     "404": _problem("No health probe for that provider."),
+                },
+            }
+        },
+    }
+
+
+_TIME = {
+    "anyOf": [
+        {"type": "string", "format": "date-time"},
+        {"type": "string", "pattern": "^[0-9]{1,5}[mhd]$", "description": "An age: 15m, 2h, 1d."},
+        {"type": "string", "maxLength": 0, "description": "Empty: no bound."},
+    ]
+}
+_NULL = {"type": "null"}
+
+
+def _or_null(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"anyOf": [*schema.get("anyOf", [schema]), _NULL]}
+
+
+_WHOLE = {"type": "string", "pattern": "^[0-9]{0,9}$", "description": "Empty: the default."}
+_QUERY_SCHEMAS: dict[str, dict[str, Any]] = {
+    "since": _TIME,
+    "until": _TIME,
+    "limit": _WHOLE,
+    "offset": _WHOLE,
+    # Empty means "either", as the console's forms send it.
+    "kind": {"type": "string", "enum": ["", "events", "commands"]},
+    "replayed": {"type": "string", "enum": ["", "yes", "no", "true", "false"]},
+}
+
+
+def _query(*names: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": name,
+            "in": "query",
+            "required": False,
+            "schema": _QUERY_SCHEMAS.get(name, {"type": "string"}),
+        }
+        for name in names
+    ]
+
+
+def _console_paths(admin: list[dict[str, list[str]]]) -> dict[str, Any]:
+    """What the console reads and does, as JSON (docs/console.md#the-admin-api)."""
+    as_json = {"application/json": {"schema": {"type": "object"}}}
+    refused = _problem("The admin token is missing or wrong.")
+    bad = _problem("A filter value cannot be read (e.g. a time that is neither ISO 8601 nor 15m).")
+    kafka = _problem("Kafka is unavailable; retry later.", retry_after=True)
+
+    def read(operation_id: str, summary: str, answer: str, *query: str) -> dict[str, Any]:
+        responses = {"200": {"description": answer, "content": as_json}, "401": refused}
+        if query:
+            responses["400"] = bad
+        responses["503"] = kafka
+        operation = {"operationId": operation_id, "summary": summary, "security": admin}
+        return {"get": {**operation, "parameters": _query(*query), "responses": responses}}
+
+    event_filters = ("q", "id", "providereventid", "type", "subject", "source", "kind", "since",
+                     "until", "limit", "offset")  # fmt: skip
+    letter_filters = ("service", "reason", "error_class", "since", "until", "replayed", "id")
+    one_event = read("getEvent", "One event or command, its Kafka coordinates and causation chain",
+                     "The newest record with this id.")  # fmt: skip
+    one_event["get"]["parameters"] = [
+        {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+    ]
+    one_event["get"]["responses"]["404"] = _problem("No event or command with this id.")
+    letter_fields = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "service": _or_null({"type": "string"}),
+            "reason": _or_null({"type": "string"}),
+            "error_class": _or_null({"type": "string"}),
+            "since": _or_null(_TIME),
+            "until": _or_null(_TIME),
+            "replayed": _or_null(_QUERY_SCHEMAS["replayed"]),
+        },
+    }
+    replay_body = {
+        "type": "object",
+        "additionalProperties": False,
+        "description": "Naming nothing (no ids, no filter, all false) replays nothing.",
+        "properties": {
+            "ids": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "CloudEvent ids or DLQ coordinates (topic[partition]@offset).",
+            },
+            "filter": {
+                "anyOf": [letter_fields, _NULL],
+                "description": "Every letter matching these filters.",
+            },
+            "all": {"type": "boolean", "description": "Every dead letter (with filter: of it)."},
+            "dry_run": {
+                "type": "boolean",
+                "default": True,
+                "description": "Only say what would be replayed (the default).",
+            },
+        },
+    }
+    return {
+        "/admin/overview": read(
+            "overview",
+            "Per source accepted/duplicate/rejected over 5 min, 1 h, 24 h; lag, "
+            "dead letters, breakers",
+            "The overview's figures.",
+        ),
+        "/admin/events": read(
+            "searchEvents",
+            "Events and commands read from Kafka, newest first",
+            "One page of matches.",
+            *event_filters,
+        ),
+        "/admin/events/{id}": one_event,
+        "/admin/rejected": read(
+            "listRejected",
+            "The newest rejected webhook requests per source, masked",
+            "Rejected requests, newest first.",
+            "source",
+            "reason",
+            "limit",
+        ),
+        "/admin/dlq/letters": read(
+            "listDeadLetters",
+            "Dead letters with their replayed mark, newest first",
+            "The dead letters matching the filters.",
+            *letter_filters,
+        ),
+        "/admin/dlq/replay": {
+            "post": {
+                "operationId": "replayDeadLetters",
+                "summary": "Replay dead letters by id or filter, or say what would be (dry run)",
+                "security": admin,
+                "requestBody": {
+                    "required": False,
+                    "content": {"application/json": {"schema": replay_body}},
+                },
+                "responses": {
+                    "200": {"description": "What was (or would be) replayed.", "content": as_json},
+                    "400": _problem("The body is not an object naming ids, a filter or all."),
+                    "401": refused,
+                    "503": kafka,
                 },
             }
         },

@@ -9,19 +9,20 @@ which the console and the CLI call too.
 
 from __future__ import annotations
 
-import json
+import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
 from aiokafka.errors import KafkaError
+from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from hookline.admin import dead_letters, events, overview, rejected
-from hookline.admin.queries import BadQuery, event_query, letter_filter
+from hookline.admin.queries import BadQuery, ReplayRequest, event_query, letter_filter
 from hookline.config.models import HooklineSettings
 from hookline.http.registry import BREAKERS
 from hookline.ingress.admin import require_admin
@@ -71,15 +72,15 @@ def admin_api_routes(settings: HooklineSettings, state: dict[str, Any]) -> list[
 
     async def list_rejected(request: Request) -> Response:
         params = request.query_params
-        limit = params.get("limit", "100")
-        if not limit.isdigit() or not 1 <= int(limit) <= 1000:
-            raise BadQuery("limit must be a whole number from 1 to 1000")
+        limit = params.get("limit") or "100"
+        if not re.fullmatch(r"[0-9]{1,9}", limit):
+            raise BadQuery("limit must be a whole number")
         found = await rejected.recent_rejections(
             settings,
             servers(),
             source=params.get("source") or None,
             reason=params.get("reason") or None,
-            per_source=int(limit),
+            per_source=min(max(int(limit), 1), 1000),
         )
         return JSONResponse({"rejected": [r.as_dict() for r in found]})
 
@@ -90,24 +91,20 @@ def admin_api_routes(settings: HooklineSettings, state: dict[str, Any]) -> list[
 
     async def replay(request: Request) -> Response:
         try:
-            body = json.loads(await request.body() or b"{}")
-        except ValueError:
-            return problem(400, "The body must be a JSON object.")
-        if not isinstance(body, dict):
-            return problem(400, "The body must be a JSON object.")
-        ids = body.get("ids") or []
-        chosen = body.get("filter") or {}
-        if not isinstance(ids, list) or not isinstance(chosen, dict):
-            return problem(400, "ids must be a list and filter an object.")
-        if not ids and not chosen and not body.get("all"):
-            return problem(400, "Name ids, a filter, or all: true.")
-        which = letter_filter({str(k): str(v) for k, v in chosen.items()}, [str(i) for i in ids])
+            asked = ReplayRequest.model_validate_json(await request.body() or b"{}")
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "body"
+            return problem(400, f"The body is not a replay request: {where}: {first['msg']}.")
+        which = asked.selection()
+        if which is None:
+            return JSONResponse({"dry_run": asked.dry_run, "replayed": [], "refused": []})
         plan = await dead_letters.replay(
             settings,
             servers(),
             which,
             embedded=bool(state.get("embedded")),
-            dry_run=body.get("dry_run", True) is not False,
+            dry_run=asked.dry_run,
             by="api",
         )
         if not plan.dry_run:
