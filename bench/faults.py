@@ -771,7 +771,7 @@ async def bench(args: argparse.Namespace, work: Path) -> int:
             f"\nfaults bench: {count} webhooks in {streamed:.0f}s with retries "
             f"(target {args.rate:g}/s), {time.monotonic() - started:.0f}s until drained"
         )
-        print("faults: " + "; ".join(line.strip() for line in faults.log) + "\n")
+        print("faults: " + "; ".join(f"{t:.0f}s {what}" for t, what in faults.log) + "\n")
         print(render(result))
         for line in result.failed:
             print(f"FAILED: {line}", file=sys.stderr)
