@@ -33,6 +33,7 @@ COMMANDS = [
     "hookline.cli.worker_cmd",
     "hookline.cli.dlq_cmd",
     "hookline.cli.inspect_cmd",
+    "hookline.cli.trace_cmd",
     "hookline.cli.sandbox_cmd",
     "hookline.cli.schemas_cmd",
     "hookline.cli.demo_cmd",

@@ -15,7 +15,19 @@ from hookline.observability.tracing import configure_tracing
 from hookline.providers.registry import names as provider_names
 
 DEV_COMMANDS = frozenset(
-    {"run", "send", "sign", "tail", "demo", "sandbox", "dlq", "events", "rejected", "breakers"}
+    {
+        "run",
+        "send",
+        "sign",
+        "tail",
+        "demo",
+        "sandbox",
+        "dlq",
+        "events",
+        "rejected",
+        "breakers",
+        "trace",
+    }
 )
 
 
