@@ -743,8 +743,11 @@ async def bench(args: argparse.Namespace, work: Path) -> int:
         # The stream goes through aiohttp: httpx costs ~10x more CPU per request,
         # which on a small machine throttles the stream itself (docs/faults.md).
         timeout = aiohttp.ClientTimeout(total=args.timeout)
+        # Idle connections are dropped before uvicorn's 5 s keep-alive ends, so "other"
+        # does not count the race of reusing a connection the server is closing.
+        connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=3)
         async with (
-            aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0), timeout=timeout) as post,
+            aiohttp.ClientSession(connector=connector, timeout=timeout) as post,
             httpx.AsyncClient(timeout=30) as http,
             Follower(bootstrap, topics) as follower,
         ):
