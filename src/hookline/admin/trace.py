@@ -28,7 +28,7 @@ from hookline.bus.topics import Topics
 from hookline.config.models import HooklineSettings
 from hookline.worker.parking import H_ERROR_CLASS, H_ERROR_MESSAGE, H_REASON, H_RETRY_TIER
 
-__all__ = ["Hop", "Trace", "find", "read_records", "trace_topics"]
+__all__ = ["Hop", "Trace", "find", "kind_of", "line", "read_records", "trace_topics"]
 
 WEBHOOK, EVENT, COMMAND, HTTP, RETRY, DEAD_LETTER = (
     "webhook",
@@ -120,12 +120,24 @@ class Hop:
         }
 
 
+def line(hop: Hop, depth: int, root_ms: int) -> str:
+    """One hop as the tree prints it."""
+    stored = hop.stored
+    where = f"{stored.topic}[{stored.partition}]@{stored.offset}"
+    latency = (hop.when_ms - root_ms) / 1000
+    indent = "   " * depth + ("└─ " if depth else "")
+    label = f"{hop.kind} {hop.attribute('type') or ''}".strip()
+    at = _iso(hop.when_ms)[11:]
+    return f"{indent}{label}  +{latency:.3f}s  {at}  {where}  {hop.detail()}"
+
+
 def _iso(ms: int) -> str:
     moment = datetime.fromtimestamp(ms / 1000, UTC)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _kind(stored: Stored, envelope: dict[str, Any], prefix: str) -> str | None:
+def kind_of(stored: Stored, envelope: dict[str, Any], prefix: str) -> str | None:
+    """What a record is in a chain, by its topic (None: not part of one)."""
     topic = stored.topic
     if topic.startswith(f"{prefix}.dlq."):
         return DEAD_LETTER
@@ -202,7 +214,7 @@ async def read_records(
             continue
         if not isinstance(envelope, dict) or "id" not in envelope:
             continue
-        kind = _kind(record, envelope, prefix)
+        kind = kind_of(record, envelope, prefix)
         if kind is not None:
             hops.append(Hop(envelope, record, kind))
     return hops

@@ -17,7 +17,8 @@ import httpx
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from hookline.cli.common import ingress_url, load
-from hookline.config.models import HooklineSettings
+from hookline.cli.follow import Follower
+from hookline.config.models import HooklineSettings, bootstrap
 from hookline.errors import ConfigError
 from hookline.providers.base import Sample
 from hookline.providers.registry import PROVIDERS
@@ -46,6 +47,17 @@ def register(sub: Any) -> None:
         "--same-id",
         action="store_true",
         help="repeat one delivery id (to see dedup) instead of new ids",
+    )
+    send.add_argument(
+        "--follow",
+        action="store_true",
+        help="after the receipt, print the stored record and everything it causes as it arrives",
+    )
+    send.add_argument(
+        "--wait",
+        type=float,
+        default=10.0,
+        help="with --follow: stop once nothing arrived for this many seconds (default 10)",
     )
     send.set_defaults(func=run_send)
 
@@ -118,7 +130,15 @@ class _Tally:
     statuses: list[int] = field(default_factory=list)
     latencies: list[float] = field(default_factory=list)
     errors: int = 0
+    duplicates: int = 0
     last_body: str = ""
+
+    def answer(self, status: int, text: str) -> None:
+        """Count one answer; a receipt saying ``duplicate`` counts as a duplicate too."""
+        self.statuses.append(status)
+        self.last_body = text
+        if status < 300 and '"duplicate":true' in text.replace(" ", ""):
+            self.duplicates += 1
 
     def summary(self, sent: int, elapsed: float) -> dict[str, Any]:
         """What ``send --count N`` prints: answers by class, latency, rate."""
@@ -129,6 +149,7 @@ class _Tally:
         return {
             "sent": sent,
             "2xx": by_class[2],
+            "duplicates": self.duplicates,
             "4xx": by_class[4],
             "5xx": by_class[5],
             "errors": self.errors,
@@ -155,7 +176,9 @@ class _Sender:
         """One delivery; releases its slot whatever happens."""
         delivery_id = self.fixed_id or f"msg_{uuid.uuid4().hex}"
         request = signed_request(self.settings, self.source, self.sample, self.base, delivery_id)
-        target = request.url.replace(self.settings.server.public_base_url or self.base, self.base, 1)
+        target = request.url.replace(
+            self.settings.server.public_base_url or self.base, self.base, 1
+        )
         started = time.perf_counter()
         try:
             response = await self.client.post(
@@ -168,8 +191,7 @@ class _Sender:
         finally:
             self.slots.release()
         self.tally.latencies.append(time.perf_counter() - started)
-        self.tally.statuses.append(response.status_code)
-        self.tally.last_body = response.text
+        self.tally.answer(response.status_code, response.text)
 
     async def many(self, count: int, rate: float | None, progress: Progress) -> float:
         """``count`` deliveries at ``rate`` per second (or as fast as the slots allow); seconds taken."""
@@ -195,6 +217,22 @@ async def run_send(args: argparse.Namespace) -> int:
     if args.count < 1 or args.concurrency < 1:
         raise ConfigError("--count and --concurrency must be at least 1")
     sample = resolve_payload(settings, args.source, args.sample)
+    if not args.follow:
+        return await _send(args, settings, sample)
+    if args.count != 1:
+        raise ConfigError("--follow follows one delivery: leave out --count")
+    servers, _ = bootstrap(settings.kafka)
+    # Reading from before the send: nothing the delivery causes can slip past.
+    async with Follower(settings, servers) as follower:
+        return await _send(args, settings, sample, follower)
+
+
+async def _send(
+    args: argparse.Namespace,
+    settings: HooklineSettings,
+    sample: Sample,
+    follower: Follower | None = None,
+) -> int:
     base = args.url or ingress_url(settings)
     show_progress = args.count > 1 and sys.stderr.isatty()
     async with httpx.AsyncClient(timeout=30.0) as client:
@@ -213,8 +251,31 @@ async def run_send(args: argparse.Namespace) -> int:
     tally = sender.tally
     if args.count == 1:
         status = tally.statuses[0] if tally.statuses else "error"
-        print(f"{status} {tally.last_body}")
-        return 0 if tally.statuses and tally.statuses[0] < 300 else 1
+        print(f"{status} {tally.last_body}", flush=True)
+        ok = bool(tally.statuses) and tally.statuses[0] < 300
+        if ok and follower is not None:
+            return await _follow(tally.last_body, follower, args.wait)
+        return 0 if ok else 1
     summary = tally.summary(args.count, elapsed)
     print(json.dumps(summary))
     return 0 if summary["2xx"] == args.count else 1
+
+
+async def _follow(answer: str, follower: Follower, wait: float) -> int:
+    """Print the stored record and its descendants (a receipt names where the record is)."""
+    try:
+        receipt = json.loads(answer)
+    except ValueError:
+        receipt = None
+    if not isinstance(receipt, dict) or "topic" not in receipt:
+        print(
+            "hookline: the answer is no receipt (a provider's own acknowledgement?)",
+            file=sys.stderr,
+        )
+        return 1
+    follower.include(receipt["topic"], int(receipt["partition"]), int(receipt["offset"]))
+    printed = await follower.follow(str(receipt["id"]), wait, lambda text: print(text, flush=True))
+    if not printed:
+        print(f"hookline: nothing of {receipt['id']} arrived within {wait:g}s", file=sys.stderr)
+        return 1
+    return 0

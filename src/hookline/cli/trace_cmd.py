@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 from hookline.admin.queries import BadQuery, moment
-from hookline.admin.trace import Hop, Trace, find, read_records
+from hookline.admin.trace import Trace, find, line, read_records
 from hookline.cli.common import load
 from hookline.config.models import bootstrap
 from hookline.errors import ConfigError, HooklineError
@@ -34,16 +34,6 @@ def register(sub: Any) -> None:
     )
     parser.add_argument("--json", action="store_true", help="the tree as one JSON document")
     parser.set_defaults(func=run)
-
-
-def line(hop: Hop, depth: int, root_ms: int) -> str:
-    """One hop as the tree prints it."""
-    stored = hop.stored
-    where = f"{stored.topic}[{stored.partition}]@{stored.offset}"
-    latency = (hop.when_ms - root_ms) / 1000
-    indent = "   " * depth + ("└─ " if depth else "")
-    label = f"{hop.kind} {hop.attribute('type') or ''}".strip()
-    return f"{indent}{label}  +{latency:.3f}s  {where}  {hop.detail()}"
 
 
 def render(trace: Trace) -> str:

@@ -21,15 +21,16 @@ from aiokafka.structs import ConsumerRecord
 from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 
-from hookline.bus.codec import Record, to_record
+from hookline.bus.codec import Record
 from hookline.bus.topics import Topics
 from hookline.config.models import HooklineSettings
-from hookline.envelope import CloudEvent, event_id, make_event
+from hookline.envelope import CloudEvent
 from hookline.errors import PermanentError, PublishError, RetryableError
-from hookline.http.audit import CALLS, Call
+from hookline.http.audit import CALLS
 from hookline.observability import tracing
 from hookline.observability.context import HANDLING
 from hookline.worker import metrics
+from hookline.worker.audit import TRAIL, Trail
 from hookline.worker.handlers import Emitter, HandlerContext, HandlerRegistry
 from hookline.worker.idempotency import IdempotencyStore, MemoryIdempotencyStore
 from hookline.worker.parking import (
@@ -325,8 +326,10 @@ class Fate:
         context = HandlerContext(event, attempt, self._settings, self._topics, self._emit)
         # The handler's log lines (http.call included) name the command they serve.
         handling = HANDLING.set((event.id, event.type))
-        calls: list[Call] = []
-        auditing = CALLS.set(calls) if self._audit_topic is not None else None
+        trail = auditing = None
+        if self._audit_topic is not None:
+            trail = Trail(self.service, self._audit_topic, event, attempt)
+            auditing = (CALLS.set(trail.calls), TRAIL.set(trail))
         self._running += 1
         try:
             if not tracing.ENABLED:
@@ -356,42 +359,22 @@ class Fate:
         finally:
             self._running -= 1
             HANDLING.reset(handling)
-            if auditing is not None:
-                CALLS.reset(auditing)
-                if calls:
-                    await self._audit(event, attempt, calls)
+            if trail is not None and auditing is not None:
+                CALLS.reset(auditing[0])
+                TRAIL.reset(auditing[1])
+                await self._audit(trail)
 
-    async def _audit(self, event: CloudEvent, attempt: int, calls: list[Call]) -> None:
-        """One ``hookline.http.call`` record per provider call of this attempt, in the
-        command's chain; written before the record is settled, so a crash repeats them
-        (same ids), never loses them. Kafka away: logged, the handler's outcome stands."""
-        assert self._audit_topic is not None
-        source = f"/hookline/workers/{self.service}"
-        records = []
-        for index, call in enumerate(calls):
-            audit = make_event(
-                id=event_id(source, f"{event.id}:http:{attempt}:{index}"),
-                source=source,
-                type="hookline.http.call",
-                subject=event.id,
-                data={
-                    **call.as_dict(),
-                    "service": self.service,
-                    "command_id": event.id,
-                    "command_type": event.type,
-                    "attempt": attempt,
-                },
-                provider=call.provider,
-                time=call.at,
-                traceparent=event.traceparent,
-                correlation_id=event.correlationid or event.id,
-                causation_id=event.id,
-            )
-            records.append(to_record(audit, self._audit_topic))
+    async def _audit(self, trail: Trail) -> None:
+        """Write the calls the attempt made after its last emit; Kafka away: logged, the
+        handler's outcome stands (the calls are done whatever the trail says)."""
+        records = trail.take()
+        if not records:
+            return
         try:
             await self._publish(records)
         except PublishError as exc:
-            log.warning("worker.audit_failed", event_id=event.id, calls=len(calls), error=str(exc))
+            log.warning("worker.audit_failed", event_id=trail.command.id, calls=len(records),
+                        error=str(exc))  # fmt: skip
 
     def _failure(self, exc: Exception, event: CloudEvent, attempt: int) -> _Attempted:
         if isinstance(exc, PermanentError):

@@ -29,6 +29,7 @@ from hookline.config.models import HooklineSettings, bootstrap
 from hookline.envelope import CloudEvent
 from hookline.observability.metrics import EVENTS_PUBLISHED
 from hookline.worker import metrics
+from hookline.worker.audit import TRAIL
 from hookline.worker.fate import Fate
 from hookline.worker.idempotency import (
     IdempotencyStore,
@@ -207,7 +208,12 @@ class Worker:
 
     async def _emit(self, event: CloudEvent, topic: str) -> None:
         assert self._publisher is not None
-        await self._publisher.publish([to_record(event, topic)])
+        record = to_record(event, topic)
+        trail = TRAIL.get()
+        # The handler's provider calls so far go first, in the same write: a call is
+        # recorded before the result it led to.
+        audit = trail.take() if trail is not None else None
+        await self._publisher.publish([*audit, record] if audit else [record])
         EVENTS_PUBLISHED.labels(topic).inc()
         subject, chain = event.subject, self._chain
         if subject and chain is not None and topic.startswith(self._results_prefix):
