@@ -25,6 +25,15 @@ class StepTimeout(HooklineError):
     """The loop did not produce what the scenario waited for in time."""
 
 
+class StepFailed(HooklineError):
+    """Something the scenario started failed: a failure event or a dead letter arrived."""
+
+
+# Result types that end a command (or a message) in failure.
+FAILURE_SUFFIXES = (".command.failed", ".message.failed")
+_REASON_HEADER = "hookline-dlq-reason"
+
+
 @dataclass
 class Step:
     label: str
@@ -41,6 +50,9 @@ class Run:
     timeout: float = 30.0
     steps: list[Step] = field(default_factory=list)
     _seen: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    # The commands this run published: whatever their chains lead to is the run's.
+    _ours: set[str] = field(default_factory=set)
+    _reasons: dict[tuple[str, str], str] = field(default_factory=dict)
     _arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def __aenter__(self) -> Run:
@@ -88,6 +100,10 @@ class Run:
                         continue
                     if isinstance(event, dict):
                         self._seen.append((record.topic, event))
+                        for key, value in record.headers or ():
+                            if key == _REASON_HEADER:
+                                reason = value.decode(errors="replace")
+                                self._reasons[(record.topic, str(event.get("id")))] = reason
             if batch:
                 self._arrived.set()
 
@@ -111,6 +127,7 @@ class Run:
         service = {"charging": "reservation"}.get(service, service)
         topic = f"{self.settings.kafka.topic_prefix}.commands.{service}"
         record = to_record(event, topic)
+        self._ours.add(identifier)
         await self._producer.send_and_wait(
             topic, record.value, key=record.key, headers=record.headers
         )
@@ -124,8 +141,9 @@ class Run:
         index = 0
         while True:
             while index < len(self._seen):
-                _, event = self._seen[index]
+                topic, event = self._seen[index]
                 index += 1
+                self._fail_on(topic, event)
                 if match(event):
                     self.step(label, detail(event))
                     return event
@@ -138,6 +156,44 @@ class Run:
                     await self._arrived.wait()
             except TimeoutError:
                 pass
+
+    def _is_ours(self, event: dict[str, Any]) -> bool:
+        data = event.get("data")
+        command = data.get("command_id") if isinstance(data, dict) else None
+        ids = (event.get("id"), event.get("correlationid"), event.get("causationid"), command)
+        return any(i in self._ours for i in ids if i is not None)
+
+    def _fail_on(self, topic: str, event: dict[str, Any]) -> None:
+        """Raise :class:`StepFailed` at once when ``event`` is a failure of this run's chains."""
+        type_ = str(event.get("type", ""))
+        dead = ".dlq." in topic
+        if not (dead or type_.endswith(FAILURE_SUFFIXES)) or not self._is_ours(event):
+            return
+        if dead:
+            # The command's own failure result says more than its dead letter: prefer it.
+            failed = next(
+                (e for t, e in self._seen if ".dlq." not in t
+                 and str(e.get("type", "")).endswith(FAILURE_SUFFIXES)
+                 and event.get("id") in (e.get("causationid"), (e.get("data") or {}).get("command_id"))),
+                None,
+            )  # fmt: skip
+            if failed is not None:
+                topic, event, type_, dead = "", failed, str(failed.get("type", "")), False
+        raw = event.get("data")
+        data: dict[str, Any] = raw if isinstance(raw, dict) else {}
+        if dead:
+            reason = self._reasons.get((topic, str(event.get("id")))) or "dead-lettered"
+            label, detail = f"✗ dead letter {type_}", f"{reason} on {topic}"
+        else:
+            found = data.get("error")
+            error: dict[str, Any] = found if isinstance(found, dict) else {}
+            message = data.get("message") or error.get("message") or data.get("reason") or ""
+            code = data.get("error_code") or error.get("code") or ""
+            label, detail = f"✗ {type_}", f"{code} {message}".strip()
+        self.step(label, detail)
+        raise StepFailed(
+            f"{type_ or 'a record'} failed: {detail} (hookline trace {event.get('id')})"
+        )
 
 
 def of(type_: str, **fields: Any) -> Match:
