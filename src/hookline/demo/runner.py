@@ -191,9 +191,8 @@ class Run:
             code = data.get("error_code") or error.get("code") or ""
             label, detail = f"✗ {type_}", f"{code} {message}".strip()
         self.step(label, detail)
-        raise StepFailed(
-            f"{type_ or 'a record'} failed: {detail} (hookline trace {event.get('id')})"
-        )
+        what = f"dead letter {type_}" if dead else type_
+        raise StepFailed(f"{what}: {detail} (see: hookline trace {event.get('id')})")
 
 
 def of(type_: str, **fields: Any) -> Match:
