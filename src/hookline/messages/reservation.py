@@ -291,6 +291,116 @@ class SessionStop(_Command):
     reason: str | None = Field(default=None, examples=["driver request"])
 
 
+class ReservationSearch(_Command):
+    """``reservation.search``: restaurants (OpenTable) or campgrounds (Recreation.gov) near a point.
+
+    OpenTable reads ``cuisine_type``, ``party_size``, ``datetime`` and
+    ``price_range``; Recreation.gov reads ``amenities``, ``activity`` and
+    ``campground_type``. Each ignores the other's fields.
+    """
+
+    provider: Literal["opentable", "recreation_gov"]
+    latitude: float = Field(ge=-90, le=90, examples=[37.7749])
+    longitude: float = Field(ge=-180, le=180, examples=[-122.4194])
+    radius_miles: float = Field(default=10, gt=0, le=500, examples=[10])
+    cuisine_type: str | None = Field(default=None, examples=["Italian"])
+    party_size: int | None = Field(default=None, ge=1, examples=[4])
+    datetime: str | None = Field(
+        default=None, description="RFC 3339.", examples=["2025-02-01T19:00:00Z"]
+    )
+    price_range: int | None = Field(default=None, ge=1, le=4, examples=[2])
+    amenities: list[str] = Field(default_factory=list, examples=[["Restrooms", "Drinking Water"]])
+    activity: str | None = Field(default=None, examples=["Camping"])
+    campground_type: str | None = Field(default=None, examples=["National Forest"])
+    limit: int = Field(default=20, ge=1, le=50)
+
+
+class AvailabilityCheck(_Command):
+    """``reservation.availability.check``: free tables (OpenTable) or campsites (Recreation.gov).
+
+    OpenTable needs ``party_size`` and ``date`` (``time_preference`` orders the
+    slots around it); Recreation.gov needs ``start_date`` and ``end_date`` (the
+    nights [start, end)) and filters by ``equipment_type``.
+    """
+
+    provider: Literal["opentable", "recreation_gov"]
+    venue_id: str = Field(min_length=1, examples=["rest_001"])
+    party_size: int | None = Field(default=None, ge=1, examples=[4])
+    date: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$", examples=["2025-02-01"])
+    time_preference: str | None = Field(default=None, pattern=r"^\d{2}:\d{2}$", examples=["19:00"])
+    start_date: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$")
+    end_date: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$")
+    equipment_type: str | None = Field(default=None, examples=["tent"])
+
+    @model_validator(mode="after")
+    def _platform_fields(self) -> AvailabilityCheck:
+        if self.provider == "opentable" and (self.party_size is None or self.date is None):
+            raise ValueError("OpenTable availability needs party_size and date")
+        if self.provider == "recreation_gov" and (self.start_date is None or self.end_date is None):
+            raise ValueError("Recreation.gov availability needs start_date and end_date")
+        return self
+
+
+class PermitSearch(_Command):
+    """``reservation.permit.search``: Recreation.gov permits for an activity (hiking, rafting…)."""
+
+    provider: Literal["recreation_gov"] = "recreation_gov"
+    activity: str = Field(min_length=1, examples=["hiking"])
+    state: str | None = Field(default=None, pattern=r"^[A-Z]{2}$", examples=["CA"])
+    lottery_only: bool = Field(default=False, description="Only permits issued by lottery.")
+
+
+class PermitLotteryEnter(_Command):
+    """``reservation.permit.lottery.enter``: enter a Recreation.gov permit lottery (effect-once)."""
+
+    provider: Literal["recreation_gov"] = "recreation_gov"
+    permit_id: str = Field(min_length=1, examples=["PRM-2231"])
+    preferred_dates: list[str] = Field(
+        min_length=1,
+        max_length=3,
+        description="In order of preference.",
+        examples=[["2025-07-12", "2025-07-19"]],
+    )
+    group_size: int = Field(ge=1, le=30, examples=[4])
+    customer: Customer
+
+
+class StationSearch(_Command):
+    """``charging.station.search``: Shell Recharge stations near a point, filtered by connector and power."""
+
+    provider: Literal["shell_recharge"] = "shell_recharge"
+    latitude: float = Field(ge=-90, le=90, examples=[37.7749])
+    longitude: float = Field(ge=-180, le=180, examples=[-122.4194])
+    radius_miles: float = Field(default=25, gt=0, le=500, examples=[25])
+    connector_type: Literal["CCS", "CHAdeMO", "Type2"] | None = Field(
+        default=None, examples=["CCS"]
+    )
+    min_power_kw: float | None = Field(default=None, ge=0, examples=[100])
+    available_only: bool = Field(default=False, description="Only connectors free now.")
+
+
+class SessionStatusGet(_Command):
+    """``charging.session.status``: read a charging session now (energy, power, SOC, cost so far)."""
+
+    provider: Literal["shell_recharge"] = "shell_recharge"
+    session_id: str = Field(min_length=1, examples=["sr_sess_3b9e"])
+
+
+class EmergencyStop(_Command):
+    """``charging.session.emergency_stop``: cut the power now with an emergency stop code.
+
+    The session ends ``failed`` with ``failure.code`` = ``code``; stopping an
+    ended session answers its final state.
+    """
+
+    provider: Literal["shell_recharge"] = "shell_recharge"
+    session_id: str = Field(min_length=1, examples=["sr_sess_3b9e"])
+    code: Literal["EMERGENCY_STOP", "CABLE_FAULT", "VEHICLE_FAULT", "SAFETY_HAZARD"] = Field(
+        default="EMERGENCY_STOP", examples=["SAFETY_HAZARD"]
+    )
+    reason: str | None = Field(default=None, examples=["smoke at the connector"])
+
+
 # ---------------------------------------------------------------- results
 
 
@@ -404,6 +514,62 @@ MESSAGE_TYPES: tuple[MessageType, ...] = (
         "commands.reservation",
         "session id",
         "Stop charging.",
+    ),
+    _t(
+        "reservation.search",
+        ReservationSearch,
+        "command",
+        "commands.reservation",
+        "command id",
+        "Search restaurants or campgrounds; the result lists them.",
+    ),
+    _t(
+        "reservation.availability.check",
+        AvailabilityCheck,
+        "command",
+        "commands.reservation",
+        "venue id",
+        "Free tables or campsites at one venue.",
+    ),
+    _t(
+        "reservation.permit.search",
+        PermitSearch,
+        "command",
+        "commands.reservation",
+        "command id",
+        "Recreation.gov permits for an activity.",
+    ),
+    _t(
+        "reservation.permit.lottery.enter",
+        PermitLotteryEnter,
+        "command",
+        "commands.reservation",
+        "permit id",
+        "Enter a Recreation.gov permit lottery; effect-once.",
+    ),
+    _t(
+        "charging.station.search",
+        StationSearch,
+        "command",
+        "commands.reservation",
+        "command id",
+        "Shell Recharge stations by connector type and power.",
+    ),
+    _t(
+        "charging.session.status",
+        SessionStatusGet,
+        "command",
+        "commands.reservation",
+        "session id",
+        "Read a charging session now.",
+    ),
+    _t(
+        "charging.session.emergency_stop",
+        EmergencyStop,
+        "command",
+        "commands.reservation",
+        "session id",
+        "Emergency-stop a charging session.",
     ),
     _t(
         "reservation.command.succeeded",

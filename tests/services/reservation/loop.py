@@ -87,6 +87,7 @@ def raw_settings(bootstrap: str, ports: dict[str, int], *, redis_url: str | None
                 "base_url": sim["recreation_gov"] + "/api/v1",
                 "reservations_url": sim["recreation_gov"] + "/api/reservations",
                 "availability_url": sim["recreation_gov"] + "/api/camps/availability/campground",
+                "permits_url": sim["recreation_gov"] + "/api/permits",
                 "account_id": "acct-4711",
                 "auth": {"type": "api_key", "header": "apikey", "value": CREDS["api_key"],
                          "signing": {"enabled": True, "secret": CREDS["client_secret"]}},

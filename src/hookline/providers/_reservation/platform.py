@@ -13,10 +13,17 @@ from typing import Any, Protocol, runtime_checkable
 
 from hookline.errors import PermanentError
 from hookline.messages.reservation import (
+    AvailabilityCheck,
+    EmergencyStop,
+    PermitLotteryEnter,
+    PermitSearch,
     ReservationCancel,
     ReservationModify,
+    ReservationSearch,
     SessionStart,
+    SessionStatusGet,
     SessionStop,
+    StationSearch,
 )
 
 # Recreation.gov and Shell say "reserved"; results speak the events' vocabulary.
@@ -49,12 +56,38 @@ class Platform(Protocol):
 
 
 @runtime_checkable
+class SearchPlatform(Platform, Protocol):
+    """A platform that searches venues and answers their availability (OpenTable, Recreation.gov).
+
+    Both answer a result dict (``venues``/``slots``/``sites`` and counts); reads, no key."""
+
+    async def search(self, command: ReservationSearch) -> dict[str, Any]: ...
+
+    async def availability(self, command: AvailabilityCheck) -> dict[str, Any]: ...
+
+
+@runtime_checkable
+class PermitPlatform(Platform, Protocol):
+    """A platform that issues permits by activity, some through lotteries (Recreation.gov)."""
+
+    async def permits(self, command: PermitSearch) -> dict[str, Any]: ...
+
+    async def enter_lottery(self, command: PermitLotteryEnter, key: str) -> Outcome: ...
+
+
+@runtime_checkable
 class ChargingPlatform(Platform, Protocol):
-    """A platform that also starts and stops charging sessions (Shell Recharge)."""
+    """A platform that also runs charging sessions and finds stations (Shell Recharge)."""
 
     async def start(self, command: SessionStart, key: str) -> Outcome: ...
 
     async def stop(self, command: SessionStop, key: str) -> Outcome: ...
+
+    async def stations(self, command: StationSearch) -> dict[str, Any]: ...
+
+    async def status(self, command: SessionStatusGet) -> Outcome: ...
+
+    async def emergency_stop(self, command: EmergencyStop, key: str) -> Outcome: ...
 
 
 def only(changes: dict[str, Any], allowed: tuple[str, ...], provider: str) -> dict[str, Any]:

@@ -266,10 +266,13 @@ class OpenTableSimulator(BookingDesk):
 
     async def search(self, request: Request) -> Response:
         cuisine = (request.query_params.get("cuisine_type") or "").lower()
+        price = request.query_params.get("price_range", "")
+        most = int(price) if price.isdigit() else 4  # 1-4: at most that many $
         found = [
             {"restaurant_id": rid, **info, "offers": []}
             for rid, info in RESTAURANTS.items()
-            if not cuisine or info["cuisine"].lower() == cuisine
+            if (not cuisine or info["cuisine"].lower() == cuisine)
+            and len(info["price_range"]) <= most
         ]
         return JSONResponse({"restaurants": found})
 

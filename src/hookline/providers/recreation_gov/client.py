@@ -31,6 +31,8 @@ CODES: dict[str, CodeSpec] = {
     "PERMIT_REQUIRED": CodeSpec(403, "P"),
     "MAX_STAY_EXCEEDED": CodeSpec(422, "P"),
     "INVALID_EQUIPMENT": CodeSpec(422, "P"),
+    "PERMIT_NOT_FOUND": CodeSpec(404, "P"),
+    "LOTTERY_CLOSED": CodeSpec(422, "P"),
 }
 ERRORS = error_map(CODES)
 # Client-side rate limit and GET cache TTLs where the configuration sets none.
@@ -42,6 +44,7 @@ CLIENT_DEFAULTS = Defaults(
 
 DEFAULT_AVAILABILITY_URL = "https://www.recreation.gov/api/camps/availability/campground"
 DEFAULT_RESERVATIONS_URL = "https://www.recreation.gov/api/reservations"
+DEFAULT_PERMITS_URL = "https://www.recreation.gov/api/permits"
 
 
 def _extra(settings: ProviderSettings, key: str, default: str | None = None) -> str | None:
@@ -63,6 +66,7 @@ class RecreationGovClient:
         self.availability_url = (_extra(settings, "availability_url", DEFAULT_AVAILABILITY_URL) or "").rstrip("/")
         self.reservations_url = (_extra(settings, "reservations_url", DEFAULT_RESERVATIONS_URL) or "").rstrip("/")
         self.account_id = _extra(settings, "account_id")
+        self.permits_url = (_extra(settings, "permits_url", DEFAULT_PERMITS_URL) or "").rstrip("/")
 
     def _account(self) -> dict[str, str]:
         return {"X-Account-Id": self.account_id} if self.account_id else {}
@@ -107,6 +111,22 @@ class RecreationGovClient:
             if all(grid.get(f"{d.isoformat()}T00:00:00Z") == "Available" for d in wanted):
                 out.append(site_id)
         return sorted(out)
+
+    async def permits(self, **params: Any) -> list[dict[str, Any]]:
+        """RIDB permits, filtered by ``activity`` and ``state``."""
+        response = await self.api.request("GET", "/permits", endpoint="permits", params=params)
+        found = response.json().get("RECDATA", [])
+        return list(found) if isinstance(found, list) else []
+
+    async def enter_lottery(
+        self, permit_id: str, body: dict[str, Any], *, idempotency_key: str
+    ) -> dict[str, Any]:
+        response = await self.api.request(
+            "POST", f"{self.permits_url}/{permit_id}/lottery", endpoint="lottery", json=body,
+            headers=self._account(), idempotency_key=idempotency_key,
+        )
+        entry: dict[str, Any] = response.json()
+        return entry
 
     async def create(self, body: dict[str, Any], *, idempotency_key: str) -> Reservation:
         response = await self.api.request(

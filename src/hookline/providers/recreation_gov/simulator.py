@@ -28,6 +28,7 @@ from hookline.providers._reservation.simkit import (
     SimError,
     api_key_check,
     iso,
+    json_body,
     parse_date,
     secret_extra,
     signature_check,
@@ -126,6 +127,51 @@ CAMPGROUNDS: dict[str, dict[str, Any]] = {
 }
 
 
+# Amenities per campground (RIDB's facility attributes), for search filters.
+AMENITIES: dict[str, list[str]] = {
+    "232447": ["Restrooms", "Drinking Water", "Fire Rings"],
+    "234059": ["Restrooms", "Boat Ramp"],
+    "PERMIT-9001": [],
+}
+# Permits by activity; lottery permits take entries until LotteryCloses.
+PERMITS: dict[str, dict[str, Any]] = {
+    "PRM-2231": {
+        "PermitName": "Desolation Wilderness Overnight",
+        "Activity": "backpacking",
+        "State": "CA",
+        "Lottery": False,
+        "AdvanceBookingDays": 180,
+        "FacilityID": "PERMIT-9001",
+    },
+    "PRM-3310": {
+        "PermitName": "Mount Whitney Trail",
+        "Activity": "hiking",
+        "State": "CA",
+        "Lottery": True,
+        "AdvanceBookingDays": 180,
+        "FacilityID": None,
+    },
+    "PRM-4471": {
+        "PermitName": "Half Dome Day Hike",
+        "Activity": "hiking",
+        "State": "CA",
+        "Lottery": True,
+        "AdvanceBookingDays": 120,
+        "FacilityID": None,
+        "closed": True,
+    },
+    "PRM-5120": {
+        "PermitName": "Selway River",
+        "Activity": "rafting",
+        "State": "ID",
+        "Lottery": True,
+        "AdvanceBookingDays": 365,
+        "FacilityID": None,
+    },
+}
+LOTTERY_OPEN_DAYS = 30
+
+
 class RecreationGovWorld(Bookings):
     """Campgrounds, booked nights and reservations."""
 
@@ -137,9 +183,42 @@ class RecreationGovWorld(Bookings):
             tuple[str, str, date], str
         ] = {}  # (campground, site, night) → reservation
 
+        self.entries: dict[str, dict[str, Any]] = {}
+
     def reset(self) -> None:
         super().reset()
         self.booked.clear()
+        self.entries.clear()
+
+    def enter_lottery(self, permit_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """A lottery entry; one per permit, customer e-mail and first preferred date."""
+        permit = PERMITS.get(permit_id)
+        if permit is None:
+            raise SimError("PERMIT_NOT_FOUND", f"permit {permit_id} does not exist")
+        if not permit["Lottery"] or permit.get("closed"):
+            raise SimError("LOTTERY_CLOSED", f"permit {permit_id} takes no lottery entries now")
+        dates = body.get("preferred_dates")
+        if not isinstance(dates, list) or not 1 <= len(dates) <= 3:
+            raise SimError("INVALID_DATES", "preferred_dates: one to three dates")
+        for value in dates:
+            parse_date(value, "preferred_dates", "INVALID_DATES")
+        group = body.get("group_size")
+        customer = body.get("customer") or {}
+        if not isinstance(group, int) or group < 1 or not customer.get("email"):
+            raise SimError("INVALID_REQUEST", "group_size and customer.email are required")
+        entry_id = self.next_id("rg_lot_")
+        entry = {
+            "entry_id": entry_id,
+            "permit_id": permit_id,
+            "status": "submitted",
+            "preferred_dates": dates,
+            "group_size": group,
+            "customer": customer,
+            "submitted_at": iso(utcnow()),
+            "results_on": (utcnow() + timedelta(days=LOTTERY_OPEN_DAYS)).date().isoformat(),
+        }
+        self.entries[entry_id] = entry
+        return entry
 
     def _validate(
         self, stay: dict[str, Any], customer: dict[str, Any], own: str | None = None
@@ -360,6 +439,7 @@ class RecreationGovSimulator(BookingDesk):
 
     async def facilities(self, request: Request) -> Response:
         limit = int(request.query_params.get("limit", "50"))
+        wanted = {a for a in request.query_params.get("amenities", "").split(",") if a}
         found = [
             {
                 "FacilityID": fid,
@@ -368,8 +448,10 @@ class RecreationGovSimulator(BookingDesk):
                 "FacilityLongitude": cg["lng"],
                 "FacilityTypeDescription": "Campground",
                 "Reservable": True,
+                "Amenities": AMENITIES.get(fid, []),
             }
             for fid, cg in CAMPGROUNDS.items()
+            if wanted <= set(AMENITIES.get(fid, []))
         ][:limit]
         return JSONResponse(
             {
@@ -411,6 +493,28 @@ class RecreationGovSimulator(BookingDesk):
             }
         )
 
+    async def permits(self, request: Request) -> Response:
+        q = request.query_params
+        activity, state = (q.get("activity") or "").lower(), q.get("state")
+        found = [
+            {
+                "PermitID": pid,
+                **{k: v for k, v in p.items() if k != "closed"},
+                "LotteryCloses": None
+                if not p["Lottery"] or p.get("closed")
+                else (utcnow() + timedelta(days=LOTTERY_OPEN_DAYS)).date().isoformat(),
+            }
+            for pid, p in PERMITS.items()
+            if (not activity or p["Activity"] == activity) and (not state or p["State"] == state)
+        ]
+        return JSONResponse(
+            {"RECDATA": found, "METADATA": {"RESULTS": {"CURRENT_COUNT": len(found)}}}
+        )
+
+    async def lottery(self, request: Request) -> Response:
+        entry = self.camps.enter_lottery(request.path_params["permit_id"], await json_body(request))
+        return JSONResponse(entry, status_code=201)
+
     async def month(self, request: Request) -> Response:
         start = parse_date(
             request.query_params.get("start_date", "")[:10], "start_date", "INVALID_DATES"
@@ -422,6 +526,7 @@ class RecreationGovSimulator(BookingDesk):
             "entities": {
                 "reservations": dict(self.camps.reservations),
                 "booked_nights": len(self.camps.booked),
+                "lottery_entries": dict(self.camps.entries),
             }
         }
 
@@ -431,6 +536,14 @@ class RecreationGovSimulator(BookingDesk):
         self.route("/api/v1/facilities/{facility_id}/campsites", self.campsites, self.ridb)
         self.route(
             "/api/camps/availability/campground/{campground_id}/month", self.month, self.ridb
+        )
+        self.route("/api/v1/permits", self.permits, self.ridb)
+        self.route(
+            "/api/permits/{permit_id}/lottery",
+            self.lottery,
+            self.booking,
+            methods=["POST"],
+            idempotent=True,
         )
         self.route_bookings("/api/reservations/", self.booking)
         self.sim.on_emit(self.emit)

@@ -92,6 +92,18 @@ class ShellRechargeClient:
         response = await self.api.request("GET", f"/sessions/{session_id}", endpoint="session")
         return Session.model_validate(response.json())
 
+    async def emergency_stop(
+        self, session_id: str, *, code: str, reason: str | None = None, idempotency_key: str
+    ) -> Session:
+        body: dict[str, Any] = {"code": code}
+        if reason:
+            body["reason"] = reason
+        response = await self.api.request(
+            "POST", f"/sessions/{session_id}/emergency-stop", endpoint="emergency_stop", json=body,
+            idempotency_key=idempotency_key,
+        )
+        return Session.model_validate(response.json())
+
     async def stop(self, session_id: str, *, reason: str | None = None, idempotency_key: str) -> Receipt:
         response = await self.api.request(
             "POST", f"/sessions/{session_id}/stop", endpoint="stop", json={"reason": reason} if reason else {},

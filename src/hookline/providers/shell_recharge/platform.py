@@ -8,11 +8,14 @@ from typing import Any, TypeVar
 from hookline.config.models import HooklineSettings
 from hookline.errors import ProviderRejected, RetryableError
 from hookline.messages.reservation import (
+    EmergencyStop,
     ReservationCancel,
     ReservationModify,
     SessionStart,
+    SessionStatusGet,
     SessionStop,
     ShellCreate,
+    StationSearch,
 )
 from hookline.providers._reservation.clients import reservation_api
 from hookline.providers._reservation.platform import Outcome, only, status_fields
@@ -101,6 +104,69 @@ class ShellPlatform:
                 "co2_saved_kg": receipt.co2_saved_kg,
             },
         )
+
+    async def stations(self, command: StationSearch) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "latitude": command.latitude,
+            "longitude": command.longitude,
+            "radius_miles": command.radius_miles,
+        }
+        if command.connector_type:
+            params["connector_type"] = command.connector_type
+        if command.min_power_kw is not None:
+            params["min_power_kw"] = command.min_power_kw
+        if command.available_only:
+            params["available_only"] = "true"
+        found = await self.client.stations(**params)
+        stations = [
+            {
+                "station_id": s.get("station_id"),
+                "name": s.get("name"),
+                "location": s.get("location"),
+                "connectors": [
+                    {
+                        "connector_id": c.get("connector_id"),
+                        "type": c.get("type"),
+                        "power_kw": c.get("power_kw"),
+                        "status": c.get("status"),
+                    }
+                    for c in s.get("connectors") or []
+                    if isinstance(c, dict)
+                ],
+                "pricing": s.get("pricing"),
+            }
+            for s in found
+            if isinstance(s, dict)
+        ]
+        return {"count": len(stations), "stations": stations}
+
+    @staticmethod
+    def _session(session: Any) -> dict[str, Any]:
+        extra = session.model_extra or {}
+        return {
+            "status": session.status,
+            "station_id": session.station_id,
+            "connector_id": session.connector_id,
+            "reservation_id": session.reservation_id,
+            "started_at": session.started_at,
+            "ended_at": extra.get("ended_at"),
+            "energy_kwh": session.energy_kwh,
+            "power_kw": session.power_kw,
+            "soc_percent": session.soc_percent,
+            "duration_seconds": session.duration_seconds,
+            "cost": extra.get("cost"),
+            "failure": extra.get("failure"),
+        }
+
+    async def status(self, command: SessionStatusGet) -> Outcome:
+        session = await self.client.session(command.session_id)
+        return Outcome(session.session_id, self._session(session))
+
+    async def emergency_stop(self, command: EmergencyStop, key: str) -> Outcome:
+        session = await self.client.emergency_stop(
+            command.session_id, code=command.code, reason=command.reason, idempotency_key=key
+        )
+        return Outcome(session.session_id, self._session(session))
 
     async def health(self) -> bool:
         return await self.client.health()

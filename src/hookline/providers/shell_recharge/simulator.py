@@ -87,6 +87,9 @@ EVENTS = (
 )
 
 
+EMERGENCY_CODES = ("EMERGENCY_STOP", "CABLE_FAULT", "VEHICLE_FAULT", "SAFETY_HAZARD")
+
+
 def _stations() -> dict[str, dict[str, Any]]:
     def conn(cid: str, kind: str, kw: float, status: str = "available") -> dict[str, Any]:
         return {"connector_id": cid, "type": kind, "power_kw": kw, "status": status}
@@ -548,6 +551,21 @@ class ShellSimulator(BookingDesk):
             self.notify("session.completed", session.session_id, session.receipt())
         return JSONResponse(session.receipt())
 
+    async def emergency_stop(self, request: Request) -> Response:
+        """Cut the power now: the session fails with the stop code; an ended session answers as it is."""
+        session = self.chargers.get_session(request.path_params["session_id"])
+        body = await json_body(request)
+        code = str(body.get("code") or "EMERGENCY_STOP")
+        if code not in EMERGENCY_CODES:
+            raise SimError("INVALID_REQUEST", f"code must be one of {', '.join(EMERGENCY_CODES)}")
+        if session.status in ("starting", "charging", "stopping"):
+            reason = body.get("reason") or "Emergency stop"
+            self.chargers.finish(session, "failed", {"code": code, "message": str(reason)})
+            self.notify(
+                "session.failed", session.session_id, {**session.view(), "failure": session.failure}
+            )
+        return JSONResponse({**session.view(), "failure": session.failure})
+
     async def tick(self) -> None:
         for session in list(self.chargers.sessions.values()):
             for event, data in self.chargers.step(session):
@@ -579,6 +597,13 @@ class ShellSimulator(BookingDesk):
         self.route(
             f"{BASE}/sessions/{{session_id}}/stop",
             self.stop,
+            checks,
+            methods=["POST"],
+            idempotent=True,
+        )
+        self.route(
+            f"{BASE}/sessions/{{session_id}}/emergency-stop",
+            self.emergency_stop,
             checks,
             methods=["POST"],
             idempotent=True,

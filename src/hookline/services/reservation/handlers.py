@@ -19,7 +19,7 @@ come only from the providers' webhooks.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TypeVar, get_args
+from typing import Any, TypeVar, get_args
 
 import structlog
 from pydantic import BaseModel, ValidationError
@@ -27,16 +27,29 @@ from pydantic import BaseModel, ValidationError
 from hookline.envelope import CloudEvent, event_id, make_event
 from hookline.errors import PermanentError
 from hookline.messages.reservation import (
+    AvailabilityCheck,
     CommandError,
     CommandResult,
+    EmergencyStop,
+    PermitLotteryEnter,
+    PermitSearch,
     ReservationCancel,
     ReservationCreate,
     ReservationModify,
     ReservationProvider,
+    ReservationSearch,
     SessionStart,
+    SessionStatusGet,
     SessionStop,
+    StationSearch,
 )
-from hookline.providers._reservation.platform import ChargingPlatform, Outcome, Platform
+from hookline.providers._reservation.platform import (
+    ChargingPlatform,
+    Outcome,
+    PermitPlatform,
+    Platform,
+    SearchPlatform,
+)
 from hookline.worker.commands import CommandHandlers, Failure
 from hookline.worker.handlers import Handler, HandlerContext
 
@@ -47,6 +60,15 @@ SOURCE = f"/hookline/workers/{SERVICE}"
 M = TypeVar("M", bound=BaseModel)
 # The platforms the message contract names (its schema enum).
 PROVIDERS: tuple[str, ...] = get_args(ReservationProvider)
+
+
+def _default_provider(command_type: str) -> str | None:
+    """The one platform a command type can mean when it names none (its model's default)."""
+    if command_type.startswith("charging."):
+        return "shell_recharge"
+    if command_type.startswith("reservation.permit."):
+        return "recreation_gov"
+    return None
 
 
 def _domain(command_type: str) -> str:
@@ -79,12 +101,19 @@ class ReservationHandlers(CommandHandlers):
             "reservation.cancel": self.cancel,
             "charging.session.start": self.start,
             "charging.session.stop": self.stop,
+            "reservation.search": self.search,
+            "reservation.availability.check": self.availability,
+            "reservation.permit.search": self.permit_search,
+            "reservation.permit.lottery.enter": self.lottery_enter,
+            "charging.station.search": self.station_search,
+            "charging.session.status": self.session_status,
+            "charging.session.emergency_stop": self.emergency_stop,
         }
 
     async def report_failure(self, event: CloudEvent, ctx: HandlerContext, type_: str,
                              failure: Failure) -> None:
         data = event.data if isinstance(event.data, dict) else {}
-        provider = data.get("provider") if data.get("provider") in PROVIDERS else None
+        provider = data.get("provider") if data.get("provider") in PROVIDERS else _default_provider(type_)
         entity = data.get("reservation_id") or data.get("session_id")
         result = CommandResult(
             command_id=event.id,
@@ -139,6 +168,27 @@ class ReservationHandlers(CommandHandlers):
                                  code="UNSUPPORTED_COMMAND")
         return platform
 
+    def _searching(self, name: str) -> SearchPlatform:
+        platform = self._platform(name)
+        if not isinstance(platform, SearchPlatform):
+            raise PermanentError(f"provider {name!r} does not search venues", code="UNSUPPORTED_COMMAND")
+        return platform
+
+    def _permits(self, name: str) -> PermitPlatform:
+        platform = self._platform(name)
+        if not isinstance(platform, PermitPlatform):
+            raise PermanentError(f"provider {name!r} does not issue permits", code="UNSUPPORTED_COMMAND")
+        return platform
+
+    async def _answered(self, event: CloudEvent, ctx: HandlerContext, provider: str,
+                        result: dict[str, Any]) -> None:
+        """A read's result (search, availability, permits): keyed by the command id, no entity."""
+        domain = _domain(event.type)
+        data = CommandResult.model_validate({"command_id": event.id, "command_type": event.type,
+                                             "provider": provider, "result": result})
+        await ctx.emit(result_event(event, f"{domain}.command.succeeded", data, event.id), ctx.topics.events(domain))
+        log.info("reservation.command_succeeded", command_id=event.id, type=event.type, provider=provider)
+
     async def _succeeded(self, event: CloudEvent, ctx: HandlerContext, provider: str, outcome: Outcome,
                          entity: str = "reservation_id") -> None:
         domain = _domain(event.type)
@@ -174,6 +224,48 @@ class ReservationHandlers(CommandHandlers):
     async def stop(self, event: CloudEvent, ctx: HandlerContext) -> None:
         command = self._parse(event, SessionStop)
         outcome = await self._charging(command.provider).stop(command, ctx.idempotency_key)
+        await self._succeeded(event, ctx, command.provider, outcome, "session_id")
+
+
+    async def search(self, event: CloudEvent, ctx: HandlerContext) -> None:
+        command = self._parse(event, ReservationSearch)
+        result = await self._searching(command.provider).search(command)
+        await self._answered(event, ctx, command.provider, result)
+
+    async def availability(self, event: CloudEvent, ctx: HandlerContext) -> None:
+        command = self._parse(event, AvailabilityCheck)
+        result = await self._searching(command.provider).availability(command)
+        await self._answered(event, ctx, command.provider, result)
+
+    async def permit_search(self, event: CloudEvent, ctx: HandlerContext) -> None:
+        command = self._parse(event, PermitSearch)
+        result = await self._permits(command.provider).permits(command)
+        await self._answered(event, ctx, command.provider, result)
+
+    async def lottery_enter(self, event: CloudEvent, ctx: HandlerContext) -> None:
+        command = self._parse(event, PermitLotteryEnter)
+        platform = self._permits(command.provider)
+        outcome = await platform.enter_lottery(command, ctx.idempotency_key)
+        domain = _domain(event.type)
+        data = CommandResult(command_id=event.id, command_type=event.type, provider=command.provider,
+                             result=outcome.result)
+        await ctx.emit(result_event(event, f"{domain}.command.succeeded", data, outcome.entity_id),
+                       ctx.topics.events(domain))
+
+    async def station_search(self, event: CloudEvent, ctx: HandlerContext) -> None:
+        command = self._parse(event, StationSearch)
+        result = await self._charging(command.provider).stations(command)
+        await self._answered(event, ctx, command.provider, result)
+
+    async def session_status(self, event: CloudEvent, ctx: HandlerContext) -> None:
+        command = self._parse(event, SessionStatusGet)
+        outcome = await self._charging(command.provider).status(command)
+        await self._succeeded(event, ctx, command.provider, outcome, "session_id")
+
+    async def emergency_stop(self, event: CloudEvent, ctx: HandlerContext) -> None:
+        command = self._parse(event, EmergencyStop)
+        outcome = await self._charging(command.provider).emergency_stop(command, ctx.idempotency_key)
+        log.warning("reservation.emergency_stop", session_id=command.session_id, code=command.code)
         await self._succeeded(event, ctx, command.provider, outcome, "session_id")
 
 
