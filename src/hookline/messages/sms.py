@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from hookline.messages.base import MessageType
 
@@ -29,7 +29,7 @@ _EXAMPLE_ID = "7b0e2f6c-3f1a-4e55-9a0b-1c2d3e4f5a6b"
 
 
 class SmsSend(BaseModel):
-    """Arguments of ``sms.send``: send ``body`` to ``to`` through the best available provider."""
+    """Arguments of ``sms.send``: send ``body`` (or a rendered ``template``) to ``to``."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -39,8 +39,25 @@ class SmsSend(BaseModel):
         examples=[_EXAMPLE_ID],
     )
     to: str = Field(description="Recipient in E.164.", examples=["+886912345678"])
-    body: str = Field(
-        min_length=1, max_length=1600, description="Message text.", examples=["Your order shipped."]
+    body: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=1600,
+        description="Message text; exactly one of body and template.",
+        examples=["Your order shipped."],
+    )
+    template: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="A template under services.sms.templates; one of its variants is chosen "
+        "by the message id against the variants' weights (the same variant on a redelivery).",
+        examples=["welcome"],
+    )
+    variables: dict[str, str | int | float | bool | None] = Field(
+        default_factory=dict,
+        description="Values for the template's {{ name }} references (template only).",
+        examples=[{"name": "Mei"}],
     )
     sender: str | None = Field(
         default=None,
@@ -58,6 +75,14 @@ class SmsSend(BaseModel):
         description="Free text for correlation, echoed on every event.",
         examples=["colt:ORD-100234"],
     )
+
+    @model_validator(mode="after")
+    def _body_or_template(self) -> SmsSend:
+        if (self.body is None) == (self.template is None):
+            raise ValueError("give exactly one of body and template")
+        if self.variables and self.template is None:
+            raise ValueError("variables are only used with a template")
+        return self
 
 
 class SmsMessageBase(BaseModel):
@@ -85,6 +110,17 @@ class SmsMessageBase(BaseModel):
     )
     reference: str | None = Field(
         default=None, description="The command's reference.", examples=["colt:ORD-100234"]
+    )
+    template: str | None = Field(
+        default=None,
+        description="The command's template; null for a plain body and on delivery reports, "
+        "which stateless adapters normalize (the sms worker counts delivery per variant).",
+        examples=["welcome"],
+    )
+    variant: str | None = Field(
+        default=None,
+        description="The template's variant this message was sent with (A/B testing).",
+        examples=["a"],
     )
 
 

@@ -87,6 +87,7 @@ class SimMessage:
     def as_json(self) -> dict[str, Any]:
         return {
             "to": self.to,
+            "body": self.body,
             "status": self.status,
             "outcome": self.outcome,
             "ref": self.ref,

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from hookline.config.models import HooklineSettings
 from hookline.errors import ConfigError
 from hookline.messages.sms import ProviderName
+from hookline.services.sms.templates import MessageTemplate
 
 
 def _names(*names: ProviderName) -> list[ProviderName]:
@@ -42,6 +43,8 @@ class SmsSettings(BaseModel):
     # Each provider's health check (Twilio account, Every8d credit, Mitake query) runs
     # this often; a provider that fails it moves to the end of the route. 0 turns it off.
     health_interval_seconds: float = Field(default=300.0, ge=0)
+    # Message templates with A/B variants an sms.send may name instead of a body.
+    templates: dict[str, MessageTemplate] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _unique(self) -> SmsSettings:

@@ -49,3 +49,10 @@ PROVIDER_HEALTHY = Gauge(
     ["provider"],
     registry=REGISTRY,
 )
+TEMPLATE_OUTCOMES = Counter(
+    "hookline_sms_template_outcomes_total",
+    "Outcomes of templated messages per template variant (A/B testing): accepted, "
+    "delivered, undelivered, failed. Counted once per message and outcome.",
+    ["template", "variant", "outcome"],
+    registry=REGISTRY,
+)

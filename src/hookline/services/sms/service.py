@@ -47,6 +47,7 @@ from hookline.services.sms.health import HealthChecks
 from hookline.services.sms.routing import ProviderHealth, Route, order
 from hookline.services.sms.state import Attempt, MessageState, MessageStore
 from hookline.services.sms.success import SuccessTracker
+from hookline.services.sms.templates import Rendered, TemplateProblem, render
 
 log = structlog.get_logger("hookline.sms")
 
@@ -99,13 +100,16 @@ class SmsService:
             ) from exc
         state = await self.store.get(message_id)
         if state is None:
+            rendered = self._render(args, message_id)
             state = MessageState(
                 message_id=message_id,
                 to=args.to,
-                body=args.body,
+                body=rendered.body if rendered else args.body or "",
                 sender=args.sender,
                 preferred=args.provider,
                 reference=args.reference,
+                template=rendered.template if rendered else None,
+                variant=rendered.variant if rendered else None,
             )
             try:
                 validate_e164(args.to)
@@ -114,13 +118,25 @@ class SmsService:
                 await self._fail(state, ctx, _invalid(exc), command)
         log.info("sms.send_received", message_id=message_id, to=args.to, status=state.status)
         if state.status == "failed":
-            await self._fail(state, ctx, _last_failure(state), command)
+            await self._fail(state, ctx, _last_failure(state), command, replay=True)
         if state.status in ("accepted", "delivered"):
             current = state.current
             assert current is not None
             await self._emit_accepted(state, current, ctx, command, replay=True)
             return
         await self._deliver(state, ctx, command)
+
+    def _render(self, args: SmsSend, message_id: str) -> Rendered | None:
+        if args.template is None:
+            return None
+        try:
+            return render(self.settings.templates, args.template, args.variables, message_id)
+        except TemplateProblem as exc:
+            raise PermanentError(
+                f"sms.send template cannot be rendered: {exc}",
+                code="invalid_command",
+                details={"template": args.template, "problem": exc.code},
+            ) from exc
 
     async def report_undelivered(self, report: CloudEvent, ctx: Emitter) -> None:
         data = SmsUndelivered.model_validate(report.data)
@@ -146,8 +162,11 @@ class SmsService:
         if not failure.failover:
             state.status = "failed"
             state = await self.store.put(state)
+            _count_variant(state, "undelivered")
             await self._fail(state, ctx, failure, report)
         state = await self.store.put(state)
+        # After the write: a report retried on a conflict is counted once.
+        _count_variant(state, "undelivered")
         await self._deliver(state, ctx, report, previous=failure)
 
     async def report_delivered(self, report: CloudEvent, ctx: Emitter) -> None:
@@ -160,6 +179,8 @@ class SmsService:
         attempt.status = "delivered"
         state.status = "delivered"
         await self.store.put(state)
+        # After the write: a conflict retries the report, which must not count twice.
+        _count_variant(state, "delivered")
 
     # -- the route ------------------------------------------------------------------------
 
@@ -323,6 +344,8 @@ class SmsService:
             "to": state.to,
             "attempt": attempt.number,
             "reference": state.reference,
+            "template": state.template,
+            "variant": state.variant,
         }
 
     async def _emit_accepted(
@@ -354,6 +377,7 @@ class SmsService:
         await ctx.emit(event, ctx.topics.events("sms"))
         if not replay:
             metrics.MESSAGES.labels(attempt.provider, "accepted").inc()
+            _count_variant(state, "accepted")
             metrics.SEGMENTS.labels(attempt.provider).inc(segments)
             if cost is not None:
                 metrics.COST.labels(attempt.provider, self.settings.currency).inc(cost)
@@ -396,7 +420,12 @@ class SmsService:
         )
 
     async def _fail(
-        self, state: MessageState, ctx: Emitter, failure: Failure, cause: CloudEvent
+        self,
+        state: MessageState,
+        ctx: Emitter,
+        failure: Failure,
+        cause: CloudEvent,
+        replay: bool = False,
     ) -> NoReturn:
         """Emit the terminal ``sms.message.failed`` and raise, so the record is dead-lettered."""
         last = state.current
@@ -408,6 +437,8 @@ class SmsService:
                 "command_id": state.message_id,
                 "to": state.to,
                 "reference": state.reference,
+                "template": state.template,
+                "variant": state.variant,
             }
         )
         common["provider"] = last.provider if last else None
@@ -421,6 +452,8 @@ class SmsService:
         event = self._event("sms.message.failed", "failed", state, data, cause, common["provider"])
         await ctx.emit(event, ctx.topics.events("sms"))
         metrics.MESSAGES.labels(common["provider"] or "none", "failed").inc()
+        if not replay:
+            _count_variant(state, "failed")
         log.warning(
             "sms.failed",
             message_id=state.message_id,
@@ -449,6 +482,11 @@ class SmsService:
         for client in self.providers.values():
             await client.aclose()
         await self.store.close()
+
+
+def _count_variant(state: MessageState, outcome: str) -> None:
+    if state.template is not None and state.variant is not None:
+        metrics.TEMPLATE_OUTCOMES.labels(state.template, state.variant, outcome).inc()
 
 
 def _errors(exc: ValidationError) -> list[dict[str, Any]]:

@@ -46,6 +46,9 @@ class MessageState(BaseModel):
     sender: str | None = None
     preferred: ProviderName | None = None
     reference: str | None = None
+    # The A/B template and its variant the body was rendered from (None for a plain body).
+    template: str | None = None
+    variant: str | None = None
     status: MessageStatus = "sending"
     attempts: list[Attempt] = Field(default_factory=list)
     version: int = 0
