@@ -324,12 +324,26 @@ class Loop:
         return result.returncode == 0
 
     def stop(self) -> None:
+        broker: int | None = None
+        with contextlib.suppress(Exception):
+            broker = self.broker_pid()
+            # A paused broker ignores every signal but SIGKILL until it runs again.
+            os.kill(broker, signal.SIGCONT)
         for process in reversed(self.processes):
-            if process is self.broker and process.alive():
-                # A paused broker ignores SIGTERM until it runs again.
-                with contextlib.suppress(Exception):
-                    os.kill(self.broker_pid(), signal.SIGCONT)
+            # SIGINT for `hookline broker`: it stops its broker child on KeyboardInterrupt.
             process.stop(signal.SIGINT if process is self.broker else signal.SIGTERM)
+        if broker is not None and self._is_our_broker(broker):
+            # Never leave the broker behind, even when `hookline broker` did not stop it.
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(broker, signal.SIGKILL)
+
+    def _is_our_broker(self, pid: int) -> bool:
+        """Whether ``pid`` is still the broker on our port (not a reused process id)."""
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return False
+        return b"tansu" in command and f":{self.ports.kafka}".encode() in command
 
 
 async def _ok(pending: Any) -> bool:
