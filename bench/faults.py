@@ -22,7 +22,8 @@ when an event in Kafka ended in neither an SMS nor a dead letter
 (unaccounted). How to read the table: docs/faults.md.
 
 Only public surfaces are used: the CLI, the configuration file, HTTP, the
-simulators' admin API and the documented Kafka topics.
+simulators' admin API and the documented Kafka topics; webhooks are signed
+in-process with hookline's signature schemes (what ``hookline sign`` uses).
 """
 
 from __future__ import annotations
