@@ -32,6 +32,7 @@ COMMANDS = [
     "hookline.cli.config_cmd",
     "hookline.cli.worker_cmd",
     "hookline.cli.dlq_cmd",
+    "hookline.cli.reconcile_cmd",
     "hookline.cli.inspect_cmd",
     "hookline.cli.trace_cmd",
     "hookline.cli.sandbox_cmd",

@@ -113,6 +113,9 @@ class ProviderSpec:
     callback_source: str | None = None
     # The CloudEvent types this provider's adapter and client produce or serve.
     message_types: tuple[MessageType, ...] = ()
+    # ``await reconcile(client, entity)``: the provider's status API read as the webhook
+    # it would have sent (providers/reconcile.py); None: no status API (docs/reconcile.md).
+    reconcile: Callable[..., Any] | None = None
 
 
 def with_defaults(settings: ModelT, defaults: Mapping[str, Any]) -> ModelT:

@@ -67,6 +67,15 @@ def _validation_details(exc: ValidationError) -> list[dict[str, Any]]:
     ]
 
 
+class CallbackHold(BaseModel):
+    """``POST /_sim/callbacks``: drop every new callback, or send each ``delay_seconds`` late."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    drop: bool = False
+    delay_seconds: float = Field(default=0.0, ge=0, le=3600)
+
+
 def admin_routes(sim: Simulator) -> list[BaseRoute]:
     async def add_fault(request: Request) -> Response:
         try:
@@ -106,7 +115,19 @@ def admin_routes(sim: Simulator) -> list[BaseRoute]:
             return _error(exc.status, exc.message)
         return JSONResponse({"event_id": event_id}, status_code=202)
 
+    async def hold_callbacks(request: Request) -> Response:
+        try:
+            hold = CallbackHold.model_validate(await _json(request))
+        except _BadInput as exc:
+            return _error(400, str(exc))
+        except ValidationError as exc:
+            return _error(400, "invalid callback hold", _validation_details(exc))
+        sim.callbacks.drop = hold.drop
+        sim.callbacks.hold_seconds = hold.delay_seconds
+        return JSONResponse(sim.callbacks.counters()["hold"])
+
     return [
+        Route("/_sim/callbacks", hold_callbacks, methods=["POST"]),
         Route("/_sim/faults", add_fault, methods=["POST"]),
         Route("/_sim/faults", list_faults, methods=["GET"]),
         Route("/_sim/faults/{fault_id}", delete_fault, methods=["DELETE"]),

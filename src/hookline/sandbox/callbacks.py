@@ -12,7 +12,10 @@ the signature scheme it signs with) and hands it to
   every attempt sends the same event id and body byte for byte and is signed
   afresh, so timestamped schemes carry the current time;
 - after delivery, re-sends the event ``duplicate`` times (dedup tests);
-- with ``bad_signature`` corrupts one character of the signature.
+- with ``bad_signature`` corrupts one character of the signature;
+- under a hold (``POST /_sim/callbacks``: ``{"drop": true}`` or
+  ``{"delay_seconds": N}``) drops every new callback (counted in ``dropped``)
+  or sends it N seconds late, so reconciliation can be tested without them.
 
 Counters: ``sent`` (deliveries started, duplicates included), ``delivered``,
 ``retrying`` (waiting for their next attempt now), ``abandoned``, ``attempts``,
@@ -147,6 +150,9 @@ class CallbackSender:
         self._zero(keep_last)
 
     def _zero(self, keep_last: int = KEEP_LAST) -> None:
+        self.drop = False
+        self.hold_seconds = 0.0
+        self.dropped = 0
         self.sent = 0
         self.delivered = 0
         self.retrying = 0
@@ -186,6 +192,12 @@ class CallbackSender:
 
     def enqueue(self, callback: Callback) -> None:
         """Queue a callback behind the earlier ones of its entity; returns at once."""
+        if self.drop:
+            self.dropped += 1
+            log.info("sandbox.callback.dropped", provider=self.provider, event_id=callback.event_id)
+            return
+        if self.hold_seconds > 0:
+            callback = replace(callback, delay_seconds=callback.delay_seconds + self.hold_seconds)
         callback = self._traced(callback)
         queue = self._queues.setdefault(callback.entity, deque())
         queue.append(callback)
@@ -352,5 +364,7 @@ class CallbackSender:
             "abandoned": self.abandoned,
             "attempts": self.attempts,
             "queued": self.queued,
+            "dropped": self.dropped,
+            "hold": {"drop": self.drop, "delay_seconds": self.hold_seconds},
             "last": list(self.last),
         }

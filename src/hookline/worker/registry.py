@@ -52,6 +52,7 @@ WORKERS: dict[str, WorkerFactory] = {
     "sms": lazy("hookline.services.sms.worker:create_worker"),
     "reservation": lazy("hookline.services.reservation.worker:create_worker"),
     "reactor": lazy("hookline.reactor.worker:create_worker"),
+    "reconcile": lazy("hookline.services.reconcile.worker:create_worker"),
 }
 
 

@@ -26,6 +26,7 @@ SPEC = ProviderSpec(
     "colt", ColtAdapter(), samples,
     family="colt",
     client=lazy("hookline.providers.colt.client:from_settings"),
+    reconcile=lazy("hookline.providers.colt.reconcile:check"),
     simulator=lazy("hookline.providers.colt.simulator:create_app"),
     simulator_port=8101,
     callback_source="colt",

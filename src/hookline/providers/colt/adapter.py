@@ -3,7 +3,9 @@
 ``order.state_changed`` becomes ``colt.order.state_changed`` keyed by order id;
 ``service.alert`` becomes ``colt.service.utilization_high`` or
 ``colt.service.availability_low`` keyed by service id. The provider event id is
-Colt's ``eventId`` (the ``X-Colt-Event-Id`` header when the body lacks it).
+Colt's ``eventId`` (the ``X-Colt-Event-Id`` header when the body lacks it), except
+for a final order status (``completed``, ``rejected``, ``cancelled``): there it is
+``"{orderId}:{status}"``, which the reconciler can rebuild from the status API.
 """
 
 from __future__ import annotations
@@ -35,6 +37,14 @@ from hookline.providers.colt.models import (
 ORDER_STATE_CHANGED = "colt.order.state_changed"
 UTILIZATION_HIGH = "colt.service.utilization_high"
 AVAILABILITY_LOW = "colt.service.availability_low"
+
+
+# docs/providers/colt.md#webhooks: a final status's provider event id is "{orderId}:{status}".
+FINAL_ORDER_STATUSES = frozenset({"completed", "rejected", "cancelled"})
+
+
+def final_event_id(order_id: str, status: str) -> str:
+    return f"{order_id}:{status}"
 
 
 def _time(raw: str | None, fallback: datetime) -> datetime:
@@ -117,6 +127,12 @@ class ColtAdapter:
                 type_: str = ORDER_STATE_CHANGED
                 data: Any = order_state_changed(change)
                 subject = change.orderId
+                if change.status in FINAL_ORDER_STATUSES:
+                    # An order reaches a final status once, so its id names the change itself:
+                    # the reconciler (services/reconcile) builds the same id from the status API.
+                    note = note.model_copy(
+                        update={"eventId": final_event_id(change.orderId, change.status)}
+                    )
             elif note.eventType == "service.alert":
                 alert = ColtServiceAlert.model_validate(note.data)
                 type_, data = service_alert(alert)

@@ -17,6 +17,7 @@ SPEC = ProviderSpec(
     "every8d", Every8dAdapter(), samples,
     family="sms",
     client=lazy("hookline.providers.every8d.client:from_settings"),
+    reconcile=lazy("hookline.providers.every8d.reconcile:check"),
     simulator=lazy("hookline.providers.every8d.simulator:create_app"),
     simulator_port=8103,
     callback_source="every8d-dlr",

@@ -17,6 +17,7 @@ SPEC = ProviderSpec(
     "mitake", MitakeAdapter(), samples,
     family="sms",
     client=lazy("hookline.providers.mitake.client:from_settings"),
+    reconcile=lazy("hookline.providers.mitake.reconcile:check"),
     simulator=lazy("hookline.providers.mitake.simulator:create_app"),
     simulator_port=8104,
     callback_source="mitake-dlr",

@@ -54,7 +54,8 @@ CLIENT_DEFAULTS: dict[str, Any] = {"limits": {"max_concurrency": 15}}
 class MitakeErrors:
     def classify(self, response: httpx.Response) -> HooklineError | None:
         status = response.status_code
-        fields = parse_ini(response.content.decode("utf-8", errors="replace"))
+        text = response.content.decode("utf-8", errors="replace")
+        fields = parse_ini(text)
         code = fields.get("statuscode", "")
         details = {"provider": "mitake", "provider_code": code or str(status)}
         if status == 429 or status >= 500 or code in _RETRY:
@@ -67,6 +68,8 @@ class MitakeErrors:
         if status >= 400:
             return rejected("mitake", "content", str(status), f"HTTP {status}")
         if code in _ACCEPTED or (not code and "AccountPoint" in fields):
+            return None
+        if status < 300 and not code and _status_lines(text):
             return None
         error = fields.get("Error", f"statuscode={code}")
         if code in ("e", "d") or code in _PROVIDER:
@@ -88,6 +91,12 @@ class MitakeErrors:
             code="malformed",
             details=details,
         )
+
+
+def _status_lines(text: str) -> bool:
+    """A message-status answer: "msgid<TAB>StatusFlag<TAB>time" lines."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    return bool(lines) and all("\t" in line and "=" not in line for line in lines)
 
 
 class MitakeClient(SmsClientBase):
@@ -128,6 +137,15 @@ class MitakeClient(SmsClientBase):
             provider_status=fields.get("statuscode", "1"),
             duplicate=fields.get("Duplicate") == "Y",
         )
+
+    async def status(self, msgid: str) -> str:
+        """The message-status query (``SmQuery`` with ``msgid``): the StatusFlag, or ``unknown``."""
+        response = await self.api.request("GET", QUERY, endpoint="status", params={"msgid": msgid})
+        for line in response.content.decode("utf-8", errors="replace").splitlines():
+            parts = line.strip().split("\t")
+            if len(parts) >= 2 and parts[0] == msgid:
+                return parts[1].strip()
+        return "unknown"
 
     async def health(self) -> bool:
         """The account query: answers ``AccountPoint`` while the credentials work."""

@@ -137,8 +137,18 @@ class MitakeSimulator(SmsSimulator):
         return ini(f"msgid={message.id}", "statuscode=1", f"AccountPoint={self.points}")
 
     async def query(self, request: Request) -> Response:
-        if not self.authorized(await request_fields(request, _charset(request))):
+        fields = await request_fields(request, _charset(request))
+        if not self.authorized(fields):
             return ini("statuscode=e", "Error=auth failed")
+        if fields.get("msgid"):
+            # The message-status query: one "msgid<TAB>StatusFlag<TAB>statustime" line per id.
+            now = datetime.now(TAIPEI).strftime("%Y%m%d%H%M%S")
+            lines = [
+                f"{msgid}\t{_FLAGS[message.status]}\t{now}"
+                for msgid in fields["msgid"].split(",")
+                if (message := self.world.messages.get(msgid)) is not None
+            ]
+            return PlainTextResponse("".join(f"{line}\r\n" for line in lines))
         return PlainTextResponse(f"AccountPoint={self.points}\r\n")
 
     def callback_for(self, message: SimMessage, state: Status) -> Callback:

@@ -17,6 +17,7 @@ SPEC = ProviderSpec(
     "twilio", TwilioAdapter(), samples,
     family="sms",
     client=lazy("hookline.providers.twilio.client:from_settings"),
+    reconcile=lazy("hookline.providers.twilio.reconcile:check"),
     simulator=lazy("hookline.providers.twilio.simulator:create_app"),
     simulator_port=8102,
     callback_source="sms-twilio",

@@ -1,0 +1,52 @@
+"""What a provider's status check answers the reconciler (docs/reconcile.md).
+
+A provider with a status API gives its :class:`~hookline.providers.base.ProviderSpec`
+a ``reconcile`` check: ``await check(client, entity)`` asks the provider (through
+the client its spec builds, so the same auth, limits, breaker and retries apply)
+and answers an :class:`Observation`: the provider's current status and the
+webhook the provider would have sent for it. The reconciler runs that webhook
+through the provider's own adapter, so the event carries exactly the id the
+callback would have produced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Check", "Entity", "Observation"]
+
+
+@dataclass
+class Entity:
+    """Something hookline started and has not seen finish (an open entity)."""
+
+    provider: str
+    entity_id: str  # the provider's id: Twilio sid, Every8d batch, Mitake msgid, Colt order id
+    kind: str  # "sms.message", "colt.order"
+    subject: str  # hookline's subject: the message id, the order id
+    status: str  # last known status, in the provider's words
+    opened_at: float
+    last_news_at: float
+    context: dict[str, Any] = field(default_factory=dict)
+    checks: int = 0
+
+    @property
+    def key(self) -> str:
+        return f"{self.provider}:{self.entity_id}"
+
+
+@dataclass(frozen=True)
+class Observation:
+    """The provider's answer: its status, whether final, and the webhook it stands for."""
+
+    status: str
+    final: bool
+    # The webhook's parsed body and query, as the adapter reads them.
+    payload: Any
+    query: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/x-www-form-urlencoded"
+
+
+Check = Callable[[Any, Entity], Awaitable[Observation | None]]

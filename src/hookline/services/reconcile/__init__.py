@@ -1,0 +1,1 @@
+"""Reconciliation: ask the providers' status APIs about what a lost callback left open (docs/reconcile.md)."""

@@ -1,0 +1,106 @@
+"""The SMS loop plus the real ``reconcile`` worker, sharing one Redis (open entities, dedup)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+
+from hookline.bus.broker import free_port
+from hookline.config.check import prepare
+from hookline.config.models import HooklineSettings
+from hookline.envelope import CloudEvent
+from hookline.observability.metrics import REGISTRY
+from hookline.providers.registry import names
+from hookline.services.reconcile.worker import create_worker as create_reconcile
+from hookline.worker.runtime import Worker
+from tests.services.sms.loop import SIMS, SmsLoop, raw_settings
+from tests.support.loop import collecting, simulated_world
+
+# Short enough that the tests take seconds, long enough that a callback that is
+# not held back arrives first on a loaded machine.
+FAST_RECONCILE: dict[str, Any] = {
+    "interval_seconds": 0.5,
+    "providers": {
+        name: {"after_seconds": 1.5, "give_up_after_seconds": 600}
+        for name in ("twilio", "every8d", "mitake", "colt")
+    },
+}
+
+
+async def fresh_redis(url: str) -> str:
+    """A Redis database of its own for this test: the simulators number messages from the
+    same first id each time, so another test's dedup keys would make callbacks duplicates."""
+    db_url = url.rsplit("/", 1)[0] + "/9"
+    client: Redis = Redis.from_url(db_url)
+    try:
+        await client.flushdb()
+    finally:
+        await client.aclose()
+    return db_url
+
+
+@dataclass
+class ReconcileLoop(SmsLoop):
+    reconciler: Worker | None = None
+
+    async def hold_callbacks(self, sim: str, **hold: Any) -> None:
+        response = await self.http.post(f"{self.urls[sim]}/_sim/callbacks", json=hold)
+        response.raise_for_status()
+
+    def count(self, type_: str, subject: str) -> int:
+        return sum(1 for e in self.events if e.type == type_ and e.subject == subject)
+
+    def events_of(self, subject: str) -> list[CloudEvent]:
+        return [e for e in self.events if e.subject == subject]
+
+    async def start_reconciler(self) -> Worker:
+        worker = Worker(
+            self.settings,
+            await create_reconcile(self.settings),
+            bootstrap_servers=self.bootstrap,
+            embedded=True,
+        )
+        await worker.start()
+        self.reconciler = worker
+        return worker
+
+    @staticmethod
+    def reconciled(provider: str, outcome: str = "published") -> float:
+        """Events the reconciler published (or found duplicate) for ``provider`` so far."""
+        value = REGISTRY.get_sample_value(
+            "hookline_reconcile_events_total", {"provider": provider, "outcome": outcome}
+        )
+        return value or 0.0
+
+    async def settle(self, seconds: float) -> None:
+        """Give a wrong second event time to show up."""
+        await asyncio.sleep(seconds)
+
+
+@contextlib.asynccontextmanager
+async def reconcile_loop(
+    bootstrap: str, redis_url: str, *, reconcile: dict[str, Any] | None = None, **options: Any
+) -> AsyncIterator[ReconcileLoop]:
+    ports = {name: free_port() for name in ("ingress", *SIMS)}
+    raw = raw_settings(bootstrap, ports, redis_url=await fresh_redis(redis_url), **options)
+    raw["services"]["reconcile"] = reconcile if reconcile is not None else FAST_RECONCILE
+    settings = prepare(HooklineSettings.model_validate(raw), names())
+    urls = {n: f"http://127.0.0.1:{ports[n]}" for n in ports}
+    loop = ReconcileLoop(settings, raw, urls, bootstrap)
+    async with simulated_world(settings, bootstrap, ports, SIMS), collecting(
+        bootstrap, [loop.topics.events("sms")], loop.events
+    ):
+        try:
+            await loop.start_worker()
+            await loop.start_reconciler()
+            yield loop
+        finally:
+            for worker in (loop.reconciler, loop.worker):
+                if worker is not None:
+                    await worker.stop()
+            await loop.http.aclose()
