@@ -82,10 +82,16 @@ class Pages:
         metrics = {"width": pixels, "height": 812, "deviceScaleFactor": 1, "mobile": True}
         self.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
 
-    def click(self, css: str) -> None:
+    def click(self, css: str, *, navigates: bool = True) -> None:
+        """Click; for a link or a submit button, wait until the next page has replaced this one."""
         from selenium.webdriver.common.by import By
+        from selenium.webdriver.support import expected_conditions
+        from selenium.webdriver.support.wait import WebDriverWait
 
+        page = self.driver.find_element(By.TAG_NAME, "html")
         self.driver.find_element(By.CSS_SELECTOR, css).click()
+        if navigates:
+            WebDriverWait(self.driver, 60).until(expected_conditions.staleness_of(page))
 
     def unlabelled_controls(self) -> list[str]:
         script = """

@@ -107,12 +107,12 @@ def test_event_page_follows_the_chain_of_a_replayed_dead_letter(
     quote = command("colt.quote.create", QUOTE)
     publish(running.kafka, "hookline.commands.colt", quote)
     pages.until("/console/dlq?service=colt", lambda text: "colt.quote.create" in text)
-    pages.click(f'input[name="letter"][aria-label="Select {quote.id}"]')
+    pages.click(f'input[name="letter"][aria-label="Select {quote.id}"]', navigates=False)
     pages.click('button[value="dry_run"]')
     assert "Dry run: 1 letter(s) would be replayed" in pages.text
     assert "Replayed 1" not in pages.text
     pages.shot("dlq-dry-run")
-    pages.click(f'input[name="letter"][aria-label="Select {quote.id}"]')
+    pages.click(f'input[name="letter"][aria-label="Select {quote.id}"]', navigates=False)
     pages.click('button[value="replay"]')
     assert "Replayed 1 letter(s)." in pages.text
     assert "replayed 20" in pages.text  # the row's mark: "replayed <date>"

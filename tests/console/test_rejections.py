@@ -107,7 +107,8 @@ async def test_bodies_are_kept_only_when_configured(broker: EmbeddedBroker) -> N
 
 
 async def test_admin_api_answers_bad_filters_with_400(broker: EmbeddedBroker) -> None:
-    """A time or number the filters cannot read is a 400 problem, not a 500."""
+    """A filter or body the API cannot read is a 400 problem, not a 500; a replay that names
+    nothing replays nothing; a replay is a dry run unless it says otherwise."""
     settings = settings_for(broker.bootstrap_servers, admin_token=TOKEN)
     headers = {"authorization": f"Bearer {TOKEN}"}
     async with running_ingress(settings) as url, httpx.AsyncClient(headers=headers) as client:
@@ -115,11 +116,14 @@ async def test_admin_api_answers_bad_filters_with_400(broker: EmbeddedBroker) ->
             client.get(f"{url}/admin/events", params={"since": "yesterday"}),
             client.get(f"{url}/admin/events", params={"limit": "-1"}),
             client.get(f"{url}/admin/dlq/letters", params={"replayed": "maybe"}),
-            client.get(f"{url}/admin/rejected", params={"limit": "0"}),
+            client.get(f"{url}/admin/rejected", params={"limit": "ten"}),
             client.post(f"{url}/admin/dlq/replay", content=b"[1]"),
-            client.post(f"{url}/admin/dlq/replay", json={}),
+            client.post(f"{url}/admin/dlq/replay", json={"ids": "not-a-list"}),
+            client.post(f"{url}/admin/dlq/replay", json={"all": True, "surprise": 1}),
         )
         plan = await client.post(f"{url}/admin/dlq/replay", json={"all": True})
-    assert [a.status_code for a in answers] == [400] * 6
+        nothing = await client.post(f"{url}/admin/dlq/replay", json={"dry_run": False})
+    assert [a.status_code for a in answers] == [400] * 7
     assert all(a.headers["content-type"] == "application/problem+json" for a in answers)
     assert plan.json() == {"dry_run": True, "replayed": [], "refused": []}
+    assert nothing.json() == {"dry_run": False, "replayed": [], "refused": []}

@@ -14,7 +14,7 @@ events are found by the command id they carry as subject or ``data.command_id``.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -25,8 +25,9 @@ from hookline.bus.topics import Topics
 from hookline.config.models import HooklineSettings
 from hookline.observability.masking import mask_any
 
-# How far a chain is followed up and down.
+# How far a chain is followed up and down, and how many records it lists at most.
 CHAIN_DEPTH = 6
+MAX_CHAIN = 100
 
 
 @dataclass(frozen=True)
@@ -48,13 +49,33 @@ class EventQuery:
 
 @dataclass
 class Found:
-    """One event or command as it sits on its topic."""
+    """One event or command as it sits on its topic; its JSON is parsed when first read."""
 
-    envelope: dict[str, Any]
+    raw: bytes
     topic: str
     partition: int
     offset: int
     timestamp: int
+    _envelope: dict[str, Any] | None = field(default=None, repr=False)
+
+    @property
+    def envelope(self) -> dict[str, Any]:
+        if self._envelope is None:
+            try:
+                parsed = json.loads(self.raw)
+            except ValueError:
+                parsed = None
+            self._envelope = parsed if isinstance(parsed, dict) and "id" in parsed else {}
+        return self._envelope
+
+    @property
+    def valid(self) -> bool:
+        """A CloudEvent (a JSON object with an id); anything else on the topic is skipped."""
+        return bool(self.envelope)
+
+    def contains(self, text: str) -> bool:
+        """Whether the raw record holds ``text`` as JSON writes it (a cheap first filter)."""
+        return _needle(text) in self.raw
 
     @property
     def id(self) -> str:
@@ -86,6 +107,8 @@ class Found:
             "subject": mask_any(subject) if (subject := self.attribute("subject")) else None,
             "provider": self.attribute("provider"),
             "providereventid": self.attribute("providereventid"),
+            "correlationid": self.attribute("correlationid"),
+            "causationid": self.attribute("causationid"),
             "time": self.attribute("time"),
             "kind": self.kind,
             "kafka": {"topic": self.topic, "partition": self.partition, "offset": self.offset},
@@ -96,14 +119,17 @@ class Found:
         return {**self.row(), "envelope": mask_any(self.envelope)}
 
 
+def _needle(text: str) -> bytes:
+    # JSON as Python, Java and Go write it: ASCII without quotes or backslashes stays as is.
+    # Anything else is looked for by its longest plain run, and matched exactly after parsing.
+    plain = max(re.split(r'[^\x20-\x7e]|["\\/]', text), key=len, default="")
+    return plain.encode()
+
+
 def _found(stored: Stored) -> Found | None:
-    try:
-        envelope = json.loads(stored.value or b"")
-    except ValueError:
+    if not stored.value:
         return None
-    if not isinstance(envelope, dict) or "id" not in envelope:
-        return None
-    return Found(envelope, stored.topic, stored.partition, stored.offset, stored.timestamp)
+    return Found(stored.value, stored.topic, stored.partition, stored.offset, stored.timestamp)
 
 
 async def event_topics(
@@ -132,9 +158,21 @@ def _source_matches(found: Found, source: str) -> bool:
     return value == source or value.endswith(f"/{source}")
 
 
+def _in_time(found: Found, query: EventQuery) -> bool:
+    when = datetime.fromtimestamp(found.timestamp / 1000, UTC)
+    return (query.since is None or when >= query.since) and (
+        query.until is None or when <= query.until
+    )
+
+
+def _needles(query: EventQuery) -> list[str]:
+    """What a matching record's raw bytes must contain (checked before any parsing)."""
+    values = (query.id, query.providereventid, query.type, query.subject, query.source, query.text)
+    return [value for value in values if value]
+
+
 def matches(found: Found, query: EventQuery) -> bool:
     """Whether one record passes the query's filters."""
-    when = datetime.fromtimestamp(found.timestamp / 1000, UTC)
     checks = (
         query.id is None or found.id == query.id,
         query.providereventid is None
@@ -142,12 +180,10 @@ def matches(found: Found, query: EventQuery) -> bool:
         query.type is None or (found.attribute("type") or "").startswith(query.type),
         query.subject is None or found.attribute("subject") == query.subject,
         query.source is None or _source_matches(found, query.source),
-        query.since is None or when >= query.since,
-        query.until is None or when <= query.until,
         query.text is None
         or query.text in (found.id, found.attribute("providereventid"), found.attribute("subject")),
     )
-    return all(checks)
+    return found.valid and _in_time(found, query) and all(checks)
 
 
 @dataclass
@@ -167,13 +203,33 @@ class Page:
 
 
 def search_in(found: list[Found], query: EventQuery) -> Page:
-    hits = [f for f in found if matches(f, query)]
-    return Page(hits[query.offset : query.offset + query.limit], len(hits), len(found))
+    """Matches among ``found`` (newest first). Only records whose bytes hold every filter
+    value are parsed; without such filters only the page's records are."""
+    needles = [_needle(value) for value in _needles(query)]
+    candidates = [
+        f for f in found if _in_time(f, query) and all(needle in f.raw for needle in needles)
+    ]
+    if needles:
+        hits = [f for f in candidates if matches(f, query)]
+        return Page(hits[query.offset : query.offset + query.limit], len(hits), len(found))
+    page: list[Found] = []
+    skipped = 0
+    for record in candidates:
+        if not record.valid:
+            skipped += 1
+            continue
+        if len(page) >= query.offset + query.limit:
+            break
+        page.append(record)
+    return Page(page[query.offset :], len(candidates) - skipped, len(found))
 
 
 async def search(settings: HooklineSettings, servers: str, query: EventQuery) -> Page:
     """The events and commands matching ``query``, newest first."""
-    return search_in(await scan(settings, servers, query.kind), query)
+    filtered = _needles(query) or query.since or query.until
+    # The newest page needs only the newest records of each partition.
+    tail = DEFAULT_TAIL if filtered else max(query.offset + query.limit, 1)
+    return search_in(await scan(settings, servers, query.kind, tail=tail), query)
 
 
 @dataclass
@@ -196,10 +252,26 @@ class Chain:
         }
 
 
-def _children(of: Found, everything: Iterable[Found]) -> list[Found]:
+class _Index:
+    """Lookups over the scanned records by a value their bytes hold (parsed only on a hit)."""
+
+    def __init__(self, everything: list[Found]) -> None:
+        self.everything = everything
+
+    def holding(self, value: str | None) -> list[Found]:
+        if not value:
+            return []
+        needle = _needle(value)
+        return [f for f in self.everything if needle in f.raw and f.valid]
+
+    def by_id(self, value: str | None) -> Found | None:
+        return next((f for f in self.holding(value) if f.id == value), None)
+
+
+def _children(of: Found, index: _Index) -> list[Found]:
     kids = []
-    for other in everything:
-        if other is of or other.id == of.id:
+    for other in index.holding(of.id):
+        if other.id == of.id:
             continue
         if other.attribute("causationid") == of.id:
             kids.append(other)
@@ -208,58 +280,49 @@ def _children(of: Found, everything: Iterable[Found]) -> list[Found]:
     return sorted(kids, key=lambda f: f.timestamp)
 
 
-def _parent(of: Found, by_id: dict[str, Found], everything: list[Found]) -> Found | None:
+def _parent(of: Found, index: _Index) -> Found | None:
     cause = of.attribute("causationid")
     if cause is not None:
-        return by_id.get(cause)
+        return index.by_id(cause)
     if of.kind == "events":
-        command = by_id.get(of.attribute("subject") or "") or by_id.get(of.command_id or "")
-        if command is not None and command.kind == "commands" and command is not of:
-            return command
+        for key in (of.attribute("subject"), of.command_id):
+            command = index.by_id(key)
+            if command is not None and command.kind == "commands" and command.id != of.id:
+                return command
     return None
 
 
 def chain_in(target: Found, everything: list[Found]) -> Chain:
-    """The chain of ``target`` among ``everything`` (oldest record kept per id)."""
-    by_id: dict[str, Found] = {}
-    for found in sorted(everything, key=lambda f: f.timestamp, reverse=True):
-        by_id[found.id] = found
+    """The chain of ``target`` among ``everything`` (newest first; the newest copy of an id)."""
+    index = _Index(everything)
     chain = Chain()
     seen = {target.id}
     current = target
     for _ in range(CHAIN_DEPTH):
-        parent = _parent(current, by_id, everything)
+        parent = _parent(current, index)
         if parent is None or parent.id in seen:
             break
         chain.ancestors.append(parent)
         seen.add(parent.id)
         current = parent
     frontier = [target]
-    unique = list(by_id.values())
     for depth in range(1, CHAIN_DEPTH + 1):
         next_frontier = []
         for node in frontier:
-            for child in _children(node, unique):
-                if child.id not in seen:
+            for child in _children(node, index):
+                if child.id not in seen and len(chain.descendants) < MAX_CHAIN:
                     seen.add(child.id)
                     chain.descendants.append((depth, child))
                     next_frontier.append(child)
         frontier = next_frontier
-    correlation = target.attribute("correlationid")
-    for other in unique:
-        if other.id in seen:
-            continue
-        same_subject = target.attribute("subject") and other.attribute(
-            "subject"
-        ) == target.attribute("subject")
-        same_provider_id = target.attribute("providereventid") and (
-            other.attribute("providereventid") == target.attribute("providereventid")
-        )
-        correlated = correlation is not None and other.attribute("correlationid") == correlation
-        if same_subject or same_provider_id or correlated:
-            chain.related.append(other)
+    for key in ("subject", "providereventid", "correlationid"):
+        value = target.attribute(key)
+        for other in index.holding(value):
+            if other.id not in seen and other.attribute(key) == value:
+                seen.add(other.id)
+                chain.related.append(other)
     chain.related.sort(key=lambda f: f.timestamp, reverse=True)
-    del chain.related[50:]
+    del chain.related[MAX_CHAIN:]
     return chain
 
 
@@ -269,7 +332,11 @@ async def event_at(
     """The record at these coordinates (None when there is none) and its chain."""
     everything = await scan(settings, servers)
     target = next(
-        (f for f in everything if (f.topic, f.partition, f.offset) == (topic, partition, offset)),
+        (
+            f
+            for f in everything
+            if (f.topic, f.partition, f.offset) == (topic, partition, offset) and f.valid
+        ),
         None,
     )
     if target is None:
@@ -282,7 +349,7 @@ async def event_by_id(
 ) -> tuple[Found | None, Chain]:
     """The newest record with this CloudEvent id and its chain."""
     everything = await scan(settings, servers)
-    target = next((f for f in everything if f.id == event_id), None)
+    target = _Index(everything).by_id(event_id)
     if target is None:
         return None, Chain()
     return target, chain_in(target, everything)
