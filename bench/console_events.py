@@ -39,7 +39,9 @@ TOKEN = "bench-admin-token-0123456789"
 
 async def fill(settings: HooklineSettings, servers: str, events: int) -> str:
     await create_topics(settings.kafka, servers, all_topics(settings, extra_domains=["billing"]))
-    producer = AIOKafkaProducer(bootstrap_servers=servers, acks="all", max_batch_size=1 << 20, linger_ms=5)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=servers, acks="all", max_batch_size=1 << 20, linger_ms=5
+    )
     await producer.start()
     padding = "x" * 1024
     some_id = ""
@@ -53,7 +55,11 @@ async def fill(settings: HooklineSettings, servers: str, events: int) -> str:
             )  # fmt: skip
             some_id = event.id if i == events // 2 else some_id
             record = to_record(event, "bench.events.billing")
-            sends.append(await producer.send(record.topic, record.value, key=record.key, headers=record.headers))
+            sends.append(
+                await producer.send(
+                    record.topic, record.value, key=record.key, headers=record.headers
+                )
+            )
             if i % 10 == 0:
                 command = make_event(source="/bench", type="sms.send", subject=f"c{i}",
                                      data={"to": "+886912345678", "body": "hi"}, causation_id=event.id)  # fmt: skip
@@ -91,10 +97,14 @@ async def main() -> None:
         })  # fmt: skip
         started = time.perf_counter()
         some_id = await fill(settings, servers, args.events)
-        print(f"wrote {args.events} events (+{args.events // 10} commands) in {time.perf_counter() - started:.1f}s")
+        print(
+            f"wrote {args.events} events (+{args.events // 10} commands) in {time.perf_counter() - started:.1f}s"
+        )
         port = free_port()
         app = create_app(settings, bootstrap_servers=servers, embedded=True)
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False))
+        server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
+        )
         serving = asyncio.create_task(server.serve())
         while not server.started:  # noqa: ASYNC110 - uvicorn offers no event for it
             await asyncio.sleep(0.05)
