@@ -78,7 +78,11 @@ def test_a_wrong_token_does_not_log_in(running: Running) -> None:
 def test_a_cross_site_form_post_is_refused(running: Running) -> None:
     """With a valid session, an action is refused from another site, without the CSRF token or
     with another session's; the same post from the console itself goes through."""
-    client, other = _login(running), _login(running)
+    with _login(running) as client, _login(running) as other:
+        _cross_site(running, client, other)
+
+
+def _cross_site(running: Running, client: httpx.Client, other: httpx.Client) -> None:
     csrf, others = _csrf(client), _csrf(other)
     assert csrf != others
     reset = "/console/breakers/twilio/reset"
@@ -94,8 +98,6 @@ def test_a_cross_site_form_post_is_refused(running: Running) -> None:
     assert [r.status_code for r in refused] == [403, 403, 403, 403, 400, 403]
     allowed = client.post(reset, data={"csrf": csrf}, headers={"sec-fetch-site": "same-origin"})
     assert allowed.status_code in (303, 404)  # 404: no twilio breaker made yet in this process
-    client.close()
-    other.close()
 
 
 def test_the_session_cookie_is_httponly_strict_and_carries_no_token(running: Running) -> None:
