@@ -16,8 +16,11 @@ from hookline.config.models import HooklineSettings
 from hookline.envelope import CloudEvent
 from hookline.observability.metrics import REGISTRY
 from hookline.providers.registry import names
+from hookline.reactor.worker import create_worker as create_reactor
+from hookline.services.colt.worker import create_worker as create_colt
 from hookline.services.reconcile.worker import create_worker as create_reconcile
 from hookline.worker.runtime import Worker
+from tests.providers.colt.conftest import colt_settings
 from tests.services.sms.loop import SIMS, SmsLoop, raw_settings
 from tests.support.loop import collecting, simulated_world
 
@@ -82,25 +85,56 @@ class ReconcileLoop(SmsLoop):
         await asyncio.sleep(seconds)
 
 
+def _with_colt(raw: dict[str, Any], bootstrap: str, ports: dict[str, int]) -> None:
+    """Add Colt (source, provider, simulator) as tests/providers/colt configures it."""
+    colt = colt_settings(bootstrap, raw["redis_url"], ports["colt"], ports["ingress"])
+    raw["sources"]["colt"] = colt["sources"]["colt"]
+    raw["providers"]["colt"] = colt["providers"]["colt"]
+    raw["sandbox"]["providers"]["colt"] = colt["sandbox"]["providers"]["colt"]
+
+
 @contextlib.asynccontextmanager
 async def reconcile_loop(
-    bootstrap: str, redis_url: str, *, reconcile: dict[str, Any] | None = None, **options: Any
+    bootstrap: str,
+    redis_url: str,
+    *,
+    reconcile: dict[str, Any] | None = None,
+    colt: bool = False,
+    **options: Any,
 ) -> AsyncIterator[ReconcileLoop]:
-    ports = {name: free_port() for name in ("ingress", *SIMS)}
+    """The SMS loop and the reconcile worker; with ``colt``, also Colt's simulator and
+    the colt and reactor workers (an order's completion becomes an SMS)."""
+    sims = (*SIMS, "colt") if colt else SIMS
+    ports = {name: free_port() for name in ("ingress", *sims)}
     raw = raw_settings(bootstrap, ports, redis_url=await fresh_redis(redis_url), **options)
+    if colt:
+        _with_colt(raw, bootstrap, ports)
     raw["services"]["reconcile"] = reconcile if reconcile is not None else FAST_RECONCILE
     settings = prepare(HooklineSettings.model_validate(raw), names())
     urls = {n: f"http://127.0.0.1:{ports[n]}" for n in ports}
     loop = ReconcileLoop(settings, raw, urls, bootstrap)
-    async with simulated_world(settings, bootstrap, ports, SIMS), collecting(
-        bootstrap, [loop.topics.events("sms")], loop.events
+    domains = ["sms", "colt"] if colt else ["sms"]
+    others: list[Worker] = []
+    async with (
+        simulated_world(settings, bootstrap, ports, sims),
+        collecting(bootstrap, [loop.topics.events(d) for d in domains], loop.events),
     ):
         try:
             await loop.start_worker()
             await loop.start_reconciler()
+            if colt:
+                for factory in (create_colt, create_reactor):
+                    worker = Worker(
+                        settings,
+                        await factory(settings),
+                        bootstrap_servers=bootstrap,
+                        embedded=True,
+                    )
+                    await worker.start()
+                    others.append(worker)
             yield loop
         finally:
-            for worker in (loop.reconciler, loop.worker):
+            for worker in (*others, loop.reconciler, loop.worker):
                 if worker is not None:
                     await worker.stop()
             await loop.http.aclose()

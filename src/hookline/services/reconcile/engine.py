@@ -159,7 +159,10 @@ class Reconciler:
                 },
             )
         elif kind == "colt.order.submitted" and data.get("order_id"):
-            context = await self.store.recall(f"colt:{data.get('command_id')}") or {}
+            # The command and its result travel on different topics: when the result is
+            # handled first, the pass recalls the command's context later (context_key).
+            context_key = f"colt:{data.get('command_id')}"
+            context = {"context_key": context_key, **(await self.store.recall(context_key) or {})}
             entity = Entity(
                 provider="colt",
                 entity_id=str(data["order_id"]),
@@ -256,6 +259,7 @@ class Reconciler:
                 continue
             if now - entity.last_news_at < config.after_seconds:
                 continue
+            await self._complete_context(entity)
             try:
                 observation = await spec.reconcile(self.client(spec.name), entity)  # type: ignore[misc]
             except (CircuitOpenError, RetryableError) as exc:
@@ -273,6 +277,11 @@ class Reconciler:
                 continue
             await self._observed(spec, entity, observation, report, dry_run=dry_run)
         return False
+
+    async def _complete_context(self, entity: Entity) -> None:
+        key = entity.context.get("context_key")
+        if key and len(entity.context) == 1:
+            entity.context.update(await self.store.recall(str(key)) or {})
 
     async def _observed(
         self,
