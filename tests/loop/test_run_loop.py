@@ -12,11 +12,9 @@ import asyncio
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -48,31 +46,6 @@ def config_with_free_ports(tmp: Path) -> tuple[Path, int]:
     path = tmp / "hookline.yaml"
     path.write_text(text)
     return path, kafka_port
-
-
-@pytest.fixture(scope="module")
-def loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
-    config, kafka_port = config_with_free_ports(tmp_path_factory.mktemp("loop"))
-    process = subprocess.Popen(
-        [*HOOKLINE, "--config", str(config), "run"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=ENV,
-    )
-    assert process.stdout is not None
-    try:
-        for line in process.stdout:
-            if line.startswith("Ctrl-C"):
-                break
-        else:
-            pytest.fail("hookline run exited before it was ready")
-        yield config, f"127.0.0.1:{kafka_port}"
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        process.stdout.close()
 
 
 def demo(config: Path, scenario: str) -> subprocess.CompletedProcess[str]:
