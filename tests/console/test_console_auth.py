@@ -30,8 +30,7 @@ ADMIN = [
 ]
 
 
-def _login(running: Running) -> httpx.Client:
-    client = httpx.Client(base_url=running.base, timeout=30)
+def _login(running: Running, client: httpx.Client) -> httpx.Client:
     answer = client.post(
         "/console/login", data={"token": running.token, "next": "/console/sources"}
     )
@@ -78,8 +77,11 @@ def test_a_wrong_token_does_not_log_in(running: Running) -> None:
 def test_a_cross_site_form_post_is_refused(running: Running) -> None:
     """With a valid session, an action is refused from another site, without the CSRF token or
     with another session's; the same post from the console itself goes through."""
-    with _login(running) as client, _login(running) as other:
-        _cross_site(running, client, other)
+    with (
+        httpx.Client(base_url=running.base, timeout=30) as client,
+        httpx.Client(base_url=running.base, timeout=30) as other,
+    ):
+        _cross_site(running, _login(running, client), _login(running, other))
 
 
 def _cross_site(running: Running, client: httpx.Client, other: httpx.Client) -> None:
@@ -136,3 +138,14 @@ def test_the_cookie_is_secure_over_tls_or_behind_a_trusted_proxy_saying_https(
     response = Response()
     auth.set_cookie(response, "v", _request(scheme, peer, headers), settings)
     assert ("Secure" in response.headers["set-cookie"]) is secure
+
+
+def test_the_printed_login_link_logs_in_and_leaves_the_token_behind(running: Running) -> None:
+    """`hookline run` prints a login link; following it sets the session and redirects to a
+    URL without the token."""
+    with httpx.Client(timeout=30) as client:
+        answer = client.get(running.login_link)
+        assert answer.status_code == 303
+        assert answer.headers["location"] == "/console"
+        assert answer.headers["referrer-policy"] == "same-origin"
+        assert client.get(f"{running.base}/console/sources").status_code == 200
