@@ -31,6 +31,7 @@ from hookline.observability import tracing
 from hookline.observability.context import HANDLING
 from hookline.worker import metrics
 from hookline.worker.audit import TRAIL, Trail
+from hookline.worker.decode import decode_event
 from hookline.worker.handlers import Emitter, HandlerContext, HandlerRegistry
 from hookline.worker.idempotency import IdempotencyStore, MemoryIdempotencyStore
 from hookline.worker.parking import (
@@ -46,8 +47,8 @@ from hookline.worker.registry import ExhaustedHook
 
 log = structlog.get_logger("hookline.worker")
 
-# The model's validator itself: model_validate_json adds a Python call per record.
-_decode = CloudEvent.__pydantic_validator__.validate_json
+# msgspec for the common shape, the model's own validator for the rest (worker/decode.py).
+_decode = decode_event
 
 Publish = Callable[[Sequence[Record]], Awaitable[object]]
 
