@@ -1,12 +1,19 @@
-"""Ingress throughput against bare Starlette, measured in the same run.
+"""Ingress throughput against bare Starlette and the peers a user would build instead, in one run.
 
-    python bench/ingress.py [--duration 10] [--connections 64] [--body-bytes 1024]
+    python bench/ingress.py [--duration 10] [--connections 64 256] [--rounds 1] [--body-bytes 1024]
 
-Starts the embedded broker, hookline's ingress (verify hmac → normalize →
-publish with acks=all → 202) and a bare Starlette app that only reads the body
-and answers 202, each under uvicorn with the same settings, pinned to the same
-CPU. wrk (installed by `make bench` when missing) loads both in turn from the
-other CPU. Prints requests/s, p50 and p99 for each and the ratio hookline/bare.
+Starts the embedded broker and, each under uvicorn with the same settings and
+pinned to the same CPU: a bare Starlette app that only reads the body and
+answers 202; hookline's ingress (verify hmac → normalize → publish with
+acks=all → 202); the naive peer (Starlette + HMAC + aiokafka ``send_and_wait``
+per request); and the minimal librdkafka peer (Starlette + HMAC +
+confluent-kafka ``produce``, a delivery callback resolving the request's
+future), both acks=all (bench/peers/). wrk (installed by `make bench` when
+missing) loads each in turn from the other CPU, at each connection count.
+Prints requests/s, p50, p99 and server CPU per request (the server process's
+user + system time over the run, /proc) and hookline's ratio to bare and to
+each peer. With --rounds N the servers run in a rotated order each round and
+the medians are printed.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -80,20 +88,30 @@ def to_ms(value: str) -> float:
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
 
-def run_wrk(url: str, script: Path, duration: int, connections: int, pin: list[str]) -> dict[str, float]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all its threads), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_wrk(url: str, script: Path, duration: int, connections: int, pin: list[str], pid: int) -> dict[str, float]:
     # Warm-up so that JIT-less Python caches, connections and the producer are settled.
     warm = [*pin, "wrk", "-t1", f"-c{connections}", "-d2s", "-s", str(script), url]
     subprocess.run(warm, capture_output=True, check=True)
-    cmd = [*pin, "wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(script), url]
+    cmd = [*pin, "wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--timeout", "5s", "--latency", "-s", str(script), url]
+    cpu = cpu_seconds(pid)
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    cpu = cpu_seconds(pid) - cpu
+    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     # Anchored to wrk's "Latency Distribution" lines (a stdev of "67.50%" must not match).
     p50 = to_ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
     p99 = to_ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    errors = re.search(r"Socket errors: (.*)", out)
+    timeouts = re.search(r"Socket errors:.*timeout (\d+)", out)
     return {"rps": rps, "p50": p50, "p99": p99, "non2xx": float(bad.group(1)) if bad else 0.0,
-            "socket_errors": 1.0 if errors else 0.0}
+            "timeouts": float(timeouts.group(1)) if timeouts else 0.0,
+            "cpu_us": cpu / max(requests, 1) * 1e6}
 
 
 def serve(cmd: list[str], port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -121,51 +139,78 @@ async def create_topics(bootstrap: str) -> None:
         await admin.close()
 
 
+SERVERS = ["bare starlette", "hookline", "naive aiokafka", "librdkafka"]
+PEERS = {"bare starlette": "bench.bare_app:app", "naive aiokafka": "bench.peers.naive_aiokafka:app",
+         "librdkafka": "bench.peers.librdkafka_app:app"}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=int, default=10)
-    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--connections", type=int, nargs="+", default=[64, 256])
+    parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--body-bytes", type=int, default=1024)
+    parser.add_argument("--only", nargs="+", choices=SERVERS, default=SERVERS)
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("bench needs wrk (make bench installs it: apt-get install wrk)")
+    try:
+        import confluent_kafka  # noqa: F401
+    except ImportError:
+        raise SystemExit("the librdkafka peer needs confluent-kafka: pip install -e '.[bench]'") from None
 
     pad = "x" * max(0, args.body_bytes - 60)
     body = json.dumps({"type": "bench.tick", "data": {"id": "b1", "pad": pad}})
     signature = "sha256=" + hmac.new(SECRET.encode(), body.encode(), hashlib.sha256).hexdigest()
     server_pin, load_pin = cpus()
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOOKLINE_")}
-    results: dict[str, dict[str, float]] = {}
+    # (server, connections) -> one result per round
+    results: dict[tuple[str, int], list[dict[str, float]]] = {}
 
     with tempfile.TemporaryDirectory() as tmp, EmbeddedBroker(port=free_port()) as broker:
         asyncio.run(create_topics(broker.bootstrap_servers))
         script = Path(tmp) / "post.lua"
         script.write_text(LUA.format(body=json.dumps(body), signature=signature))
         uvicorn_flags = ["--host", "127.0.0.1", "--no-access-log", "--no-proxy-headers", "--log-level", "warning"]
+        peer_env = {**env, "PYTHONPATH": str(ROOT), "BENCH_BOOTSTRAP": broker.bootstrap_servers,
+                    "BENCH_SECRET": SECRET, "BENCH_TOPIC": "bench.events.bench"}
+        for round_no in range(args.rounds):
+            shift = round_no % len(args.only)
+            for name in args.only[shift:] + args.only[:shift]:
+                port = free_port()
+                if name == "hookline":
+                    config = Path(tmp) / "hookline.yaml"
+                    config.write_text(CONFIG.format(port=port, kafka=broker.port, secret=SECRET))
+                    cmd = [*server_pin, sys.executable, "-m", "hookline", "--config", str(config), "serve"]
+                    process = serve(cmd, port, env)
+                else:
+                    cmd = [*server_pin, sys.executable, "-m", "uvicorn", PEERS[name], "--port", str(port), *uvicorn_flags]
+                    process = serve(cmd, port, peer_env)
+                try:
+                    for connections in args.connections:
+                        result = run_wrk(f"http://127.0.0.1:{port}/webhooks/bench", script, args.duration,
+                                         connections, load_pin, process.pid)
+                        results.setdefault((name, connections), []).append(result)
+                finally:
+                    stop(process)
 
-        port = free_port()
-        bare = serve([*server_pin, sys.executable, "-m", "uvicorn", "bench.bare_app:app", "--port", str(port), *uvicorn_flags],
-                     port, {**env, "PYTHONPATH": str(ROOT)})
-        try:
-            results["bare starlette"] = run_wrk(f"http://127.0.0.1:{port}/webhooks/bench", script, args.duration, args.connections, load_pin)
-        finally:
-            stop(bare)
+    def median(name: str, connections: int, key: str) -> float:
+        return statistics.median(r[key] for r in results[(name, connections)])
 
-        port = free_port()
-        config = Path(tmp) / "hookline.yaml"
-        config.write_text(CONFIG.format(port=port, kafka=broker.port, secret=SECRET))
-        hook = serve([*server_pin, sys.executable, "-m", "hookline", "--config", str(config), "serve"], port, env)
-        try:
-            results["hookline"] = run_wrk(f"http://127.0.0.1:{port}/webhooks/bench", script, args.duration, args.connections, load_pin)
-        finally:
-            stop(hook)
-
-    print(f"ingress bench: {args.connections} connections, {args.body_bytes} B bodies, {args.duration}s each, 202 after acks=all")
-    print(f"{'server':<16}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>10}")
-    for name, r in results.items():
-        print(f"{name:<16}{r['rps']:>10.0f}{r['p50']:>10.2f}{r['p99']:>10.2f}{r['non2xx']:>10.0f}")
-    ratio = results["hookline"]["rps"] / results["bare starlette"]["rps"]
-    print(f"ratio hookline/bare: {ratio:.2f}")
+    rounds = f", median of {args.rounds} rounds (order rotated)" if args.rounds > 1 else ""
+    print(f"ingress bench: {args.body_bytes} B bodies, {args.duration}s each{rounds}, 202 after acks=all; "
+          f"server on 1 CPU, wrk on another; {os.cpu_count()} CPUs")
+    for connections in args.connections:
+        print(f"\n{connections} connections")
+        print(f"{'server':<16}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'CPU/req us':>12}{'non-2xx':>9}{'timeouts':>10}")
+        for name in args.only:
+            row = [median(name, connections, k) for k in ("rps", "p50", "p99", "cpu_us", "non2xx", "timeouts")]
+            print(f"{name:<16}{row[0]:>9.0f}{row[1]:>9.2f}{row[2]:>9.2f}{row[3]:>12.0f}{row[4]:>9.0f}{row[5]:>10.0f}")
+        if "hookline" in args.only:
+            hook = median("hookline", connections, "rps")
+            ratios = [f"{other} {hook / median(other, connections, 'rps'):.2f}"
+                      for other in args.only if other != "hookline"]
+            print("hookline req/s ratio to: " + ", ".join(ratios))
     return 0
 
 
