@@ -12,15 +12,13 @@ remembered, so they travel through the store as the compact text
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = ["Receipt", "StoredEvent", "body", "decode", "encode"]
 
 
-@dataclass(frozen=True, slots=True)
-class StoredEvent:
-    """One event of a delivery and where Kafka stored it."""
+class StoredEvent(NamedTuple):
+    """One event of a delivery and where Kafka stored it (a tuple: built on every accepted request)."""
 
     id: str
     topic: str
@@ -39,36 +37,32 @@ class StoredEvent:
 Receipt = tuple[StoredEvent, ...]
 
 
-def _quoted(text: str) -> bytes:
+def _quoted(text: str) -> str:
     # What json.dumps gives for such text, without its generic encoder (the accepted path).
     if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
-        return b'"' + text.encode() + b'"'
-    return json.dumps(text, ensure_ascii=False).encode()
-
-
-def _coordinates(stored: StoredEvent) -> bytes:
-    return (
-        b'"topic":'
-        + _quoted(stored.topic)
-        + b',"partition":'
-        + str(stored.partition).encode()
-        + b',"offset":'
-        + str(stored.offset).encode()
-    )
+        return f'"{text}"'
+    return json.dumps(text, ensure_ascii=False)
 
 
 def body(event_id: str, duplicate: bool, receipt: Receipt | None) -> bytes:
     """The JSON answer; without a receipt (a duplicate the store kept no coordinates for),
     only ``id`` and ``duplicate``."""
-    head = (
-        b'{"id":'
-        + _quoted(event_id)
-        + (b',"duplicate":true' if duplicate else b',"duplicate":false')
-    )
+    quoted = _quoted(event_id)
+    head = f'{{"id":{quoted},"duplicate":{"true" if duplicate else "false"}'
     if not receipt:
-        return head + b"}"
-    events = b",".join(b'{"id":' + _quoted(s.id) + b"," + _coordinates(s) + b"}" for s in receipt)
-    return head + b"," + _coordinates(receipt[0]) + b',"events":[' + events + b"]}"
+        return (head + "}").encode()
+    if len(receipt) == 1:  # nearly every delivery: each value quoted once
+        stored_id, topic, partition, offset = receipt[0]
+        where = f'"topic":{_quoted(topic)},"partition":{partition},"offset":{offset}'
+        own = quoted if stored_id == event_id else _quoted(stored_id)
+        return f'{head},{where},"events":[{{"id":{own},{where}}}]}}'.encode()
+    events = ",".join(
+        f'{{"id":{_quoted(i)},"topic":{_quoted(t)},"partition":{p},"offset":{o}}}'
+        for i, t, p, o in receipt
+    )
+    _, topic, partition, offset = receipt[0]
+    where = f'"topic":{_quoted(topic)},"partition":{partition},"offset":{offset}'
+    return f'{head},{where},"events":[{events}]}}'.encode()
 
 
 def encode(receipt: Receipt) -> str:
