@@ -1,22 +1,29 @@
 """Worker runtime throughput against raw aiokafka, measured in the same run.
 
-    python bench/worker.py [--records 50000] [--slow-records 6000] [--concurrency 64]
+    python bench/worker.py [--records 50000] [--slow-records 6000] [--peer-records 3000]
+                           [--concurrency 64]
 
 Starts the embedded broker, writes N CloudEvent commands (1000 keys) and reads
 them three ways, each as a fresh consumer group from the beginning:
 
 (a) raw aiokafka ``getmany`` with no work at all (the baseline);
-(a2) the same, parsing each value as JSON and nothing else: the least any
-    runtime that dispatches on the CloudEvent ``type`` must do per record;
+(a2) the same, parsing each value as JSON (pydantic-core ``from_json``) and
+    nothing else: the least any runtime that dispatches on the CloudEvent
+    ``type`` must do per record;
+(a3) the same, decoding each value into a typed msgspec struct instead (the
+    cheapest typed decode in Python);
 (b) hookline's runtime with a no-op handler: decode, idempotency store,
     per-key lanes, gap-free commits, metrics;
 (c) hookline's runtime with a handler that awaits 20 ms (a stand-in for a
     provider call) at the given concurrency, against the ideal
-    concurrency / latency.
+    concurrency / latency;
+(d) the FastStream peer doing (b)'s at-least-once work: manual ack, an async
+    decoder into a pydantic model, a no-op handler (bench/peers/faststream_worker.py;
+    fewer records: it is two orders of magnitude slower).
 
 Each is timed from its first record to its last, in wall-clock time and in this
 process's CPU time per record (the broker is another process; the CPU figures
-are steadier than the wall clock on a shared machine). Targets: (b)/(a) >= 0.6,
+are steadier than the wall clock on a shared machine). Targets: (b)/(a2) >= 0.6,
 (c) >= 0.7 of ideal.
 """
 
@@ -30,7 +37,9 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import msgspec
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -47,6 +56,18 @@ from hookline.worker.registry import WorkerSpec
 from hookline.worker.runtime import Worker
 
 TYPE = "bench.command"
+
+
+class Envelope(msgspec.Struct):
+    """The typed decode of (a3): the envelope's fields, the data left as parsed JSON."""
+
+    specversion: str
+    id: str
+    source: str
+    type: str
+    time: str
+    subject: str | None = None
+    data: object = None
 SERVICE = "bench"
 
 
@@ -104,22 +125,26 @@ class Timing:
         return count / wall, cpu / count * 1e6
 
 
-async def raw(bootstrap: str, topic: str, count: int, parse: bool = False) -> tuple[float, float]:
+async def raw(bootstrap: str, topic: str, count: int, parse: str = "") -> tuple[float, float]:
     consumer = AIOKafkaConsumer(
         topic, bootstrap_servers=bootstrap, group_id=f"raw-{uuid.uuid4().hex[:6]}",
         enable_auto_commit=False, auto_offset_reset="earliest", max_poll_records=1000,
     )
     await consumer.start()
     seen, timing = 0, Timing()
+    typed = msgspec.json.Decoder(Envelope).decode
     try:
         while seen < count:
             batch = await consumer.getmany(timeout_ms=1000)
             if batch and not seen:
                 timing.start()
             for records in batch.values():
-                if parse:
+                if parse == "json":
                     for record in records:
                         from_json(record.value or b"null")
+                elif parse == "msgspec":
+                    for record in records:
+                        typed(record.value or b"null")
                 seen += len(records)
         return timing.stop(count)
     finally:
@@ -163,6 +188,7 @@ async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--records", type=int, default=50_000)
     parser.add_argument("--slow-records", type=int, default=6_000)
+    parser.add_argument("--peer-records", type=int, default=3_000)
     parser.add_argument("--concurrency", type=int, default=64)
     args = parser.parse_args()
     configure_logging("warning", "console")
@@ -175,18 +201,32 @@ async def main() -> int:
         await write(bootstrap, topic, args.records)
         await write(bootstrap, slow_topic, args.slow_records)
         a, a_cpu = await raw(bootstrap, topic, args.records)
-        a2, a2_cpu = await raw(bootstrap, topic, args.records, parse=True)
+        a2, a2_cpu = await raw(bootstrap, topic, args.records, parse="json")
+        a3, a3_cpu = await raw(bootstrap, topic, args.records, parse="msgspec")
         b, b_cpu = await runtime(bootstrap, prefix, topic, args.records, args.concurrency, 0.0)
         c, _ = await runtime(
             bootstrap, prefix, slow_topic, args.slow_records, args.concurrency, 0.02
         )
+        d, d_cpu = (0.0, 0.0)
+        if args.peer_records:
+            from bench.peers.faststream_worker import run as faststream
+
+            peer_topic = Topics(prefix).commands(SERVICE + "peer")
+            await write(bootstrap, peer_topic, args.peer_records)
+            d, d_cpu = await faststream(bootstrap, peer_topic, args.peer_records)
     ideal = args.concurrency / 0.02
-    print(f"records: {args.records} (a, b), {args.slow_records} (c); 1000 keys; 6 partitions")
-    print(f"(a) raw aiokafka, no work          {a:>10,.0f} records/s  {a_cpu:5.1f} us CPU/record")
-    print(f"(a2) raw aiokafka, JSON parse only {a2:>10,.0f} records/s  {a2_cpu:5.1f} us CPU/record")
-    print(f"(b) hookline, no-op handler        {b:>10,.0f} records/s  {b_cpu:5.1f} us CPU/record")
-    print(f"(c) hookline, 20 ms handler @ {args.concurrency:<4} {c:>10,.0f} records/s (ideal {ideal:,.0f})")
-    print(f"(b)/(a) = {b / a:.2f}   (target >= 0.6)")
+    print(f"records: {args.records} (a, b), {args.slow_records} (c), {args.peer_records} (d); 1000 keys; 6 partitions")
+    print(f"(a) raw aiokafka, value not read       {a:>10,.0f} records/s  {a_cpu:6.1f} us CPU/record")
+    print(f"(a2) raw aiokafka + pydantic from_json {a2:>10,.0f} records/s  {a2_cpu:6.1f} us CPU/record")
+    print(f"(a3) raw aiokafka + msgspec typed      {a3:>10,.0f} records/s  {a3_cpu:6.1f} us CPU/record")
+    print(f"(b) hookline, no-op handler            {b:>10,.0f} records/s  {b_cpu:6.1f} us CPU/record")
+    if args.peer_records:
+        print(f"(d) FastStream, manual ack             {d:>10,.0f} records/s  {d_cpu:6.1f} us CPU/record")
+    print(f"(c) hookline, 20 ms handler @ {args.concurrency:<4}     {c:>10,.0f} records/s (ideal {ideal:,.0f})")
+    print(f"(b)/(a2) = {b / a2:.2f} records/s, {a2_cpu / b_cpu:.2f} by CPU   (target >= 0.6)")
+    print(f"(b)/(a) = {b / a:.2f}")
+    if args.peer_records:
+        print(f"(b)/(d) = {b / d:.1f} records/s, {d_cpu / b_cpu:.1f} by CPU   (hookline against FastStream)")
     # The CPU ratio is what (b)/(a) would be with the consumer's core to itself: the
     # wall-clock ratio moves with whatever else shares the machine (the broker, for one).
     print(f"CPU per record (a)/(b) = {a_cpu / b_cpu:.2f}   (hookline adds {b_cpu - a_cpu:.1f} us/record)")
