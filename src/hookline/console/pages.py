@@ -11,6 +11,7 @@ import base64
 import json
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
@@ -67,6 +68,9 @@ def _environment() -> Environment:
     )
     env.filters["pretty"] = lambda value: json.dumps(
         value, indent=2, ensure_ascii=False, default=str
+    )
+    env.filters["ms"] = lambda value: datetime.fromtimestamp(value / 1000, UTC).isoformat(
+        timespec="milliseconds"
     )
     env.filters["short"] = lambda value: str(value)[:19].replace("T", " ") if value else ""
     return env
