@@ -365,6 +365,8 @@ class CallbackSender:
             "attempts": self.attempts,
             "queued": self.queued,
             "dropped": self.dropped,
+            # Callbacks not yet delivered or abandoned (waiting, held back or in flight).
+            "pending": sum(len(queue) for queue in self._queues.values()),
             "hold": {"drop": self.drop, "delay_seconds": self.hold_seconds},
             "last": list(self.last),
         }

@@ -100,6 +100,7 @@ async def reconcile_loop(
     *,
     reconcile: dict[str, Any] | None = None,
     colt: bool = False,
+    reconciler: bool = True,
     **options: Any,
 ) -> AsyncIterator[ReconcileLoop]:
     """The SMS loop and the reconcile worker; with ``colt``, also Colt's simulator and
@@ -121,7 +122,8 @@ async def reconcile_loop(
     ):
         try:
             await loop.start_worker()
-            await loop.start_reconciler()
+            if reconciler:
+                await loop.start_reconciler()
             if colt:
                 for factory in (create_colt, create_reactor):
                     worker = Worker(

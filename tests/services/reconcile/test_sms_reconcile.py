@@ -70,8 +70,7 @@ async def _callbacks_settled(loop: ReconcileLoop, sim: str, timeout: float = 30.
     deadline = asyncio.get_running_loop().time() + timeout
     while asyncio.get_running_loop().time() < deadline:
         callbacks = (await loop.state(sim))["callbacks"]
-        done = callbacks["delivered"] + callbacks["abandoned"]
-        if callbacks["sent"] and done >= callbacks["sent"] and not callbacks["queued"]:
+        if callbacks["sent"] and not callbacks["pending"]:
             return
         await asyncio.sleep(0.2)
     raise AssertionError(f"{sim} callbacks still pending after {timeout}s")
