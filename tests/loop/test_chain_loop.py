@@ -202,3 +202,24 @@ async def test_demo_reports_a_failure_the_moment_it_arrives(loop: tuple[Path, st
     assert result.returncode == 1, result.stdout + result.stderr
     assert "✗ reservation.command.failed" in result.stdout
     assert "hookline trace" in result.stderr and "Traceback" not in result.stderr
+
+
+async def test_colt_callbacks_join_the_chain_of_the_order_they_are_about(loop: tuple[Path, str]) -> None:
+    """The demo's order: Colt's state_changed callbacks hang under colt.order.submitted (the chain
+    index), and the SMS the completed one led to under that callback, all in the order's chain."""
+    config, bootstrap = loop
+    played = hookline(config, "demo", "colt-order", "--timeout", "45")
+    assert played.returncode == 0, played.stdout + played.stderr
+    settings = load_settings(str(config))
+    hops = await read_records(settings, bootstrap, None)
+    submit = max((h for h in hops if h.attribute("type") == "colt.order.submit"), key=lambda h: h.stored.timestamp)
+    tree = json.loads(hookline(config, "trace", submit.id, "--json").stdout)
+    [root] = tree["roots"]
+    assert root["type"] == "colt.order.submit"
+    kinds = [(c["kind"], c["type"]) for c in root["children"]]
+    assert ("http", "hookline.http.call") in kinds and ("event", "colt.order.submitted") in kinds
+    submitted = next(c for c in root["children"] if c["type"] == "colt.order.submitted")
+    callbacks = [c for c in submitted["children"] if c["kind"] == "webhook"]
+    assert {c["type"] for c in callbacks} == {"colt.order.state_changed"} and len(callbacks) >= 2
+    assert all(c["causationid"] == submitted["id"] and c["correlationid"] == submit.id for c in callbacks)
+    assert any(g["type"] == "sms.send" for c in callbacks for g in c["children"])
