@@ -291,6 +291,16 @@ class ObservabilitySettings(_Section):
     metrics_dir: str | None = None
 
 
+class SecretRotationSettings(_Section):
+    """How ``file:`` secrets follow their files without a restart (README.md#secrets)."""
+
+    # How often each secret file is checked (stat, then a read when it changed); 0: only SIGHUP.
+    reload_interval_seconds: float = Field(default=5.0, ge=0)
+    # After a webhook secret's file changes, its previous value still verifies this long,
+    # so the provider can switch to the new secret after hookline did.
+    previous_valid_seconds: float = Field(default=300.0, ge=0)
+
+
 class HooklineSettings(BaseModel):
     """The whole configuration file."""
 
@@ -308,6 +318,7 @@ class HooklineSettings(BaseModel):
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
     reactor: ReactorSettings = Field(default_factory=ReactorSettings)
     observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
+    secrets: SecretRotationSettings = Field(default_factory=SecretRotationSettings)
 
 
 AuthSettings.model_rebuild()

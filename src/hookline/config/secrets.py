@@ -1,9 +1,10 @@
-"""Secret references: ``env:NAME`` and ``file:/path``, resolved once at start-up.
+"""Secret references: ``env:NAME`` and ``file:/path``, resolved at start-up.
 
 A configuration value that is a secret holds a :class:`Secret`. Its reference is
 safe to print; its value never is. Plain strings without a prefix are accepted
 as inline values for development files, and ``hookline config check`` warns
-about them.
+about them. A ``file:`` secret is read again when the file changes
+(:mod:`hookline.config.watch`); the new value replaces the old one as a whole.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 from pydantic import BaseModel, GetCoreSchemaHandler
 from pydantic_core import core_schema
@@ -47,13 +48,7 @@ class Secret:
             if value is None:
                 raise SecretError(f"environment variable {name} is not set")
         else:
-            path = Path(name)
-            try:
-                value = path.read_text(encoding="utf-8").strip()
-            except FileNotFoundError as exc:
-                raise SecretError(f"secret file {name} does not exist") from exc
-            except OSError as exc:
-                raise SecretError(f"secret file {name} cannot be read ({exc.strerror})") from exc
+            value = read_secret_file(name)
         if value == "":
             raise SecretError(f"secret {self.ref} is empty")
         self._value = value
@@ -61,7 +56,26 @@ class Secret:
 
     def get(self) -> str:
         """The resolved value; resolves on first use when start-up did not."""
-        return self._value if self._value is not None else self.resolve()
+        value = self._value  # one read: a rotation swaps the whole string, never half of it
+        return value if value is not None else self.resolve()
+
+    @property
+    def path(self) -> str | None:
+        """The file of a ``file:`` reference (its value can rotate), else None."""
+        return self.ref[len("file:") :] if self.ref.startswith("file:") else None
+
+    def rotate(self, value: str) -> None:
+        """Use ``value`` from now on (the watcher read the file again)."""
+        if not value:
+            raise SecretError(f"secret {self.ref} is empty")
+        self._value = value
+
+    @classmethod
+    def fixed(cls, ref: str, value: str) -> Secret:
+        """A secret that shows ``ref`` and holds ``value`` (a previous value kept for a while)."""
+        secret = cls(ref)
+        secret._value = value
+        return secret
 
     def __repr__(self) -> str:
         return f"Secret({self.ref!r})" if self.is_reference else "Secret('**********')"
@@ -94,6 +108,27 @@ class Secret:
                 lambda s: s.ref if s.is_reference else "**********"
             ),
         )
+
+
+Credential: TypeAlias = Secret | str
+"""A value an outbound flow reads at each use: a :class:`Secret` follows its file, a str is fixed."""
+
+
+def current(credential: Credential) -> str:
+    """The value to use now (read once per request: it may rotate between requests)."""
+    return credential.get() if isinstance(credential, Secret) else credential
+
+
+def read_secret_file(name: str) -> str:
+    """A secret file's value without surrounding whitespace; raises :class:`SecretError`."""
+    try:
+        return Path(name).read_text(encoding="utf-8").strip()
+    except FileNotFoundError as exc:
+        raise SecretError(f"secret file {name} does not exist") from exc
+    except OSError as exc:
+        raise SecretError(f"secret file {name} cannot be read ({exc.strerror})") from exc
+    except UnicodeDecodeError as exc:
+        raise SecretError(f"secret file {name} is not UTF-8 text") from exc
 
 
 def iter_secrets(obj: Any, path: str = "") -> Iterator[tuple[str, Secret]]:

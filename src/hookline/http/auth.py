@@ -4,6 +4,10 @@ One *primary* flow (OAuth2, basic, API key or form credentials) and then the
 add-ons any type may carry (an extra ``api_key`` header, request ``signing``),
 applied in that order to every request the primary flow sends, resends
 included. Signing comes last because it covers the final body.
+
+Credentials are read at each request, not once: a ``file:`` secret that
+rotates (README.md#secrets) is used from the next request on, while a request
+already sent keeps the value it was sent with.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from urllib.parse import urlencode
 import httpx
 
 from hookline.config.models import AuthSettings
-from hookline.config.secrets import Secret
+from hookline.config.secrets import Credential, Secret, current
 from hookline.errors import ConfigError
 from hookline.http.clock import SYSTEM_CLOCK, Clock
 from hookline.http.oauth import (
@@ -41,12 +45,12 @@ class RequestStep(Protocol):
 class ApiKeyAuth(httpx.Auth):
     """A static key in a header (``X-API-Key``, RIDB's ``apikey``)."""
 
-    def __init__(self, value: str, header: str = "X-API-Key") -> None:
+    def __init__(self, value: Credential, header: str = "X-API-Key") -> None:
         self.header = header
         self._value = value
 
     def apply(self, request: httpx.Request) -> httpx.Request:
-        request.headers[self.header] = self._value
+        request.headers[self.header] = current(self._value)
         return request
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
@@ -56,11 +60,11 @@ class ApiKeyAuth(httpx.Auth):
 class BearerTokenAuth(httpx.Auth):
     """A pre-issued OAuth access token and nothing to renew it with: a 401 stands."""
 
-    def __init__(self, token: str) -> None:
+    def __init__(self, token: Credential) -> None:
         self._token = token
 
     def apply(self, request: httpx.Request) -> httpx.Request:
-        request.headers["Authorization"] = f"Bearer {self._token}"
+        request.headers["Authorization"] = f"Bearer {current(self._token)}"
         return request
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
@@ -70,12 +74,13 @@ class BearerTokenAuth(httpx.Auth):
 class BasicAuth(httpx.Auth):
     """HTTP basic authentication (Twilio: account SID and auth token)."""
 
-    def __init__(self, username: str, password: str) -> None:
-        raw = f"{username}:{password}".encode()
-        self._header = "Basic " + base64.b64encode(raw).decode("ascii")
+    def __init__(self, username: Credential, password: Credential) -> None:
+        self._username = username
+        self._password = password
 
     def apply(self, request: httpx.Request) -> httpx.Request:
-        request.headers["Authorization"] = self._header
+        raw = f"{current(self._username)}:{current(self._password)}".encode()
+        request.headers["Authorization"] = "Basic " + base64.b64encode(raw).decode("ascii")
         return request
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
@@ -90,8 +95,8 @@ class FormCredentialsAuth(httpx.Auth):
 
     def __init__(
         self,
-        username: str,
-        password: str,
+        username: Credential,
+        password: Credential,
         *,
         username_field: str = "username",
         password_field: str = "password",  # noqa: S107 - a field name
@@ -99,12 +104,13 @@ class FormCredentialsAuth(httpx.Auth):
         self._fields = [(username_field, username), (password_field, password)]
 
     def apply(self, request: httpx.Request) -> httpx.Request:
+        fields = [(name, current(value)) for name, value in self._fields]
         content_type = request.headers.get("content-type", "")
         if not content_type.startswith(_FORM):
-            request.url = request.url.copy_merge_params(dict(self._fields))
+            request.url = request.url.copy_merge_params(dict(fields))
             return request
         body = request.content
-        extra = urlencode(self._fields).encode()
+        extra = urlencode(fields).encode()
         new_body = body + b"&" + extra if body else extra
         headers = [(k, v) for k, v in request.headers.multi_items() if k.lower() != "content-length"]
         return httpx.Request(
@@ -159,12 +165,14 @@ class AuthChain(httpx.Auth):
             await flow.aclose()
 
 
-def _need(provider: str, settings: AuthSettings, field: str) -> str:
+def _need(provider: str, settings: AuthSettings, field: str) -> Credential:
+    """The field's value; a secret stays a :class:`Secret` so that a rotation reaches each request."""
     value = getattr(settings, field)
     if value is None:
         raise ConfigError(f"providers.{provider}.auth.{field} is required for auth type {settings.type}")
     if isinstance(value, Secret):
-        return value.get()
+        value.get()  # unreadable: fail now, at build time, not at the first call
+        return value
     return str(value)
 
 
@@ -189,7 +197,7 @@ def build_auth(
         return None
     primary: httpx.Auth
     if settings.type in ("oauth2_client_credentials", "oauth2_refresh_token"):
-        token_url = _need(provider, settings, "token_url")
+        token_url = current(_need(provider, settings, "token_url"))
         grant: ClientCredentialsGrant | RefreshTokenGrant
         if settings.type == "oauth2_client_credentials":
             grant = ClientCredentialsGrant(
@@ -201,9 +209,9 @@ def build_auth(
         else:
             grant = RefreshTokenGrant(
                 token_url,
-                _need(provider, settings, "refresh_token"),
-                _optional(settings.client_id),
-                _optional(settings.client_secret),
+                current(_need(provider, settings, "refresh_token")),
+                settings.client_id,
+                settings.client_secret,
                 settings.scope,
                 store=refresh_tokens,
                 provider=provider,
@@ -234,12 +242,14 @@ def build_auth(
         )
     steps: list[RequestStep] = []
     if settings.api_key is not None:
-        steps.append(ApiKeyAuth(settings.api_key.value.get(), settings.api_key.header))
+        settings.api_key.value.get()
+        steps.append(ApiKeyAuth(settings.api_key.value, settings.api_key.header))
     if settings.signing is not None and settings.signing.enabled:
         signing = settings.signing
+        signing.secret.get()  # unreadable: fail at build time
         steps.append(
             HmacSigningAuth(
-                signing.secret.get(),
+                signing.secret,
                 timestamp_header=signing.timestamp_header,
                 signature_header=signing.signature_header,
                 algorithm=signing.algorithm,

@@ -10,6 +10,9 @@
 - The token endpoint is retried on 5xx / 429 / network errors with the
   provider's retry policy; a refusal (400 ``invalid_grant``, 401
   ``invalid_client``) is permanent and says so.
+- A token remembers the client credentials it was fetched with: when a
+  ``file:`` client secret rotates, the next call fetches a new token with the
+  new secret instead of using one the old secret obtained.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any, Protocol
 import httpx
 import structlog
 
+from hookline.config.secrets import Credential, current
 from hookline.http import metrics
 from hookline.http.clock import CALL_DEADLINE, SYSTEM_CLOCK, Clock
 from hookline.http.errors import (
@@ -50,6 +54,9 @@ class Grant(Protocol):
 
     def form(self) -> dict[str, str]: ...
 
+    def identity(self) -> tuple[str, ...]:
+        """The client credentials in use now; a token fetched with others is not used."""
+
     async def update(self, answer: dict[str, Any]) -> None: ...
 
     async def newer(self) -> bool:
@@ -68,18 +75,26 @@ class ClientCredentialsGrant:
     """``grant_type=client_credentials`` with the client id and secret in the form (Colt)."""
 
     def __init__(
-        self, token_url: str, client_id: str, client_secret: str, scope: str | None = None
+        self,
+        token_url: str,
+        client_id: Credential,
+        client_secret: Credential,
+        scope: str | None = None,
     ) -> None:
         self.token_url = token_url
         self._client_id = client_id
         self._client_secret = client_secret
         self.scope = scope
 
+    def identity(self) -> tuple[str, ...]:
+        return (current(self._client_id), current(self._client_secret))
+
     def form(self) -> dict[str, str]:
+        client_id, client_secret = self.identity()
         form = {
             "grant_type": "client_credentials",
-            "client_id": self._client_id,
-            "client_secret": self._client_secret,
+            "client_id": client_id,
+            "client_secret": client_secret,
         }
         if self.scope:
             form["scope"] = self.scope
@@ -110,8 +125,8 @@ class RefreshTokenGrant:
         self,
         token_url: str,
         refresh_token: str,
-        client_id: str | None = None,
-        client_secret: str | None = None,
+        client_id: Credential | None = None,
+        client_secret: Credential | None = None,
         scope: str | None = None,
         *,
         store: RefreshTokenStore | None = None,
@@ -142,12 +157,19 @@ class RefreshTokenGrant:
         if latest:
             self._refresh_token = latest
 
+    def identity(self) -> tuple[str, ...]:
+        return tuple(
+            current(value) if value is not None else ""
+            for value in (self._client_id, self._client_secret)
+        )
+
     def form(self) -> dict[str, str]:
         form = {"grant_type": "refresh_token", "refresh_token": self._refresh_token}
-        if self._client_id:
-            form["client_id"] = self._client_id
-        if self._client_secret:
-            form["client_secret"] = self._client_secret
+        client_id, client_secret = self.identity()
+        if client_id:
+            form["client_id"] = client_id
+        if client_secret:
+            form["client_secret"] = client_secret
         if self.scope:
             form["scope"] = self.scope
         return form
@@ -193,6 +215,7 @@ class _EndpointBusy(Exception):
 class AccessToken:
     value: str
     refresh_at: float  # monotonic; after this the token is fetched again
+    fetched_with: tuple[str, ...] = ()  # the grant's identity() when it was fetched
 
     def __repr__(self) -> str:  # never show the token itself
         return f"AccessToken(refresh_at={self.refresh_at:.1f})"
@@ -221,14 +244,21 @@ class TokenSource:
         self.fetches = 0  # successful token fetches, for tests and state
         # A pre-issued token has no known expiry: it is used until the API refuses it
         # (a 401 passes it back as ``stale``), then the grant fetches a new one.
-        self._token: AccessToken | None = AccessToken(initial, math.inf) if initial else None
+        self._token: AccessToken | None = (
+            AccessToken(initial, math.inf, grant.identity()) if initial else None
+        )
         self._inflight: asyncio.Task[AccessToken] | None = None
 
     async def token(self, stale: str | None = None) -> str:
         """A valid access token; ``stale`` is one the provider just refused (never returned again)."""
-        current = self._token
-        if current is not None and current.value != stale and self.clock.monotonic() < current.refresh_at:
-            return current.value
+        cached = self._token
+        if (
+            cached is not None
+            and cached.value != stale
+            and self.clock.monotonic() < cached.refresh_at
+            and cached.fetched_with == self.grant.identity()
+        ):
+            return cached.value
         if self._inflight is None:
             task = asyncio.create_task(self._fetch(), name=f"token-{self.provider}")
             task.add_done_callback(self._fetched)
@@ -299,6 +329,7 @@ class TokenSource:
             return token
 
     async def _fetch_once(self) -> AccessToken:
+        identity = self.grant.identity()
         try:
             response = await self.http.post(
                 self.grant.token_url, data=self.grant.form(), headers={"Accept": "application/json"}
@@ -332,7 +363,9 @@ class TokenSource:
             expires_in = DEFAULT_EXPIRES_IN
         buffer = min(self.refresh_buffer, expires_in / 2)
         log.info("http.token_refreshed", provider=self.provider, expires_in=expires_in)
-        return AccessToken(body["access_token"], self.clock.monotonic() + expires_in - buffer)
+        return AccessToken(
+            body["access_token"], self.clock.monotonic() + expires_in - buffer, identity
+        )
 
 
 class OAuth2Auth(httpx.Auth):

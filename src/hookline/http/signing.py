@@ -14,6 +14,7 @@ from collections.abc import Generator
 
 import httpx
 
+from hookline.config.secrets import Credential, current
 from hookline.http.clock import SYSTEM_CLOCK, Clock
 
 
@@ -57,7 +58,7 @@ class HmacSigningAuth(httpx.Auth):
 
     def __init__(
         self,
-        secret: str,
+        secret: Credential,
         *,
         timestamp_header: str = "X-Timestamp",
         signature_header: str = "X-Signature",
@@ -75,7 +76,7 @@ class HmacSigningAuth(httpx.Auth):
         path = request.url.raw_path.decode("ascii")
         request.headers[self.timestamp_header] = timestamp
         request.headers[self.signature_header] = compute_signature(
-            self._secret, request.method, path, timestamp, request.content, self.algorithm
+            current(self._secret), request.method, path, timestamp, request.content, self.algorithm
         )
         return request
 

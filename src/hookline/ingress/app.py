@@ -29,7 +29,7 @@ from hookline.ingress.edge import IngressApp, internal_error
 from hookline.ingress.health import KafkaReadiness, healthz, readyz
 from hookline.ingress.problems import problem
 from hookline.ingress.rejections import RejectionRecorder
-from hookline.ingress.sources import prepare_sources
+from hookline.ingress.sources import prepare_sources, watch_sources
 from hookline.ingress.webhooks import WebhookEndpoint
 from hookline.observability.exposition import metrics_endpoint
 from hookline.providers.health import ProviderProbes
@@ -165,6 +165,9 @@ def create_app(
         probes = state["probes"] = ProviderProbes.from_settings(settings)
         probes.start()
         state["readyz"] = readyz(KafkaReadiness(publisher), probes)
+        # file: secrets follow their files (and SIGHUP); schemes are rebuilt and swapped whole.
+        secrets = watch_sources(sources, settings)
+        secrets.start()
         # Everything built so far lives as long as the process: move it out of the
         # collector's reach. Otherwise requests in flight promoted to the oldest
         # generation trigger full collections that rescan it all (measured ~40 ms
@@ -176,6 +179,7 @@ def create_app(
             yield
         finally:
             connecting.cancel()
+            await secrets.stop()
             await rejections.stop()
             with contextlib.suppress(asyncio.CancelledError, KafkaError):  # KafkaError: logged
                 await connecting

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from hookline.config.models import HooklineSettings
+from hookline.config.watch import SecretWatcher
 from hookline.worker.registry import get
 from hookline.worker.runtime import Worker
 
@@ -24,9 +25,12 @@ class WorkerComponent:
         self.names = list(names)
         self._bootstrap = bootstrap_servers
         self.workers: list[Worker] = []
+        # Outbound credentials read their Secret at each request; this keeps file: ones current.
+        self._secrets = SecretWatcher.for_settings(settings)
 
     async def start(self) -> None:
         factories = [get(name) for name in self.names]  # unknown names fail before anything starts
+        self._secrets.start()
         try:
             for factory in factories:
                 spec = await factory(self.settings)
@@ -42,6 +46,7 @@ class WorkerComponent:
         workers, self.workers = self.workers, []
         # Concurrently: each worker's grace period runs at the same time, not one after another.
         await asyncio.gather(*(worker.stop() for worker in workers))
+        await self._secrets.stop()
 
     def where(self) -> str:
         if not self.workers:
