@@ -49,9 +49,15 @@ fmt: $(STAMP)
 	$(BIN)/ruff check --fix src tests bench
 	$(BIN)/ruff format src tests bench
 
+# Ingress against bare Starlette and its peers, the worker against raw aiokafka and
+# FastStream, and the loop end to end (docs/ingress-performance.md, docs/worker.md).
 bench: $(STAMP)
 	@scripts/install-package.sh wrk
-	$(BIN)/python bench/ingress.py
+	@$(BIN)/python -c 'import confluent_kafka, faststream, aiohttp' 2>/dev/null || \
+		$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
+	$(BIN)/python bench/ingress.py $(INGRESS_ARGS)
+	$(BIN)/python bench/worker.py $(WORKER_ARGS)
+	$(BIN)/python bench/loop.py $(LOOP_ARGS)
 
 # bench/faults.py (docs/faults.md): a signed webhook stream through the loop while the broker
 # pauses, Redis restarts and workers are SIGKILLed; exits non-zero on a lost webhook or an
