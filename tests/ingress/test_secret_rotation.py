@@ -23,7 +23,8 @@ from hookline.config.check import prepare
 from hookline.config.models import HooklineSettings
 from hookline.config.secrets import Secret
 from hookline.config.watch import Change
-from hookline.ingress.sources import SourceRotation, prepare_sources
+from hookline.ingress.sources import SourceRotation, prepare_sources, watch_sources
+from hookline.observability.masking import SECRETS
 from hookline.providers.registry import names
 from hookline.signatures.base import Headers, SignedRequest, VerificationError
 from tests.config.test_secret_watch import KubernetesSecretVolume
@@ -175,7 +176,7 @@ async def test_the_previous_secret_verifies_for_the_rotation_window_then_not(
     in_flight = sources["repo"]
     rotation = SourceRotation(sources, previous_valid=0.5)
     secret.rotate(NEW)
-    rotation([Change(secret.ref, OLD)])
+    rotation([Change(secret.ref, OLD, NEW)])
     assert sources["repo"] is not in_flight
     assert _verifies(sources, NEW) and _verifies(sources, OLD)
     assert _verifies({"repo": in_flight}, OLD) and not _verifies({"repo": in_flight}, NEW)
@@ -184,3 +185,26 @@ async def test_the_previous_secret_verifies_for_the_rotation_window_then_not(
         assert time.monotonic() < deadline, "the previous secret never expired"
         await asyncio.sleep(0.05)
     assert _verifies(sources, NEW)
+
+
+def test_a_rotated_value_is_masked_in_logs(tmp_path: Path) -> None:
+    """The ingress's watcher adds each new value to the log masking, as start-up does."""
+    path = tmp_path / "secret"
+    fresh = f"rotated-{uuid.uuid4().hex}"
+    path.write_text(OLD)
+    settings = HooklineSettings.model_validate(
+        {
+            "sources": {
+                "repo": {
+                    "provider": "github",
+                    "verify": {"scheme": "github", "secrets": [f"file:{path}"]},
+                }
+            }
+        }
+    )
+    settings.sources["repo"].verify.secrets[0].resolve()  # type: ignore[union-attr]
+    watcher = watch_sources(prepare_sources(settings.sources, Topics("t")), settings)
+    path.write_text(fresh)
+    assert SECRETS.redact(f"x {fresh} y") == f"x {fresh} y"
+    assert [c.ref for c in watcher.check()] == [f"file:{path}"]
+    assert SECRETS.redact(f"x {fresh} y") == "x *** y"

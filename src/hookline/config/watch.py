@@ -39,10 +39,11 @@ _Stat = tuple[int, int, int, int]
 
 @dataclass(frozen=True)
 class Change:
-    """One secret reference whose value changed, with the value it had."""
+    """One secret reference whose value changed: the value it had and the one it has now."""
 
     ref: str
     previous: str
+    value: str
 
     def __repr__(self) -> str:  # never show the value
         return f"Change({self.ref!r})"
@@ -120,7 +121,8 @@ class SecretWatcher:
             for secret in group:
                 secret.rotate(value)
             if seen_value is not None:
-                changes.extend(Change(ref, seen_value) for ref in sorted({s.ref for s in group}))
+                refs = sorted({s.ref for s in group})
+                changes.extend(Change(ref, seen_value, value) for ref in refs)
         if changes:
             self.reloads += len(changes)
             log.info("config.secrets_rotated", refs=[c.ref for c in changes], forced=force)

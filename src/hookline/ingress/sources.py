@@ -12,6 +12,7 @@ from hookline.bus.topics import Topics
 from hookline.config.models import HooklineSettings, SourceSettings
 from hookline.config.secrets import Secret
 from hookline.config.watch import Change, SecretWatcher
+from hookline.observability.masking import SECRETS
 from hookline.providers.base import Adapter, webhook_methods
 from hookline.providers.registry import PROVIDERS
 from hookline.signatures import build_scheme
@@ -115,5 +116,7 @@ class SourceRotation:
 def watch_sources(sources: dict[str, Source], settings: HooklineSettings) -> SecretWatcher:
     """A watcher over every ``file:`` secret of ``settings`` that also rebuilds the sources' schemes."""
     watcher = SecretWatcher.for_settings(settings)
+    # A new value is masked in logs like the ones read at start-up.
+    watcher.subscribe(lambda changes: SECRETS.add(change.value for change in changes))
     watcher.subscribe(SourceRotation(sources, settings.secrets.previous_valid_seconds))
     return watcher

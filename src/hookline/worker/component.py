@@ -6,6 +6,7 @@ import asyncio
 
 from hookline.config.models import HooklineSettings
 from hookline.config.watch import SecretWatcher
+from hookline.observability.masking import SECRETS
 from hookline.worker.registry import get
 from hookline.worker.runtime import Worker
 
@@ -27,6 +28,8 @@ class WorkerComponent:
         self.workers: list[Worker] = []
         # Outbound credentials read their Secret at each request; this keeps file: ones current.
         self._secrets = SecretWatcher.for_settings(settings)
+        # A new value is masked in logs like the ones read at start-up.
+        self._secrets.subscribe(lambda changes: SECRETS.add(c.value for c in changes))
 
     async def start(self) -> None:
         factories = [get(name) for name in self.names]  # unknown names fail before anything starts
