@@ -585,6 +585,23 @@ def _console_paths(admin: list[dict[str, list[str]]]) -> dict[str, Any]:
                 },
             }
         },
+        "/admin/reconcile/open": {
+            "get": {
+                "operationId": "listOpenEntities",
+                "summary": "What hookline started and has not seen finish, oldest first "
+                "(docs/reconcile.md)",
+                "security": admin,
+                "parameters": _query("provider"),
+                "responses": {
+                    "200": {
+                        "description": "Counts per provider and up to 500 open entities.",
+                        "content": as_json,
+                    },
+                    "401": refused,
+                    "503": _problem("The open-entity store (Redis) is unreachable."),
+                },
+            }
+        },
     }
 
 

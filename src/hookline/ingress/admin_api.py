@@ -25,6 +25,7 @@ from hookline.admin import dead_letters, events, overview, rejected
 from hookline.admin.queries import BadQuery, ReplayRequest, event_query, letter_filter
 from hookline.config.models import HooklineSettings
 from hookline.http.registry import BREAKERS
+from hookline.ingress import admin_reconcile
 from hookline.ingress.admin import require_admin
 from hookline.ingress.problems import problem
 
@@ -121,4 +122,5 @@ def admin_api_routes(settings: HooklineSettings, state: dict[str, Any]) -> list[
         route("/admin/rejected", list_rejected),
         route("/admin/dlq/letters", list_letters),
         route("/admin/dlq/replay", replay, "POST"),
+        *admin_reconcile.routes(settings),
     ]

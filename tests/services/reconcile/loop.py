@@ -35,6 +35,9 @@ FAST_RECONCILE: dict[str, Any] = {
 }
 
 
+ADMIN_TOKEN = "reconcile-admin-token-0123456789"
+
+
 async def fresh_redis(url: str) -> str:
     """A Redis database of its own for this test: the simulators number messages from the
     same first id each time, so another test's dedup keys would make callbacks duplicates."""
@@ -80,6 +83,16 @@ class ReconcileLoop(SmsLoop):
         )
         return value or 0.0
 
+    async def open_entities(self, provider: str) -> dict[str, Any]:
+        response = await self.http.get(
+            f"{self.urls['ingress']}/admin/reconcile/open",
+            params={"provider": provider},
+            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+        )
+        response.raise_for_status()
+        body: dict[str, Any] = response.json()
+        return body
+
     async def settle(self, seconds: float) -> None:
         """Give a wrong second event time to show up."""
         await asyncio.sleep(seconds)
@@ -111,6 +124,7 @@ async def reconcile_loop(
     if colt:
         _with_colt(raw, bootstrap, ports)
     raw["services"]["reconcile"] = reconcile if reconcile is not None else FAST_RECONCILE
+    raw["admin_token"] = ADMIN_TOKEN
     settings = prepare(HooklineSettings.model_validate(raw), names())
     urls = {n: f"http://127.0.0.1:{ports[n]}" for n in ports}
     loop = ReconcileLoop(settings, raw, urls, bootstrap)

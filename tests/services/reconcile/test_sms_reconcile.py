@@ -79,7 +79,7 @@ async def _callbacks_settled(loop: ReconcileLoop, sim: str, timeout: float = 30.
 async def test_a_provider_answering_429_is_asked_less_not_hammered(
     broker: EmbeddedBroker, redis_server: RedisServer
 ) -> None:
-    """Twilio answers the status read 429 (Retry-After 1): few calls reach it, then it recovers."""
+    """Status reads answered 429: few calls reach Twilio, the message stays listed open, then recovers."""
     async with reconcile_loop(broker.bootstrap_servers, redis_server.url) as loop:
         await loop.hold_callbacks("twilio", drop=True)
         fault = await loop.fault(
@@ -99,6 +99,12 @@ async def test_a_provider_answering_429_is_asked_less_not_hammered(
         # Passes every 0.5 s with 3 attempts each would be ~48 calls in 8 s; Retry-After,
         # the breaker and the reconciler's backoff keep it to a handful (a slow machine: fewer).
         assert 1 <= refused <= 10, refused
+        listed = await loop.open_entities("twilio")
+        accepted = await loop.wait_event("sms.message.accepted", command.id)
+        [entity] = listed["entities"]
+        assert entity["entity_id"] == accepted.data["provider_message_id"]
+        assert entity["subject"] == command.id and entity["age_seconds"] >= 7
+        assert listed["by_provider"] == {"twilio": 1}
         await loop.clear_fault("twilio", fault)
         await loop.wait_event("sms.message.delivered", command.id, timeout=40)
         print(f"reconciled events (twilio, 429 then recovered): 1; 429 answers in 8 s: {refused}")

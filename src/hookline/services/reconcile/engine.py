@@ -37,8 +37,8 @@ from hookline.providers.base import ProviderSpec, RawWebhook
 from hookline.providers.reconcile import Entity, Observation
 from hookline.services.reconcile import metrics
 from hookline.services.reconcile.config import ReconcileSettings, reconcile_settings
-from hookline.services.reconcile.store import OpenStore, open_store
 from hookline.signatures.base import Headers
+from hookline.worker.open_entities import OpenStore, open_store
 
 log = structlog.get_logger("hookline.reconcile")
 
