@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -195,18 +195,24 @@ class SmsLoop(ProviderLoop):
         return worker
 
 
-
-
 @contextlib.asynccontextmanager
 async def sms_loop(
-    bootstrap: str, *, redis_url: str | None = None, worker: bool = True, **options: Any
+    bootstrap: str,
+    *,
+    redis_url: str | None = None,
+    worker: bool = True,
+    tweak: Callable[[dict[str, Any]], None] | None = None,
+    **options: Any,
 ) -> AsyncIterator[SmsLoop]:
     ports = {name: free_port() for name in ("ingress", *SIMS)}
     raw = raw_settings(bootstrap, ports, redis_url=redis_url, **options)
+    if tweak is not None:
+        tweak(raw)  # a test's own changes to the raw configuration
     settings = prepare(HooklineSettings.model_validate(raw), names())
     loop = SmsLoop(settings, raw, {n: f"http://127.0.0.1:{ports[n]}" for n in ports}, bootstrap)
-    async with simulated_world(settings, bootstrap, ports, SIMS), collecting(
-        bootstrap, [loop.topics.events("sms")], loop.events
+    async with (
+        simulated_world(settings, bootstrap, ports, SIMS),
+        collecting(bootstrap, [loop.topics.events("sms")], loop.events),
     ):
         try:
             if worker:

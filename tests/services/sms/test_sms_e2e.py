@@ -74,7 +74,9 @@ async def test_a_repeated_mitake_report_still_gets_the_exact_acknowledgement(
         assert status.providereventid == "1010079999:4"
 
 
-async def test_mitake_reports_by_get_or_post_and_only_mitake_takes_get(broker: EmbeddedBroker) -> None:
+async def test_mitake_reports_by_get_or_post_and_only_mitake_takes_get(
+    broker: EmbeddedBroker,
+) -> None:
     """Real Mitake GETs its report URL; a POSTed form is the same report; a wrong token is 401;
     a GET to a source whose provider delivers by POST is 405, as before GET deliveries existed."""
     async with sms_loop(broker.bootstrap_servers, worker=False) as loop:
@@ -86,7 +88,10 @@ async def test_mitake_reports_by_get_or_post_and_only_mitake_takes_get(broker: E
         forged = await loop.http.get(
             f"{loop.urls['ingress']}/webhooks/mitake-dlr?token=wrong&ref=m-3&msgid=1&dstaddr=0912345678&StatusFlag=4"
         )
-        assert forged.status_code == 401 and forged.headers["content-type"] == "application/problem+json"
+        assert (
+            forged.status_code == 401
+            and forged.headers["content-type"] == "application/problem+json"
+        )
         refused = await loop.http.get(f"{loop.urls['ingress']}/webhooks/every8d-dlr?token=x")
         assert refused.status_code == 405 and refused.headers["allow"] == "POST"
         assert refused.json()["detail"] == "Method not allowed on this route."
@@ -242,7 +247,9 @@ async def test_a_provider_failing_its_health_check_goes_last_until_it_passes_aga
 
     async with sms_loop(broker.bootstrap_servers, sms={"health_interval_seconds": 0.3}) as loop:
         await until("every8d", 1.0)
-        fault = await loop.fault("every8d", path="/API21/HTTP/getCredit.ashx", method="GET", status=503, count=0)
+        fault = await loop.fault(
+            "every8d", path="/API21/HTTP/getCredit.ashx", method="GET", status=503, count=0
+        )
         await until("every8d", 0.0)
         assert healthy("mitake") == healthy("twilio") == 1.0
         command = loop.command("+886912345678")

@@ -29,12 +29,20 @@ def extra(provider: ProviderSettings, key: str, default: Any = None) -> Any:
     return (provider.model_extra or {}).get(key, default)
 
 
-def secret_extra(provider: ProviderSettings, name: str, key: str) -> str | None:
-    """A provider-specific secret kept as an extra (``env:NAME``, ``file:/path`` or inline)."""
-    ref = extra(provider, key)
-    if ref is None:
+def secret_extra(provider: ProviderSettings, name: str, key: str) -> Secret | None:
+    """A provider-specific secret kept as an extra (``env:NAME``, ``file:/path`` or inline).
+
+    Resolved now (a missing one stops start-up) and put back into the settings as a
+    :class:`Secret`, so that the worker's watcher rotates a ``file:`` one with the rest.
+    """
+    value = extra(provider, key)
+    if value is None:
         return None
-    return Secret(str(ref)).resolve()
+    secret = value if isinstance(value, Secret) else Secret(str(value))
+    secret.resolve()
+    if provider.model_extra is not None:
+        provider.model_extra[key] = secret
+    return secret
 
 
 # What every SMS gateway's client gets where the configuration is silent

@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 import httpx
 
 from hookline.config.models import HooklineSettings
+from hookline.config.secrets import Credential, current
 from hookline.errors import ConfigError, HooklineError
 from hookline.http.client import ApiClient
 from hookline.http.errors import AuthFailed, Unavailable
@@ -104,7 +105,7 @@ class MitakeClient(SmsClientBase):
     deduplicates = True
 
     def __init__(
-        self, api: ApiClient, *, callback_url: str | None, callback_token: str | None
+        self, api: ApiClient, *, callback_url: str | None, callback_token: Credential | None
     ) -> None:
         super().__init__(api)
         self.callback_url = callback_url
@@ -117,7 +118,9 @@ class MitakeClient(SmsClientBase):
             "clientid": sms.attempt_key,
         }
         if self.callback_url:
-            query = {"token": self.callback_token} if self.callback_token else {}
+            # Read per send: a rotated file: token reaches the next report URL.
+            token = current(self.callback_token) if self.callback_token is not None else None
+            query = {"token": token} if token else {}
             form["response"] = f"{self.callback_url}?{urlencode({**query, 'ref': sms.message_id})}"
         response = await self.api.request(
             "POST",
