@@ -68,5 +68,11 @@ def _reactor_rules(settings: Any) -> list[Any]:
     return rule_problems(settings)
 
 
+def _sms_service(settings: Any) -> list[Any]:
+    from hookline.services.sms.config import settings_problems
+
+    return settings_problems(settings)
+
+
 # Whole-configuration checks beyond types and secrets.
-EXTRA_CHECKS: list[Any] = [_reactor_rules]
+EXTRA_CHECKS: list[Any] = [_reactor_rules, _sms_service]

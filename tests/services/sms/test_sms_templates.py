@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
+import yaml
 from pydantic import ValidationError
 
 from hookline.bus.broker import EmbeddedBroker
+from hookline.cli import main
 from hookline.envelope import CloudEvent, make_event
 from hookline.messages.sms import SmsSend
 from hookline.observability.metrics import REGISTRY
@@ -176,3 +179,23 @@ async def _until(check: Callable[[], bool], timeout: float = 15.0) -> None:
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not reached")
         await asyncio.sleep(0.05)
+
+
+def test_config_check_names_a_bad_template_with_its_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """hookline config check exits 1 and points at the variant whose body does not compile."""
+    path = tmp_path / "hookline.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "services": {
+                    "sms": {"templates": {"welcome": {"variants": {"a": {"body": "Hi {{ x "}}}}}
+                }
+            }
+        )
+    )
+    assert main(["config", "check", "--config", str(path)]) == 1
+    assert "services.sms.templates.welcome.variants.a.body" in capsys.readouterr().err
+    path.write_text(yaml.safe_dump({"services": {"sms": {"templates": {"welcome": WELCOME}}}}))
+    assert main(["config", "check", "--config", str(path)]) == 0

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from hookline.config.loader import Problem
 from hookline.config.models import HooklineSettings
 from hookline.errors import ConfigError
 from hookline.messages.sms import ProviderName
@@ -59,3 +60,17 @@ def sms_settings(settings: HooklineSettings) -> SmsSettings:
         return SmsSettings.model_validate(raw or {})
     except ValueError as exc:
         raise ConfigError(f"services.sms is invalid: {exc}") from exc
+
+
+def settings_problems(settings: HooklineSettings) -> list[Problem]:
+    """``hookline config check``: each problem in ``services.sms`` with its path (templates too)."""
+    if "sms" not in settings.services:
+        return []
+    try:
+        SmsSettings.model_validate(settings.services["sms"] or {})
+    except ValidationError as exc:
+        return [
+            Problem(".".join(["services", "sms", *(str(p) for p in error["loc"])]), error["msg"])
+            for error in exc.errors()
+        ]
+    return []
