@@ -139,7 +139,8 @@ def test_bad_input_is_one_line_without_traceback(args: list[str]) -> None:
 
 
 @pytest.mark.parametrize(
-    "command", [["topics", "create"], ["tail", "--timeout", "2"], ["demo", "--timeout", "2"]]
+    "command",
+    [["topics", "create"], ["tail", "--timeout", "2"], ["demo", "--timeout", "2"], ["trace", "some-id"]],
 )
 def test_unreachable_kafka_is_one_line(tmp_path: Path, command: list[str]) -> None:
     """A command that needs Kafka says so in one line when none is there."""
