@@ -363,7 +363,9 @@ class Fate:
             if trail is not None and auditing is not None:
                 CALLS.reset(auditing[0])
                 TRAIL.reset(auditing[1])
-                await self._audit(trail)
+                # Most attempts have nothing left to write: no coroutine for them.
+                if len(trail.calls) > trail.written:
+                    await self._audit(trail)
 
     async def _audit(self, trail: Trail) -> None:
         """Write the calls the attempt made after its last emit; Kafka away: logged, the

@@ -31,6 +31,10 @@ class PartitionOffsets:
     def add(self, offset: int) -> None:
         self._pending.append(offset)
 
+    def extend(self, offsets: list[int]) -> None:
+        """:meth:`add` for a fetch's offsets of this partition, in order."""
+        self._pending.extend(offsets)
+
     def finish(self, offset: int) -> None:
         pending = self._pending
         if not pending or pending[0] != offset:

@@ -272,15 +272,24 @@ class Worker:
             if offsets is None:
                 continue
             tier = self.tiers.of_topic(tp.topic)
+            if tier is None:
+                # Nothing to wait for: the whole fetch goes to the lanes at once. Offsets are
+                # added before any runner can finish one (none runs until this returns).
+                offsets.extend([record.offset for record in records])
+                submit = lanes.submit
+                for record in records:
+                    submit(Work(offsets, record))
+                self._outstanding += len(records)
+                metrics.CONSUMED.labels(self.service, tp.topic).inc(len(records))
+                continue
             taken = 0
             for record in records:
-                if tier is not None:
-                    due = due_ms(record, tier)
-                    if due > now_ms:
-                        # Not due: rewind to it and pause this partition until it is.
-                        consumer.seek(tp, record.offset)
-                        self._delay(tp, due / 1000)
-                        break
+                due = due_ms(record, tier)
+                if due > now_ms:
+                    # Not due: rewind to it and pause this partition until it is.
+                    consumer.seek(tp, record.offset)
+                    self._delay(tp, due / 1000)
+                    break
                 offsets.add(record.offset)
                 lanes.submit(Work(offsets, record))
                 taken += 1
