@@ -17,12 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jsonschema
 import pytest
 
 from hookline.admin.trace import read_records
 from hookline.config.loader import load_settings
 from hookline.providers.registry import PROVIDERS
-from tests.loop.test_run_loop import ENV, HOOKLINE
+from tests.loop.test_run_loop import ENV, HOOKLINE, SCHEMAS
 
 
 def hookline(config: Path, *args: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
@@ -84,6 +85,8 @@ async def test_webhook_command_result_and_callback_share_one_correlation(
     assert command.attribute("causationid") == webhook.id
     assert call.attribute("causationid") == command.id and call.data["provider"] == "twilio"
     assert call.data["status"] == 201 and call.data["method"] == "POST"
+    schema = json.loads((SCHEMAS / "events" / "hookline.http.call.json").read_text())
+    jsonschema.Draft202012Validator(schema).validate(call.data)
     assert accepted.attribute("causationid") == command.id
     # The provider's callback entered through the ingress, and joined the chain.
     assert delivered.attribute("source") == "/hookline/sources/sms-twilio"

@@ -148,4 +148,6 @@ def _describe(topic: str, members: list[MessageType]) -> str:
         return f"Commands for the {rest} worker: publish one to ask hookline to act."
     if kind == "dlq":
         return f"Dead letters of {rest}."
+    if kind == "audit":
+        return f"The audit trail ({rest}): one record per outbound provider call; key: {members[0].key}."
     return f"Normalized {rest} events; key: {members[0].key}."

@@ -9,7 +9,7 @@ each is listed here.
 
 from __future__ import annotations
 
-from hookline.messages import colt, ingress, reservation, sms
+from hookline.messages import audit, colt, ingress, reservation, sms
 from hookline.messages.base import MessageType
 
 __all__ = ["all_types"]
@@ -19,6 +19,7 @@ _GROUPS: tuple[tuple[MessageType, ...], ...] = (
     sms.MESSAGE_TYPES,
     colt.MESSAGE_TYPES,
     reservation.MESSAGE_TYPES,
+    audit.MESSAGE_TYPES,
 )
 
 

@@ -13,11 +13,11 @@ a repeated write (a crash before the record was settled) repeats the same ids.
 from __future__ import annotations
 
 from contextvars import ContextVar
-from typing import Any
 
 from hookline.bus.codec import Record, to_record
 from hookline.envelope import CloudEvent, event_id, make_event
 from hookline.http.audit import Call
+from hookline.messages.audit import HttpCall
 
 __all__ = ["CALL_TYPE", "TRAIL", "Trail"]
 
@@ -44,13 +44,13 @@ class Trail:
         records = []
         for index in range(self.written, len(self.calls)):
             call = self.calls[index]
-            data: dict[str, Any] = {
+            data = HttpCall(
                 **call.as_dict(),
-                "service": self.service,
-                "command_id": command.id,
-                "command_type": command.type,
-                "attempt": self.attempt,
-            }
+                service=self.service,
+                command_id=command.id,
+                command_type=command.type,
+                attempt=self.attempt,
+            ).model_dump(mode="json")
             audit = make_event(
                 id=event_id(source, f"{command.id}:http:{self.attempt}:{index}"),
                 source=source,
