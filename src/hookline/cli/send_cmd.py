@@ -273,6 +273,10 @@ async def _follow(answer: str, follower: Follower, wait: float) -> int:
             file=sys.stderr,
         )
         return 1
+    if receipt.get("duplicate"):
+        # What it caused happened when it was first stored: read that back instead.
+        print(f"a repeat: its chain is `hookline trace {receipt['id']}`", file=sys.stderr)
+        return 0
     follower.include(receipt["topic"], int(receipt["partition"]), int(receipt["offset"]))
     printed = await follower.follow(str(receipt["id"]), wait, lambda text: print(text, flush=True))
     if not printed:
