@@ -65,6 +65,7 @@ async def test_reset_clears_everything(widgets_sim: Running) -> None:
     assert state["entities"] == {"widgets": {}}
     assert state["callbacks"] == {
         "sent": 0, "delivered": 0, "retrying": 0, "abandoned": 0, "attempts": 0, "queued": 0, "last": [],
+        "dropped": 0, "pending": 0, "hold": {"drop": False, "delay_seconds": 0.0},
     }
     # The key is gone too: the same key now creates a new widget for real.
     again = await c.post("/v1/widgets", json={}, headers={"Idempotency-Key": "k"})
@@ -130,3 +131,19 @@ def test_admin_routes_must_live_under_sim() -> None:
 
     with pytest.raises(ValueError, match="/_sim/"):
         sim.admin_route("/admin/x", endpoint)
+
+
+async def test_callback_hold_is_set_checked_and_cleared_by_reset(widgets_sim: Running) -> None:
+    """``POST /_sim/callbacks`` sets a drop or delay hold, refuses a bad one with 400; reset ends it."""
+    c = widgets_sim.client
+    assert (await c.post("/_sim/callbacks", json={"drop": True})).json() == {
+        "drop": True, "delay_seconds": 0.0,
+    }
+    assert (await c.get("/_sim/state")).json()["callbacks"]["hold"]["drop"] is True
+    bad = await c.post("/_sim/callbacks", json={"delay_seconds": -1})
+    assert bad.status_code == 400 and "error" in bad.json()
+    assert (await c.post("/_sim/callbacks", json={"drop": "maybe"})).status_code == 400
+    await c.post("/_sim/reset")
+    assert (await c.get("/_sim/state")).json()["callbacks"]["hold"] == {
+        "drop": False, "delay_seconds": 0.0,
+    }

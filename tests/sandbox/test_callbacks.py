@@ -274,7 +274,8 @@ async def test_retrying_gauge_and_reset_drops_pending() -> None:
             await sender.reset()
             assert sender.counters() == {
                 "sent": 0, "delivered": 0, "retrying": 0, "abandoned": 0, "attempts": 0,
-                "queued": 0, "last": [],
+                "queued": 0, "last": [], "dropped": 0, "pending": 0,
+                "hold": {"drop": False, "delay_seconds": 0.0},
             }
             await sender.drain(timeout=1)
         finally:
@@ -355,3 +356,24 @@ def test_bad_signature_is_a_mismatch_for_every_scheme(case: str) -> None:
     with pytest.raises(VerificationError) as caught:
         scheme.verify(sender.sign(replace(base, bad_signature=True)), now)
     assert caught.value.reason == "mismatch"
+
+
+async def test_held_callbacks_are_dropped_or_sent_late() -> None:
+    """A drop hold counts callbacks and sends none; a delay hold sends each one that much later."""
+    receiver = Receiver()
+    async with serve(receiver.app()) as url:
+        sender = CallbackSender()
+        try:
+            sender.drop = True
+            sender.enqueue(callback(f"{url}/hook"))
+            await sender.drain(timeout=1)
+            assert sender.counters()["dropped"] == 1 and sender.sent == 0
+            sender.drop, sender.hold_seconds = False, 0.5
+            sender.enqueue(callback(f"{url}/hook", event_id="evt_2"))
+            assert sender.counters()["pending"] == 1
+            await asyncio.sleep(0.2)
+            assert receiver.arrivals == []
+            await sender.drain(timeout=10)
+        finally:
+            await sender.close()
+    assert [json.loads(a.body)["id"] for a in receiver.arrivals] == ["evt_2"]

@@ -36,8 +36,9 @@ def test_order_state_changed_is_keyed_by_order_with_primary_contact_in_e164() ->
     [event] = ColtAdapter().normalize(raw(sample("order-completed")))
     assert event.type == "colt.order.state_changed"
     assert event.subject == event.partitionkey == "ORD-100234"
-    assert event.providereventid == "evt_7f3c2a9e"
-    assert event.id == event_id("/hookline/sources/colt", "evt_7f3c2a9e")
+    # A final status's provider event id is "{orderId}:{status}" (the reconciler rebuilds it).
+    assert event.providereventid == "ORD-100234:completed"
+    assert event.id == event_id("/hookline/sources/colt", "ORD-100234:completed")
     assert event.time == datetime(2025, 3, 20, 16, 2, 11, tzinfo=UTC)
     data = OrderStateChanged.model_validate(event.data)
     assert (data.previous_status, data.status, data.percent_complete) == ("in_progress", "completed", 100)

@@ -250,7 +250,10 @@ class ColtWorld:
         self.services: dict[str, dict[str, Any]] = {}
         self.event_counter = itertools.count(1)
         self.quote_counter = itertools.count(55012)
-        self.order_counter = itertools.count(100234)
+        # Order ids differ between simulator runs, as Colt's never repeat: a final status's
+        # event id is "{orderId}:{status}", and a persistent dedup store would take a
+        # fresh simulator's ORD-100234 completing for the previous run's.
+        self.order_counter = itertools.count(100_000 + secrets.randbelow(899_000))
         self.service_counter = itertools.count(123456)
         self.request_counter = itertools.count(12345)
 
