@@ -180,9 +180,12 @@ def test_no_secret_signature_or_phone_number_in_any_page(pages: Pages, running: 
     pages.open(f"/console/events?q={seen['event_id']}")
     pages.click("table.events tbody a")
     shown.append(pages.driver.current_url.replace(running.base, ""))
-    pages.open("/console/events?type=sms.")
-    shown.append("/console/events?type=sms.")
-    pages.open("/console/rejected")
+    pages.open("/console/events?type=sms.send")
+    pages.click("table.events tbody a")  # a command with a phone number in its data
+    shown.append(pages.driver.current_url.replace(running.base, ""))
+    pages.open("/console/dlq?service=sms")
+    pages.click("table.letters tbody a")  # its dead letter, headers and record
+    shown.append(pages.driver.current_url.replace(running.base, ""))
     for path in shown:
         pages.open(path)
         html = pages.html
