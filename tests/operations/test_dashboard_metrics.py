@@ -176,7 +176,7 @@ def test_alerting_gauges_hold_current_times(scraped: tuple[str, float]) -> None:
         for s in samples
         if s.name == "hookline_worker_last_turn_timestamp_seconds"
     }
-    assert set(turns) == {"colt", "reactor", "reservation", "sms"}
+    assert set(turns) == {"colt", "reactor", "reconcile", "reservation", "sms"}
     assert all(value >= demo_started for value in turns.values()), turns
     accepted = {
         s.labels["source"]: s.value
