@@ -193,11 +193,14 @@ class Page:
     items: list[Found]
     total: int
     scanned: int
+    # False for the newest page: only the newest records of each partition were read.
+    filtered: bool = True
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "total": self.total,
             "scanned": self.scanned,
+            "filtered": self.filtered,
             "items": [f.row() for f in self.items],
         }
 
@@ -221,7 +224,7 @@ def search_in(found: list[Found], query: EventQuery) -> Page:
         if len(page) >= query.offset + query.limit:
             break
         page.append(record)
-    return Page(page[query.offset :], len(candidates) - skipped, len(found))
+    return Page(page[query.offset :], len(candidates) - skipped, len(found), filtered=False)
 
 
 async def search(settings: HooklineSettings, servers: str, query: EventQuery) -> Page:

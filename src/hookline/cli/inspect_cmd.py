@@ -90,7 +90,8 @@ async def run_events(args: argparse.Namespace) -> int:
         for found in page.items:
             print(json.dumps(found.row(), ensure_ascii=False))
         return 0
-    table = Table(title=f"{page.total} match(es) among the newest {page.scanned} records")
+    title = f"{page.total} match(es) among the newest {page.scanned} records"
+    table = Table(title=title if page.filtered else "newest first")
     for column in ("time", "type", "source", "subject", "id", "kafka"):
         table.add_column(column, overflow="fold")
     for found in page.items:
