@@ -26,6 +26,10 @@ def _dropped() -> float:
     return REGISTRY.get_sample_value("hookline_ingress_rejections_dropped_total") or 0.0
 
 
+def _recorded() -> float:
+    return REGISTRY.get_sample_value("hookline_ingress_rejections_recorded_total") or 0.0
+
+
 def _scope(headers: dict[str, str], query: bytes = b"") -> dict[str, object]:
     return {"type": "http", "method": "POST", "path": "/webhooks/billing", "query_string": query,
             "headers": [(k.encode(), v.encode()) for k, v in headers.items()],
@@ -127,3 +131,49 @@ async def test_admin_api_answers_bad_filters_with_400(broker: EmbeddedBroker) ->
     assert all(a.headers["content-type"] == "application/problem+json" for a in answers)
     assert plan.json() == {"dry_run": True, "replayed": [], "refused": []}
     assert nothing.json() == {"dry_run": False, "replayed": [], "refused": []}
+
+
+async def test_a_missing_rejected_topic_never_holds_up_accepted_deliveries(
+    broker: EmbeddedBroker,
+) -> None:
+    """Topics made before the rejected-requests topic existed: every refusal is recorded or
+    dropped and counted, and signed deliveries sent right after them are still accepted."""
+    from hookline.bus.topics import Topics, all_topics
+    from hookline.signatures import build_scheme
+    from hookline.signatures.base import Headers, SignedRequest
+    from tests.support.kafka import create_topics
+
+    settings = settings_for(broker.bootstrap_servers)
+    rejected = Topics(settings.kafka.topic_prefix).rejected
+    names = [t for t in all_topics(settings, extra_domains=settings.sources) if t != rejected]
+    await create_topics(broker.bootstrap_servers, names, 3)
+    scheme = build_scheme(settings.sources["billing"].verify)
+    before = _dropped() + _recorded()
+    async with running_ingress(settings, create=False) as url, httpx.AsyncClient() as client:
+        for i in range(5):
+            await client.post(
+                f"{url}/webhooks/billing", content=b"{}",
+                headers={"content-type": "application/json", "webhook-id": f"f{i}",
+                         "webhook-timestamp": str(int(time.time())), "webhook-signature": "v1,AA=="},
+            )  # fmt: skip
+        await asyncio.sleep(0.2)  # the recorder's turn comes first
+        answers = []
+        for i in range(5):
+            body = json.dumps({"type": "paid", "data": {"n": i}}).encode()
+            request = SignedRequest(
+                body=body,
+                headers=Headers({"content-type": "application/json", "webhook-id": f"a{i}"}),
+            )
+            signed = scheme.sign(request, time.time())
+            answers.append(
+                await client.post(
+                    f"{url}/webhooks/billing", content=body, headers=dict(signed.headers)
+                )
+            )
+        for _ in range(150):
+            if _dropped() + _recorded() - before >= 5:
+                break
+            await asyncio.sleep(0.1)
+    assert [a.status_code for a in answers] == [202] * 5  # publish_timeout_seconds is 2 s here
+    # Dropped where the broker refuses to make the topic; the embedded one makes it on demand.
+    assert _dropped() + _recorded() - before == 5

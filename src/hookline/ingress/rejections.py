@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 import structlog
+from aiokafka.errors import KafkaError
 from starlette.types import Scope
 
 from hookline.admin.rejected import REJECTED_OUTCOMES, UNKNOWN_SOURCE, rejection_record
@@ -32,6 +33,8 @@ from hookline.observability.metrics import REGISTRY
 
 log = structlog.get_logger("hookline.ingress")
 
+# How long the recorder waits to learn the topic's partitions before dropping a batch.
+TOPIC_LOOKUP_SECONDS = 5.0
 # Where the endpoint leaves what only it knows about a refusal: (reason code, body).
 REJECTION_DETAIL = "hookline.rejection"
 
@@ -74,6 +77,7 @@ class RejectionRecorder:
         self._clock = clock
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._retry_lookup_at = 0.0
 
     def observe(self, source: str, outcome: str, scope: Scope, status: int) -> None:
         """Count the outcome; queue a record when it refused the request (never blocks)."""
@@ -125,12 +129,35 @@ class RejectionRecorder:
                 await self._task
             self._task = None
 
+    async def _topic_known(self) -> bool:
+        """Whether the producer knows the topic's partitions. Asked here, in this task: the
+        publisher would otherwise look a missing topic up inside a round that carries
+        accepted events too, and hold them up while the lookup waits."""
+        producer = self.publisher.producer
+        if producer is None:
+            return False
+        if producer.client.cluster.partitions_for_topic(self.topic):
+            return True
+        now = self._clock()
+        if now < self._retry_lookup_at:
+            return False
+        try:
+            await asyncio.wait_for(producer.partitions_for(self.topic), TOPIC_LOOKUP_SECONDS)
+        except (TimeoutError, KafkaError):
+            self._retry_lookup_at = now + TOPIC_LOOKUP_SECONDS * 12
+            log.warning("ingress.rejections_topic_missing", topic=self.topic)
+            return False
+        return True
+
     async def _drain(self) -> None:
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
             while self._queue:
                 records = [self._queue.popleft() for _ in range(min(self._batch, len(self._queue)))]
+                if not await self._topic_known():
+                    DROPPED.inc(len(records))  # `hookline topics create` makes the topic
+                    continue
                 try:
                     await self.publisher.publish(records)
                 except PublishError as exc:
