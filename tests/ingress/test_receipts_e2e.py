@@ -1,4 +1,5 @@
-"""Receipts: the 202 names where each event of the delivery is stored, and that is where it is."""
+"""Receipts: the 202 names where each event of the delivery is stored, and that is where it is;
+the stored events carry their place in the causation chain."""
 
 from __future__ import annotations
 
@@ -6,15 +7,19 @@ import asyncio
 import json
 import time
 import uuid
+from typing import Any
 
 import httpx
+import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from hookline.bus.broker import EmbeddedBroker
+from hookline.bus.chain import Link, open_index
 from hookline.ingress.receipts import StoredEvent, body, decode, encode
 from hookline.signatures import build_scheme
 from hookline.signatures.base import Headers, SignedRequest
 from tests.support.ingress import running_ingress, settings_for
+from tests.support.servers import RedisServer
 
 
 async def read_at(bootstrap: str, topic: str, partition: int, offset: int) -> bytes:
@@ -74,3 +79,37 @@ def test_receipt_body_is_what_json_would_write() -> None:
     assert json.loads(body("a", False, None)) == {"id": "a", "duplicate": False}
     assert decode(encode(receipt)) == receipt
     assert decode(b"") is None and decode(b"garbage") is None
+
+
+@pytest.mark.parametrize("shared", [False, True])
+async def test_a_callback_joins_the_chain_of_the_entity_it_is_about(
+    broker: EmbeddedBroker, redis_server: RedisServer, shared: bool
+) -> None:
+    """A Colt callback about an order a worker remembered continues that order's chain (the
+    in-process index, or Redis when redis_url is set); one about an unknown order starts its own."""
+    extra: dict[str, Any] = {"redis_url": redis_server.url} if shared else {}
+    settings = settings_for(broker.bootstrap_servers, sources={"orders": {
+        "provider": "colt",
+        "verify": {"scheme": "hmac", "header": "X-Colt-Signature", "algorithm": "sha256", "encoding": "hex",
+                   "timestamp_header": "X-Colt-Timestamp", "secrets": ["test-colt-secret"]},
+    }}, **extra)  # fmt: skip
+    known, unknown = f"ORD-{uuid.uuid4().hex[:8]}", f"ORD-{uuid.uuid4().hex[:8]}"
+    index = open_index(settings)
+    await index.remember(known, Link("delivery-1", "submitted-1"))
+    await index.close()
+    scheme = build_scheme(settings.sources["orders"].verify)
+    async with running_ingress(settings) as url, httpx.AsyncClient() as client:
+        answers = []
+        for order in (known, unknown):
+            note = {"eventId": f"evt_{uuid.uuid4().hex}", "eventType": "order.state_changed",
+                    "occurredAt": "2025-03-20T16:02:11Z",
+                    "data": {"orderId": order, "previousStatus": "in_progress", "status": "completed"}}  # fmt: skip
+            payload = json.dumps(note).encode()
+            request = SignedRequest(body=payload, headers=Headers({"content-type": "application/json"}))
+            headers = dict(scheme.sign(request, time.time()).headers)
+            answers.append((await client.post(f"{url}/webhooks/orders", content=payload, headers=headers)).json())
+    joined, alone = [
+        json.loads(await read_at(broker.bootstrap_servers, a["topic"], a["partition"], a["offset"])) for a in answers
+    ]
+    assert (joined["correlationid"], joined["causationid"]) == ("delivery-1", "submitted-1")
+    assert alone["correlationid"] == alone["id"] and "causationid" not in alone
