@@ -357,15 +357,19 @@ class Fate:
             return None
         except Exception as exc:
             return self._failure(exc, event, attempt)
+        except BaseException:
+            # Cancelled (a shutdown): nothing is written now; the record is handled again.
+            trail = None
+            raise
         finally:
             self._running -= 1
             HANDLING.reset(handling)
-            if trail is not None and auditing is not None:
+            if auditing is not None:
                 CALLS.reset(auditing[0])
                 TRAIL.reset(auditing[1])
-                # Most attempts have nothing left to write: no coroutine for them.
-                if len(trail.calls) > trail.written:
-                    await self._audit(trail)
+            # Most attempts have nothing left to write: no coroutine for them.
+            if trail is not None and len(trail.calls) > trail.written:
+                await self._audit(trail)
 
     async def _audit(self, trail: Trail) -> None:
         """Write the calls the attempt made after its last emit; Kafka away: logged, the
