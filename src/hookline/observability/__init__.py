@@ -1,6 +1,5 @@
 """Logging, metrics, tracing and health."""
 
-
 # Modules, imported on use: ``logging`` and ``masking`` (structured, masked logs),
 # ``metrics`` and ``loop_metrics`` (the registry and its hot-path collectors),
 # ``exposition`` (``GET /metrics``), ``context`` and ``entropy`` (ids).

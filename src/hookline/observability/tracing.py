@@ -69,7 +69,9 @@ def _exporters(names: list[str], environ: Mapping[str, str]) -> list[Any]:
                 or "http/protobuf"
             )
             if protocol not in _PROTOCOLS:
-                raise ConfigError(f"OTEL_EXPORTER_OTLP_PROTOCOL {protocol!r} is not one of {sorted(_PROTOCOLS)}")
+                raise ConfigError(
+                    f"OTEL_EXPORTER_OTLP_PROTOCOL {protocol!r} is not one of {sorted(_PROTOCOLS)}"
+                )
             if protocol != "http/protobuf":
                 # The gRPC exporter pulls in grpcio (~10 MB); http/protobuf is what every
                 # collector also listens on (port 4318).
@@ -81,7 +83,9 @@ def _exporters(names: list[str], environ: Mapping[str, str]) -> list[Any]:
 
             exporters.append(OTLPSpanExporter())
         else:
-            raise ConfigError(f"OTEL_TRACES_EXPORTER {name!r} is not supported (otlp, console, none)")
+            raise ConfigError(
+                f"OTEL_TRACES_EXPORTER {name!r} is not supported (otlp, console, none)"
+            )
     return exporters
 
 
@@ -96,7 +100,9 @@ def configure_tracing(default_service: str, environ: Mapping[str, str] | None = 
     env = os.environ if environ is None else environ
     if env.get("OTEL_SDK_DISABLED", "").strip().lower() in _TRUE:
         return False
-    names = [n.strip().lower() for n in env.get("OTEL_TRACES_EXPORTER", "none").split(",") if n.strip()]
+    names = [
+        n.strip().lower() for n in env.get("OTEL_TRACES_EXPORTER", "none").split(",") if n.strip()
+    ]
     names = [n for n in names if n != "none"]
     if not names:
         return False
@@ -113,7 +119,9 @@ def configure_tracing(default_service: str, environ: Mapping[str, str] | None = 
     # Spans still in the batch are sent when the process ends normally.
     atexit.register(provider.shutdown)
     ENABLED = True
-    log.info("tracing.enabled", exporters=names, service=env.get("OTEL_SERVICE_NAME") or default_service)
+    log.info(
+        "tracing.enabled", exporters=names, service=env.get("OTEL_SERVICE_NAME") or default_service
+    )
     return True
 
 
