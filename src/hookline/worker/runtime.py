@@ -210,10 +210,22 @@ class Worker:
         assert self._publisher is not None
         record = to_record(event, topic)
         trail = TRAIL.get()
-        # The handler's provider calls so far go first, in the same write: a call is
-        # recorded before the result it led to.
         audit = trail.take() if trail is not None else None
-        await self._publisher.publish([*audit, record] if audit else [record])
+        if not audit:
+            await self._publisher.publish([record])
+        else:
+            # The handler's provider calls so far are queued first, so they travel in the
+            # same round, before the result they led to; an audit write that fails is
+            # logged and does not fail the emit.
+            written, emitted = await asyncio.gather(
+                self._publisher.publish(audit),
+                self._publisher.publish([record]),
+                return_exceptions=True,
+            )
+            if isinstance(emitted, BaseException):
+                raise emitted
+            if isinstance(written, BaseException):
+                log.warning("worker.audit_failed", event_id=event.causationid, error=str(written))
         EVENTS_PUBLISHED.labels(topic).inc()
         subject, chain = event.subject, self._chain
         if subject and chain is not None and topic.startswith(self._results_prefix):
