@@ -6,8 +6,9 @@ is. What the handler calls is written to ``<prefix>.audit.http`` in the
 command's chain (caused by the command, in its correlation), queued just before
 the next event the handler emits (a write of its own, so a failing audit write
 never fails the emit), so the call comes before the result it led to; calls
-after the last emit are written when the attempt ends. Records get ids from the command, the attempt and the call's place, so
-a repeated write (a crash before the record was settled) repeats the same ids.
+after the last emit are written when the attempt ends. Records get ids from
+the command, the attempt and the call's place, so a repeated write (a crash
+before the record was settled) repeats the same ids.
 """
 
 from __future__ import annotations
