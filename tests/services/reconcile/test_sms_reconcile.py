@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from hookline.bus.broker import EmbeddedBroker
+from hookline.observability.metrics import REGISTRY
 from tests.services.reconcile.loop import ReconcileLoop, reconcile_loop
 from tests.support.servers import RedisServer
 
@@ -108,3 +109,40 @@ async def test_a_provider_answering_429_is_asked_less_not_hammered(
         await loop.clear_fault("twilio", fault)
         await loop.wait_event("sms.message.delivered", command.id, timeout=40)
         print(f"reconciled events (twilio, 429 then recovered): 1; 429 answers in 8 s: {refused}")
+
+
+async def test_entity_open_past_give_up_gets_a_stale_event_once(
+    broker: EmbeddedBroker, redis_server: RedisServer
+) -> None:
+    """Status reads keep failing: after give_up_after_seconds one sms.message.stale, then no more asking."""
+    reconcile = {
+        "interval_seconds": 0.5,
+        "providers": {"twilio": {"after_seconds": 1, "give_up_after_seconds": 4}},
+    }
+    async with reconcile_loop(
+        broker.bootstrap_servers, redis_server.url, reconcile=reconcile
+    ) as loop:
+        stale_before = _stale("twilio")
+        await loop.hold_callbacks("twilio", drop=True)
+        await loop.fault(
+            "twilio",
+            path="/2010-04-01/Accounts/*/Messages/*.json",
+            method="GET",
+            status=500,
+            count=0,
+        )
+        command = loop.command("+14155550123")
+        await loop.send(command)
+        stale = await loop.wait_event("sms.message.stale", command.id, timeout=30)
+        accepted = await loop.wait_event("sms.message.accepted", command.id)
+        assert stale.data["provider_entity_id"] == accepted.data["provider_message_id"]
+        assert stale.data["provider"] == "twilio"
+        await loop.settle(2)
+        assert loop.count("sms.message.stale", command.id) == 1
+        assert (await loop.open_entities("twilio"))["entities"] == []
+        assert _stale("twilio") - stale_before == 1
+
+
+def _stale(provider: str) -> float:
+    value = REGISTRY.get_sample_value("hookline_reconcile_stale_total", {"provider": provider})
+    return value or 0.0
