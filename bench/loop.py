@@ -77,7 +77,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def config_for(path: Path, kafka: int) -> str:
+def config_for(path: Path, kafka: int, fetch_wait: int) -> str:
     """The shipped configuration on free ports; returns the ingress URL."""
     text = DEV_CONFIG.read_text()
     ports = {old: free_port() for old in DEV_PORTS.values()}
@@ -87,6 +87,9 @@ def config_for(path: Path, kafka: int) -> str:
     config["kafka"]["bootstrap_servers"] = f"127.0.0.1:{kafka}"
     config["observability"] = {"log_level": "warning"}
     config.pop("redis_url", None)
+    # The embedded broker holds an empty fetch for the whole fetch.max.wait.ms even when a
+    # record arrives (Kafka answers at once): each hop would wait up to it (docs/worker.md).
+    config["worker"] = {**config.get("worker", {}), "fetch_max_wait_ms": fetch_wait}
     # The shipped SMS limits (10/s) are the real gateways'; the stream sends more than that.
     for name in ("every8d", "mitake", "twilio"):
         config["providers"][name]["limits"] = {"max_concurrency": 64}
@@ -213,6 +216,12 @@ class Reader:
             await asyncio.sleep(0.5)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all its threads), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def parse_time(value: str) -> float:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
 
@@ -276,10 +285,18 @@ async def bench(args: argparse.Namespace, work: Path) -> int:
     config_path = work / "hookline.yaml"
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOOKLINE_")}
     with EmbeddedBroker(port=free_port()) as broker:
-        ingress = config_for(config_path, broker.port)
+        ingress = config_for(config_path, broker.port, args.fetch_wait_ms)
         log = (work / "run.log").open("wb")
         run = subprocess.Popen(  # noqa: ASYNC220 (started once, before the measurement)
-            [sys.executable, "-m", "hookline", "--config", str(config_path), "run"],
+            [
+                sys.executable,
+                *(["-m", "cProfile", "-o", args.profile] if args.profile else []),
+                "-m",
+                "hookline",
+                "--config",
+                str(config_path),
+                "run",
+            ],
             stdout=log,
             stderr=subprocess.STDOUT,
             env=env,
@@ -302,7 +319,12 @@ async def bench(args: argparse.Namespace, work: Path) -> int:
                 await asyncio.sleep(2)
                 sender.sent.clear()
                 count = int(args.rate * args.duration)
+                cpu, wall = cpu_seconds(run.pid), time.monotonic()
                 await sender.stream(http, count, args.rate, uuid.uuid4().hex[:6].upper())
+                await reader.quiet(seconds=1.0)
+                # The loop's own CPU per webhook (one process: ingress, reactor, workers and
+                # simulators share its event loop), and the share of one core it used.
+                cpu, wall = cpu_seconds(run.pid) - cpu, time.monotonic() - wall
             await reader.quiet()
             hops, missing = chains(sender, reader)
         finally:
@@ -315,11 +337,16 @@ async def bench(args: argparse.Namespace, work: Path) -> int:
             log.close()
     print(
         f"loop bench: hookline run, {args.rate:g} webhooks/s for {args.duration:g} s "
-        f"(Colt order completed → sms.send → SMS simulator), {os.cpu_count()} CPUs"
+        f"(Colt order completed → sms.send → SMS simulator), worker.fetch_max_wait_ms "
+        f"{args.fetch_wait_ms}, {os.cpu_count()} CPUs"
     )
     print(
         f"webhooks acknowledged: {len(sender.sent)}, failed: {sender.failed}, "
         f"chain not read back: {missing}"
+    )
+    print(
+        f"hookline run CPU: {cpu / max(len(sender.sent), 1) * 1e3:.2f} ms per webhook, "
+        f"{cpu / wall:.0%} of one core"
     )
     print(f"{'hop':<18}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}")
     for hop in HOPS:
@@ -340,6 +367,10 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=200, help="webhooks per second (default 200)")
     parser.add_argument("--duration", type=float, default=30, help="seconds of stream (default 30)")
     parser.add_argument("--keep", action="store_true", help="keep the working directory")
+    parser.add_argument(
+        "--fetch-wait-ms", type=int, default=20, help="worker.fetch_max_wait_ms (default 20)"
+    )
+    parser.add_argument("--profile", help="run hookline under cProfile, writing the stats here")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="hookline-loop-"))
     code = 1

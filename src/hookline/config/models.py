@@ -116,6 +116,10 @@ class WorkerSettings(_Section):
     idempotency_lease_seconds: float = Field(default=60.0, gt=0)
     idempotency_ttl_seconds: int = Field(default=7 * 86_400, ge=1)
     max_poll_records: int = Field(default=500, ge=1)
+    # How long the broker may hold a fetch that found nothing (Kafka's fetch.max.wait.ms).
+    # Kafka answers as soon as a record arrives; the embedded broker holds the fetch this
+    # long anyway, so each hop of the loop waits up to it (docs/worker.md#latency).
+    fetch_max_wait_ms: int = Field(default=500, ge=0, le=60_000)
     # A retryable failure waits in place only when its delay is at most this; longer → retry tier.
     inline_max_wait_ms: int = Field(default=5_000, ge=0)
     # Records fetched but unfinished; above it every partition is paused (back-pressure).

@@ -171,6 +171,7 @@ class Worker:
             rebalance_timeout_ms=config.session_timeout_ms
             + int(config.revocation_grace_seconds * 1000),
             max_poll_records=config.max_poll_records,
+            fetch_max_wait_ms=config.fetch_max_wait_ms,
         )
         self._consumer.subscribe(topics=self.consumed_topics, listener=_Rebalance(self))
         try:
