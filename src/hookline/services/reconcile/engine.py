@@ -415,10 +415,29 @@ class Reconciler:
             Finding(entity.key, entity.subject, "stale", entity.status, event.type, event.id)
         )
 
+    async def _take_turn(self) -> bool:
+        """With Redis, one replica's pass per interval (the others skip it): the providers are
+        asked once, not once per replica. Redis unreachable: pass anyway (asking twice is safe)."""
+        if self._dedup is None:
+            return True
+        try:
+            return bool(
+                await self._dedup.set(
+                    f"{self.settings.kafka.topic_prefix}:reconcile:turn",
+                    b"1",
+                    nx=True,
+                    px=max(1, int(self.config.interval_seconds * 900)),
+                )
+            )
+        except (RedisError, OSError):
+            return True
+
     async def run_forever(self) -> None:
         """Passes every ``interval_seconds`` until cancelled; a failed pass is logged, not fatal."""
         while True:
             await asyncio.sleep(self.config.interval_seconds)
+            if not await self._take_turn():
+                continue
             try:
                 report = await self.run_pass(periodic=True)
             except Exception as exc:  # the next pass tries again
