@@ -20,7 +20,11 @@ ENV = {k: v for k, v in os.environ.items() if not k.startswith("HOOKLINE_")}
 def _reconcile(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "hookline", "--config", str(config), "reconcile", *args],
-        capture_output=True, text=True, timeout=120, env=ENV, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=ENV,
+        check=False,
     )
 
 
@@ -29,9 +33,7 @@ async def test_reconcile_command_dry_run_publishes_nothing_then_publishes_once(
 ) -> None:
     """--dry-run prints the change it would publish and publishes nothing; the real pass publishes it."""
     manual = {**FAST_RECONCILE, "interval_seconds": 0}  # the worker only keeps the entities
-    async with reconcile_loop(
-        broker.bootstrap_servers, redis_server.url, reconcile=manual
-    ) as loop:
+    async with reconcile_loop(broker.bootstrap_servers, redis_server.url, reconcile=manual) as loop:
         config = tmp_path / "hookline.yaml"
         config.write_text(yaml.safe_dump(loop.raw))
         await loop.hold_callbacks("twilio", drop=True)
