@@ -239,7 +239,8 @@ def find(hops: list[Hop], wanted: str) -> Trace | None:
         return None
     correlation = target.attribute("correlationid") or target.id
     members = [h for h in hops if (h.attribute("correlationid") or h.id) == correlation]
-    members.sort(key=lambda h: (h.when_ms, h.stored.offset))
+    # Within one millisecond a call comes before the result it led to.
+    members.sort(key=lambda h: (h.when_ms, h.kind != HTTP, h.stored.offset))
     # The main record of an id is the one on an events or commands topic, the first stored.
     main: dict[str, Hop] = {}
     for hop in members:
