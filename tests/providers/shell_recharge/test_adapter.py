@@ -13,13 +13,23 @@ class TestShellRechargeAdapter(AdapterContract):
     adapter = SPEC.adapter
     source = "shell-recharge"
     samples = staticmethod(samples)
+    # The contract's id checks take the first sample: one whose id is the provider's own
+    # (a session's end has "{session_id}:{suffix}", below).
     expected = {
-        "session-completed": ("charging.session.completed", "sr_sess_3b9e"),
         "session-started": ("charging.session.started", "sr_sess_3b9e"),
+        "session-completed": ("charging.session.completed", "sr_sess_3b9e"),
         "session-progress": ("charging.session.progress", "sr_sess_3b9e"),
         "session-failed": ("charging.session.failed", "sr_sess_3b9e"),
         "reservation-cancelled": ("reservation.booking.cancelled", "sr_res_1a2b"),
     }
+
+    @pytest.mark.parametrize("name", ["session-completed", "session-failed"])
+    def test_a_sessions_end_has_an_id_the_reconciler_can_rebuild(self, name: str) -> None:
+        """completed/failed: provider event id "{session_id}:{suffix}", whatever the delivery's id."""
+        [first] = self.deliver(self.sample(name), "evt_one")
+        [other] = self.deliver(self.sample(name), "evt_two")
+        assert first.id == other.id
+        assert first.providereventid == f"sr_sess_3b9e:{name.removeprefix('session-')}"
 
     def test_completed_carries_energy_and_the_receipt(self) -> None:
         """completed: kWh, duration in seconds, cost amount = the receipt total with its parts."""

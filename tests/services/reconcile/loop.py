@@ -19,8 +19,11 @@ from hookline.providers.registry import names
 from hookline.reactor.worker import create_worker as create_reactor
 from hookline.services.colt.worker import create_worker as create_colt
 from hookline.services.reconcile.worker import create_worker as create_reconcile
+from hookline.services.reservation.worker import create_worker as create_reservation
 from hookline.worker.runtime import Worker
 from tests.providers.colt.conftest import colt_settings
+from tests.services.reservation.loop import PLATFORMS as RESERVATION_PLATFORMS
+from tests.services.reservation.loop import raw_settings as reservation_settings
 from tests.services.sms.loop import SIMS, SmsLoop, raw_settings
 from tests.support.loop import collecting, simulated_world
 
@@ -30,7 +33,7 @@ FAST_RECONCILE: dict[str, Any] = {
     "interval_seconds": 0.5,
     "providers": {
         name: {"after_seconds": 1.5, "give_up_after_seconds": 600}
-        for name in ("twilio", "every8d", "mitake", "colt")
+        for name in ("twilio", "every8d", "mitake", "colt", "shell_recharge")
     },
 }
 
@@ -106,6 +109,15 @@ def _with_colt(raw: dict[str, Any], bootstrap: str, ports: dict[str, int]) -> No
     raw["sandbox"]["providers"]["colt"] = colt["sandbox"]["providers"]["colt"]
 
 
+def _with_charging(raw: dict[str, Any], bootstrap: str, ports: dict[str, int]) -> None:
+    """Add Shell Recharge (source, provider, simulator) as tests/services/reservation configures it."""
+    every = {name: ports["shell_recharge"] for name in RESERVATION_PLATFORMS}
+    shell = reservation_settings(bootstrap, {**every, "ingress": ports["ingress"]}, redis_url=None)
+    raw["sources"]["shell-recharge"] = shell["sources"]["shell-recharge"]
+    raw["providers"]["shell_recharge"] = shell["providers"]["shell_recharge"]
+    raw["sandbox"]["providers"]["shell_recharge"] = shell["sandbox"]["providers"]["shell_recharge"]
+
+
 @contextlib.asynccontextmanager
 async def reconcile_loop(
     bootstrap: str,
@@ -113,22 +125,34 @@ async def reconcile_loop(
     *,
     reconcile: dict[str, Any] | None = None,
     colt: bool = False,
+    charging: bool = False,
     reconciler: bool = True,
     **options: Any,
 ) -> AsyncIterator[ReconcileLoop]:
     """The SMS loop and the reconcile worker; with ``colt``, also Colt's simulator and
     the colt and reactor workers (an order's completion becomes an SMS)."""
-    sims = (*SIMS, "colt") if colt else SIMS
+    sims = (*SIMS, *(["colt"] if colt else []), *(["shell_recharge"] if charging else []))
     ports = {name: free_port() for name in ("ingress", *sims)}
     raw = raw_settings(bootstrap, ports, redis_url=await fresh_redis(redis_url), **options)
     if colt:
         _with_colt(raw, bootstrap, ports)
+    if charging:
+        _with_charging(raw, bootstrap, ports)
     raw["services"]["reconcile"] = reconcile if reconcile is not None else FAST_RECONCILE
     raw["admin_token"] = ADMIN_TOKEN
     settings = prepare(HooklineSettings.model_validate(raw), names())
     urls = {n: f"http://127.0.0.1:{ports[n]}" for n in ports}
     loop = ReconcileLoop(settings, raw, urls, bootstrap)
-    domains = ["sms", "colt"] if colt else ["sms"]
+    domains = [
+        "sms",
+        *(["colt"] if colt else []),
+        *(["charging", "reservation"] if charging else []),
+    ]
+    factories = [
+        *([create_colt] if colt else []),
+        *([create_reservation] if charging else []),
+        *([create_reactor] if colt or charging else []),
+    ]
     others: list[Worker] = []
     async with (
         simulated_world(settings, bootstrap, ports, sims),
@@ -138,8 +162,8 @@ async def reconcile_loop(
             await loop.start_worker()
             if reconciler:
                 await loop.start_reconciler()
-            if colt:
-                for factory in (create_colt, create_reactor):
+            if factories:
+                for factory in factories:
                     worker = Worker(
                         settings,
                         await factory(settings),

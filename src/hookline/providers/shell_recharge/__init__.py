@@ -26,6 +26,7 @@ SPEC = ProviderSpec(
     "shell_recharge", ShellRechargeAdapter(), samples,
     family="reservation",
     client=lazy("hookline.providers.shell_recharge.platform:from_settings"),
+    reconcile=lazy("hookline.providers.shell_recharge.reconcile:check"),
     simulator=lazy("hookline.providers.shell_recharge.simulator:create_app"),
     simulator_port=8107,
     callback_source="shell-recharge",

@@ -112,6 +112,10 @@ def booking(suffix: str, data: dict[str, Any]) -> dict[str, Any]:
     return with_lifecycle(out, suffix, data, reminder_hours=1)
 
 
+# docs/providers/shell_recharge.md: a session's end has provider event id "{session_id}:{suffix}".
+FINAL_SESSION_EVENTS = frozenset({"completed", "failed"})
+
+
 class ShellRechargeAdapter(PlatformAdapter):
     provider = "shell_recharge"
     domain: str | None = "charging"
@@ -128,6 +132,10 @@ class ShellRechargeAdapter(PlatformAdapter):
         suffix = event_suffix(kind, "session", SESSION_EVENTS)
         model = validated(SessionEvent, session(suffix, data))
         assert isinstance(model, SessionEvent)
+        if suffix in FINAL_SESSION_EVENTS:
+            # A session ends once, so its id names the end itself: the reconciler
+            # (providers/shell_recharge/reconcile.py) builds the same from GET /sessions/{id}.
+            event_id = f"{model.session_id}:{suffix}"
         return [
             build(raw, type_=f"charging.session.{suffix}", subject=model.session_id, data=model,
                   provider_event_id=event_id, time=time)

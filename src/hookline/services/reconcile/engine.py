@@ -49,6 +49,7 @@ _DONE = b"done:"
 
 SMS_FINAL = ("sms.message.delivered", "sms.message.undelivered")
 COLT_FINAL = frozenset({"completed", "rejected", "cancelled"})
+CHARGING_FINAL = ("charging.session.completed", "charging.session.failed")
 
 
 @dataclass
@@ -175,6 +176,27 @@ class Reconciler:
             )
             if await self.store.open(entity):
                 log.info("reconcile.opened", key=entity.key, subject=entity.subject)
+        elif kind == "charging.command.succeeded" and data.get("session_id"):
+            if data.get("command_type") != "charging.session.start":
+                return
+            entity = Entity(
+                provider=str(data.get("provider") or "shell_recharge"),
+                entity_id=str(data["session_id"]),
+                kind="charging.session",
+                subject=str(data["session_id"]),
+                status="starting",
+                opened_at=now,
+                last_news_at=now,
+            )
+            if await self.store.open(entity):
+                log.info("reconcile.opened", key=entity.key, subject=entity.subject)
+        elif kind.startswith("charging.session.") and data.get("session_id"):
+            key = f"{data.get('provider') or 'shell_recharge'}:{data['session_id']}"
+            if kind in CHARGING_FINAL:
+                if await self.store.close(key):
+                    log.info("reconcile.closed", key=key, by=event.type)
+            else:
+                await self._touch(key, str(data.get("status") or ""), now)
         elif kind == "colt.order.state_changed" and data.get("order_id"):
             key = f"colt:{data['order_id']}"
             if data.get("status") in COLT_FINAL:

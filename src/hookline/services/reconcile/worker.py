@@ -1,6 +1,6 @@
 """The ``reconcile`` worker: keeps the open entities and runs a pass every ``interval_seconds``.
 
-It consumes ``events.sms`` and ``events.colt`` (results that start an entity,
+It consumes ``events.sms``, ``events.colt`` and ``events.charging`` (results that start an entity,
 reports and notifications that move or finish it) and ``commands.colt`` (the
 contacts an order was submitted with, which Colt's status answer lacks), in its
 own consumer group, and publishes what a pass finds with its own producer.
@@ -29,6 +29,11 @@ TRACKED = (
     "colt.order.submit",
     "colt.order.submitted",
     "colt.order.state_changed",
+    "charging.command.succeeded",
+    "charging.session.started",
+    "charging.session.progress",
+    "charging.session.completed",
+    "charging.session.failed",
 )
 
 
@@ -77,7 +82,12 @@ async def create_worker(settings: HooklineSettings) -> WorkerSpec:
     periodic = reconciler.config.interval_seconds > 0 and reconciler.specs
     return WorkerSpec(
         service="reconcile",
-        topics=[topics.events("sms"), topics.events("colt"), topics.commands("colt")],
+        topics=[
+            topics.events("sms"),
+            topics.events("colt"),
+            topics.events("charging"),
+            topics.commands("colt"),
+        ],
         handlers=handlers,
         close=close,
         background=[reconciler.run_forever] if periodic else [],
