@@ -83,7 +83,16 @@ def provider(url: str, **extra: object) -> ProviderSettings:
 async def run(calls: int, rounds: int) -> None:
     port = free_port()
     server = spawn(
-        [sys.executable, "-m", "uvicorn", "bench.bare_app:app", "--port", str(port), "--log-level", "warning"],
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench.bare_app:app",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
         port,
         "1" if (os.cpu_count() or 1) > 1 else None,
     )
@@ -91,14 +100,22 @@ async def run(calls: int, rounds: int) -> None:
     redis = None
     if shutil.which("redis-server"):
         redis = spawn(
-            ["redis-server", "--port", str(redis_port), "--save", "", "--appendonly", "no"], redis_port, "1"
+            ["redis-server", "--port", str(redis_port), "--save", "", "--appendonly", "no"],
+            redis_port,
+            "1",
         )
     url = f"http://127.0.0.1:{port}"
-    signing = {"type": "api_key", "value": "bench-key-123456", "signing": {"secret": "bench-secret-123456"}}
+    signing = {
+        "type": "api_key",
+        "value": "bench-key-123456",
+        "signing": {"secret": "bench-secret-123456"},
+    }
     try:
         raw = httpx.AsyncClient(base_url=url, limits=httpx.Limits(max_connections=64))
         clients: dict[str, ApiClient] = {
-            "ApiClient (memory breaker/limits)": ApiClient("bench-a", provider(url), registry=BreakerRegistry()),
+            "ApiClient (memory breaker/limits)": ApiClient(
+                "bench-a", provider(url), registry=BreakerRegistry()
+            ),
             "ApiClient + api key + HMAC signing": ApiClient(
                 "bench-b", provider(url, auth=signing), registry=BreakerRegistry()
             ),
@@ -128,10 +145,16 @@ async def run(calls: int, rounds: int) -> None:
             for label in labels:
                 seq[label].append(await measure(calls_for[label], calls // 4, 1))
                 conc[label].append(await measure(calls_for[label], calls, 32))
-        print(f"{'client':<42} {'seq/s':>8} {'ratio':>6} {'32 conc/s':>10} {'ratio':>6}   (median of {rounds} rounds)")
+        print(
+            f"{'client':<42} {'seq/s':>8} {'ratio':>6} {'32 conc/s':>10} {'ratio':>6}   (median of {rounds} rounds)"
+        )
         for label in labels:
-            seq_ratio = statistics.median(a / b for a, b in zip(seq[label], seq[labels[0]], strict=True))
-            conc_ratio = statistics.median(a / b for a, b in zip(conc[label], conc[labels[0]], strict=True))
+            seq_ratio = statistics.median(
+                a / b for a, b in zip(seq[label], seq[labels[0]], strict=True)
+            )
+            conc_ratio = statistics.median(
+                a / b for a, b in zip(conc[label], conc[labels[0]], strict=True)
+            )
             print(
                 f"{label:<42} {statistics.median(seq[label]):>8.0f} {seq_ratio:>6.2f}"
                 f" {statistics.median(conc[label]):>10.0f} {conc_ratio:>6.2f}"

@@ -94,11 +94,25 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run_wrk(url: str, script: Path, duration: int, connections: int, pin: list[str], pid: int) -> dict[str, float]:
+def run_wrk(
+    url: str, script: Path, duration: int, connections: int, pin: list[str], pid: int
+) -> dict[str, float]:
     # Warm-up so that JIT-less Python caches, connections and the producer are settled.
     warm = [*pin, "wrk", "-t1", f"-c{connections}", "-d2s", "-s", str(script), url]
     subprocess.run(warm, capture_output=True, check=True)
-    cmd = [*pin, "wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--timeout", "5s", "--latency", "-s", str(script), url]
+    cmd = [
+        *pin,
+        "wrk",
+        "-t1",
+        f"-c{connections}",
+        f"-d{duration}s",
+        "--timeout",
+        "5s",
+        "--latency",
+        "-s",
+        str(script),
+        url,
+    ]
     cpu = cpu_seconds(pid)
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     cpu = cpu_seconds(pid) - cpu
@@ -109,9 +123,14 @@ def run_wrk(url: str, script: Path, duration: int, connections: int, pin: list[s
     p99 = to_ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     timeouts = re.search(r"Socket errors:.*timeout (\d+)", out)
-    return {"rps": rps, "p50": p50, "p99": p99, "non2xx": float(bad.group(1)) if bad else 0.0,
-            "timeouts": float(timeouts.group(1)) if timeouts else 0.0,
-            "cpu_us": cpu / max(requests, 1) * 1e6}
+    return {
+        "rps": rps,
+        "p50": p50,
+        "p99": p99,
+        "non2xx": float(bad.group(1)) if bad else 0.0,
+        "timeouts": float(timeouts.group(1)) if timeouts else 0.0,
+        "cpu_us": cpu / max(requests, 1) * 1e6,
+    }
 
 
 def serve(cmd: list[str], port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -140,12 +159,17 @@ async def create_topics(bootstrap: str) -> None:
 
 
 SERVERS = ["bare starlette", "hookline", "naive aiokafka", "librdkafka"]
-PEERS = {"bare starlette": "bench.bare_app:app", "naive aiokafka": "bench.peers.naive_aiokafka:app",
-         "librdkafka": "bench.peers.librdkafka_app:app"}
+PEERS = {
+    "bare starlette": "bench.bare_app:app",
+    "naive aiokafka": "bench.peers.naive_aiokafka:app",
+    "librdkafka": "bench.peers.librdkafka_app:app",
+}
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, nargs="+", default=[64, 256])
     parser.add_argument("--rounds", type=int, default=1)
@@ -157,7 +181,9 @@ def main() -> int:
     try:
         import confluent_kafka  # noqa: F401
     except ImportError:
-        raise SystemExit("the librdkafka peer needs confluent-kafka: pip install -e '.[bench]'") from None
+        raise SystemExit(
+            "the librdkafka peer needs confluent-kafka: pip install -e '.[bench]'"
+        ) from None
 
     pad = "x" * max(0, args.body_bytes - 60)
     body = json.dumps({"type": "bench.tick", "data": {"id": "b1", "pad": pad}})
@@ -171,9 +197,21 @@ def main() -> int:
         asyncio.run(create_topics(broker.bootstrap_servers))
         script = Path(tmp) / "post.lua"
         script.write_text(LUA.format(body=json.dumps(body), signature=signature))
-        uvicorn_flags = ["--host", "127.0.0.1", "--no-access-log", "--no-proxy-headers", "--log-level", "warning"]
-        peer_env = {**env, "PYTHONPATH": str(ROOT), "BENCH_BOOTSTRAP": broker.bootstrap_servers,
-                    "BENCH_SECRET": SECRET, "BENCH_TOPIC": "bench.events.bench"}
+        uvicorn_flags = [
+            "--host",
+            "127.0.0.1",
+            "--no-access-log",
+            "--no-proxy-headers",
+            "--log-level",
+            "warning",
+        ]
+        peer_env = {
+            **env,
+            "PYTHONPATH": str(ROOT),
+            "BENCH_BOOTSTRAP": broker.bootstrap_servers,
+            "BENCH_SECRET": SECRET,
+            "BENCH_TOPIC": "bench.events.bench",
+        }
         for round_no in range(args.rounds):
             shift = round_no % len(args.only)
             for name in args.only[shift:] + args.only[:shift]:
@@ -181,15 +219,38 @@ def main() -> int:
                 if name == "hookline":
                     config = Path(tmp) / "hookline.yaml"
                     config.write_text(CONFIG.format(port=port, kafka=broker.port, secret=SECRET))
-                    cmd = [*server_pin, sys.executable, "-m", "hookline", "--config", str(config), "serve"]
+                    cmd = [
+                        *server_pin,
+                        sys.executable,
+                        "-m",
+                        "hookline",
+                        "--config",
+                        str(config),
+                        "serve",
+                    ]
                     process = serve(cmd, port, env)
                 else:
-                    cmd = [*server_pin, sys.executable, "-m", "uvicorn", PEERS[name], "--port", str(port), *uvicorn_flags]
+                    cmd = [
+                        *server_pin,
+                        sys.executable,
+                        "-m",
+                        "uvicorn",
+                        PEERS[name],
+                        "--port",
+                        str(port),
+                        *uvicorn_flags,
+                    ]
                     process = serve(cmd, port, peer_env)
                 try:
                     for connections in args.connections:
-                        result = run_wrk(f"http://127.0.0.1:{port}/webhooks/bench", script, args.duration,
-                                         connections, load_pin, process.pid)
+                        result = run_wrk(
+                            f"http://127.0.0.1:{port}/webhooks/bench",
+                            script,
+                            args.duration,
+                            connections,
+                            load_pin,
+                            process.pid,
+                        )
                         results.setdefault((name, connections), []).append(result)
                 finally:
                     stop(process)
@@ -198,18 +259,30 @@ def main() -> int:
         return statistics.median(r[key] for r in results[(name, connections)])
 
     rounds = f", median of {args.rounds} rounds (order rotated)" if args.rounds > 1 else ""
-    print(f"ingress bench: {args.body_bytes} B bodies, {args.duration}s each{rounds}, 202 after acks=all; "
-          f"server on 1 CPU, wrk on another; {os.cpu_count()} CPUs")
+    print(
+        f"ingress bench: {args.body_bytes} B bodies, {args.duration}s each{rounds}, 202 after acks=all; "
+        f"server on 1 CPU, wrk on another; {os.cpu_count()} CPUs"
+    )
     for connections in args.connections:
         print(f"\n{connections} connections")
-        print(f"{'server':<16}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'CPU/req us':>12}{'non-2xx':>9}{'timeouts':>10}")
+        print(
+            f"{'server':<16}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'CPU/req us':>12}{'non-2xx':>9}{'timeouts':>10}"
+        )
         for name in args.only:
-            row = [median(name, connections, k) for k in ("rps", "p50", "p99", "cpu_us", "non2xx", "timeouts")]
-            print(f"{name:<16}{row[0]:>9.0f}{row[1]:>9.2f}{row[2]:>9.2f}{row[3]:>12.0f}{row[4]:>9.0f}{row[5]:>10.0f}")
+            row = [
+                median(name, connections, k)
+                for k in ("rps", "p50", "p99", "cpu_us", "non2xx", "timeouts")
+            ]
+            print(
+                f"{name:<16}{row[0]:>9.0f}{row[1]:>9.2f}{row[2]:>9.2f}{row[3]:>12.0f}{row[4]:>9.0f}{row[5]:>10.0f}"
+            )
         if "hookline" in args.only:
             hook = median("hookline", connections, "rps")
-            ratios = [f"{other} {hook / median(other, connections, 'rps'):.2f}"
-                      for other in args.only if other != "hookline"]
+            ratios = [
+                f"{other} {hook / median(other, connections, 'rps'):.2f}"
+                for other in args.only
+                if other != "hookline"
+            ]
             print("hookline req/s ratio to: " + ", ".join(ratios))
     return 0
 

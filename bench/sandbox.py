@@ -38,10 +38,22 @@ end
 """
 
 
-def run_wrk(url: str, script: Path, duration: int, connections: int, pin: list[str]) -> dict[str, float]:
+def run_wrk(
+    url: str, script: Path, duration: int, connections: int, pin: list[str]
+) -> dict[str, float]:
     warm = [*pin, "wrk", "-t1", f"-c{connections}", "-d2s", "-s", str(script), url]
     subprocess.run(warm, capture_output=True, check=True)
-    cmd = [*pin, "wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(script), url]
+    cmd = [
+        *pin,
+        "wrk",
+        "-t1",
+        f"-c{connections}",
+        f"-d{duration}s",
+        "--latency",
+        "-s",
+        str(script),
+        url,
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     # Anchored: a "+/- Stdev" column like "67.50%" must not pass for the 50th percentile.
     rps = float(re.search(r"^Requests/sec:\s+([\d.]+)", out, re.M).group(1))  # type: ignore[union-attr]
@@ -51,22 +63,39 @@ def run_wrk(url: str, script: Path, duration: int, connections: int, pin: list[s
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--duration", type=int, default=8)
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--rounds", type=int, default=2, help="alternate bare/kit this often; best round counts")
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="alternate bare/kit this often; best round counts"
+    )
     args = parser.parse_args()
     server_pin, load_pin = cpus()
     env = {**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT.parent / 'src'}"}
     results: dict[tuple[str, str], dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        scripts = {"GET /v1/widgets/w_1": Path(tmp, "get.lua"), "POST /v1/widgets (new key)": Path(tmp, "post.lua")}
+        scripts = {
+            "GET /v1/widgets/w_1": Path(tmp, "get.lua"),
+            "POST /v1/widgets (new key)": Path(tmp, "post.lua"),
+        }
         scripts["GET /v1/widgets/w_1"].write_text(GET)
         scripts["POST /v1/widgets (new key)"].write_text(POST)
         for name in ("bare", "kit") * args.rounds:
             port = free_port()
-            cmd = [*server_pin, sys.executable, "-m", "uvicorn", f"sandbox_apps:{name}", "--port", str(port),
-                   "--log-level", "warning", "--no-access-log"]
+            cmd = [
+                *server_pin,
+                sys.executable,
+                "-m",
+                "uvicorn",
+                f"sandbox_apps:{name}",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ]
             process = serve(cmd, port, env)
             try:
                 for case, script in scripts.items():
@@ -78,11 +107,15 @@ def main() -> int:
                         results[(name, case)] = result
             finally:
                 stop(process)
-    print(f"{'case':<30} {'bare rps':>10} {'kit rps':>10} {'ratio':>7} {'bare p99':>9} {'kit p99':>9}")
+    print(
+        f"{'case':<30} {'bare rps':>10} {'kit rps':>10} {'ratio':>7} {'bare p99':>9} {'kit p99':>9}"
+    )
     for case in scripts:
         bare, kit = results[("bare", case)], results[("kit", case)]
-        print(f"{case:<30} {bare['rps']:>10.0f} {kit['rps']:>10.0f} {kit['rps'] / bare['rps']:>7.2f} "
-              f"{bare['p99']:>7.1f}ms {kit['p99']:>7.1f}ms")
+        print(
+            f"{case:<30} {bare['rps']:>10.0f} {kit['rps']:>10.0f} {kit['rps'] / bare['rps']:>7.2f} "
+            f"{bare['p99']:>7.1f}ms {kit['p99']:>7.1f}ms"
+        )
         if kit["non2xx"] or bare["non2xx"]:
             print(f"  non-2xx answers: bare {bare['non2xx']:.0f}, kit {kit['non2xx']:.0f}")
     return 0

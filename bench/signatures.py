@@ -37,7 +37,14 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "slack": {"scheme": "slack", "secrets": ["bench"]},
     "shopify": {"scheme": "shopify", "secrets": ["bench"]},
     "hmac sha256 hex": {"scheme": "hmac", "header": "X-Sig", "secrets": ["bench"]},
-    "hmac sha512 b64 +ts": {"scheme": "hmac", "header": "X-Sig", "algorithm": "sha512", "encoding": "base64", "timestamp_header": "X-Ts", "secrets": ["bench"]},
+    "hmac sha512 b64 +ts": {
+        "scheme": "hmac",
+        "header": "X-Sig",
+        "algorithm": "sha512",
+        "encoding": "base64",
+        "timestamp_header": "X-Ts",
+        "secrets": ["bench"],
+    },
     "token (query)": {"scheme": "token", "query_param": "token", "secrets": ["bench"]},
     "stripe, 3 secrets": {"scheme": "stripe", "secrets": ["whsec_a", "whsec_b", "whsec_bench"]},
 }
@@ -75,20 +82,31 @@ def main() -> None:
         key = b"bench"
         presented = hmac.new(key, body, hashlib.sha256).digest()
         baseline[name] = per_call_us(
-            lambda body=body, presented=presented, key=key: hmac.compare_digest(hmac.new(key, body, hashlib.sha256).digest(), presented),
+            lambda body=body, presented=presented, key=key: hmac.compare_digest(
+                hmac.new(key, body, hashlib.sha256).digest(), presented
+            ),
             args.seconds,
         )
     header = f"{'scheme':<24}" + "".join(f"{n + ' µs':>14}{'× bare':>9}" for n in bodies)
     print(header)
-    print(f"{'bare hmac+compare_digest':<24}" + "".join(f"{baseline[n]:>14.1f}{1.0:>9.2f}" for n in bodies))
+    print(
+        f"{'bare hmac+compare_digest':<24}"
+        + "".join(f"{baseline[n]:>14.1f}{1.0:>9.2f}" for n in bodies)
+    )
     for label, raw in OPTIONS.items():
         scheme = build_scheme(adapter.validate_python(raw))
         row = f"{label:<24}"
         for name, body in bodies.items():
-            request = SignedRequest(body=body, headers=Headers({"content-type": "application/json"}), url="https://hooks.example.com/webhooks/bench")
+            request = SignedRequest(
+                body=body,
+                headers=Headers({"content-type": "application/json"}),
+                url="https://hooks.example.com/webhooks/bench",
+            )
             signed = scheme.sign(request, now)
             scheme.verify(signed, now)  # a bench of a failing verify would measure the wrong path
-            cost = per_call_us(lambda scheme=scheme, signed=signed: scheme.verify(signed, now), args.seconds)
+            cost = per_call_us(
+                lambda scheme=scheme, signed=signed: scheme.verify(signed, now), args.seconds
+            )
             row += f"{cost:>14.1f}{cost / baseline[name]:>9.2f}"
         print(row)
 

@@ -69,6 +69,8 @@ class Envelope(msgspec.Struct):
     time: str
     subject: str | None = None
     data: object = None
+
+
 SERVICE = "bench"
 
 
@@ -76,13 +78,18 @@ def settings_for(bootstrap: str, prefix: str, concurrency: int) -> HooklineSetti
     return HooklineSettings.model_validate(
         {
             "kafka": {
-                "bootstrap_servers": bootstrap, "topic_prefix": prefix, "partitions": 6,
+                "bootstrap_servers": bootstrap,
+                "topic_prefix": prefix,
+                "partitions": 6,
                 "idempotence": "off",
             },
             "worker": {
-                "concurrency": concurrency, "session_timeout_ms": 3000,
-                "heartbeat_interval_ms": 500, "commit_interval_ms": 1000,
-                "max_poll_records": 1000, "max_buffered_records": 4000,
+                "concurrency": concurrency,
+                "session_timeout_ms": 3000,
+                "heartbeat_interval_ms": 500,
+                "commit_interval_ms": 1000,
+                "max_poll_records": 1000,
+                "max_buffered_records": 4000,
             },
             "observability": {"log_level": "warning"},
         }
@@ -101,11 +108,15 @@ async def write(bootstrap: str, topic: str, count: int) -> None:
     futures = []
     for i in range(count):
         event = make_event(
-            source="/bench", type=TYPE, subject=f"entity-{i % 1000}",
+            source="/bench",
+            type=TYPE,
+            subject=f"entity-{i % 1000}",
             data={"to": "+10000000000", "text": "bench", "seq": i},
         )
         record = to_record(event, topic)
-        futures.append(await producer.send(topic, record.value, key=record.key, headers=record.headers))
+        futures.append(
+            await producer.send(topic, record.value, key=record.key, headers=record.headers)
+        )
     await asyncio.gather(*futures)
     await producer.stop()
 
@@ -128,8 +139,12 @@ class Timing:
 
 async def raw(bootstrap: str, topic: str, count: int, parse: str = "") -> tuple[float, float]:
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, group_id=f"raw-{uuid.uuid4().hex[:6]}",
-        enable_auto_commit=False, auto_offset_reset="earliest", max_poll_records=1000,
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"raw-{uuid.uuid4().hex[:6]}",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_poll_records=1000,
     )
     await consumer.start()
     seen, timing = 0, Timing()
@@ -173,7 +188,9 @@ async def runtime(
             done.set()
 
     spec = WorkerSpec(
-        SERVICE, [topic], HandlerRegistry({TYPE: handler}),
+        SERVICE,
+        [topic],
+        HandlerRegistry({TYPE: handler}),
         group_id=f"{prefix}.rt-{uuid.uuid4().hex[:6]}",
     )
     worker = Worker(settings, spec, embedded=True)
@@ -231,26 +248,46 @@ async def main() -> int:
             await write(bootstrap, peer_topic, args.peer_records)
             d, d_cpu = await faststream(bootstrap, peer_topic, args.peer_records)
     ideal = args.concurrency / 0.02
-    print(f"records: {args.records} (a, b), {args.slow_records} (c), {args.peer_records} (d); 1000 keys; 6 partitions; "
-          f"(a)-(b) medians of {args.rounds} rounds, order rotated")
-    print(f"(a) raw aiokafka, value not read       {a:>10,.0f} records/s  {a_cpu:6.1f} us CPU/record")
-    print(f"(a2) raw aiokafka + pydantic from_json {a2:>10,.0f} records/s  {a2_cpu:6.1f} us CPU/record")
-    print(f"(a3) raw aiokafka + msgspec typed      {a3:>10,.0f} records/s  {a3_cpu:6.1f} us CPU/record")
-    print(f"(b) hookline, no-op handler            {b:>10,.0f} records/s  {b_cpu:6.1f} us CPU/record")
+    print(
+        f"records: {args.records} (a, b), {args.slow_records} (c), {args.peer_records} (d); 1000 keys; 6 partitions; "
+        f"(a)-(b) medians of {args.rounds} rounds, order rotated"
+    )
+    print(
+        f"(a) raw aiokafka, value not read       {a:>10,.0f} records/s  {a_cpu:6.1f} us CPU/record"
+    )
+    print(
+        f"(a2) raw aiokafka + pydantic from_json {a2:>10,.0f} records/s  {a2_cpu:6.1f} us CPU/record"
+    )
+    print(
+        f"(a3) raw aiokafka + msgspec typed      {a3:>10,.0f} records/s  {a3_cpu:6.1f} us CPU/record"
+    )
+    print(
+        f"(b) hookline, no-op handler            {b:>10,.0f} records/s  {b_cpu:6.1f} us CPU/record"
+    )
     if args.peer_records:
-        print(f"(d) FastStream, manual ack             {d:>10,.0f} records/s  {d_cpu:6.1f} us CPU/record")
-    print(f"(c) hookline, 20 ms handler @ {args.concurrency:<4}     {c:>10,.0f} records/s (ideal {ideal:,.0f})")
+        print(
+            f"(d) FastStream, manual ack             {d:>10,.0f} records/s  {d_cpu:6.1f} us CPU/record"
+        )
+    print(
+        f"(c) hookline, 20 ms handler @ {args.concurrency:<4}     {c:>10,.0f} records/s (ideal {ideal:,.0f})"
+    )
     print(f"(b)/(a2) = {b / a2:.2f} records/s, {a2_cpu / b_cpu:.2f} by CPU   (target >= 0.6)")
     print(f"(b)/(a) = {b / a:.2f}")
     if args.peer_records:
-        print(f"(b)/(d) = {b / d:.1f} records/s, {d_cpu / b_cpu:.1f} by CPU   (hookline against FastStream)")
+        print(
+            f"(b)/(d) = {b / d:.1f} records/s, {d_cpu / b_cpu:.1f} by CPU   (hookline against FastStream)"
+        )
     # The CPU ratio is what (b)/(a) would be with the consumer's core to itself: the
     # wall-clock ratio moves with whatever else shares the machine (the broker, for one).
-    print(f"CPU per record (a)/(b) = {a_cpu / b_cpu:.2f}   (hookline adds {b_cpu - a_cpu:.1f} us/record)")
+    print(
+        f"CPU per record (a)/(b) = {a_cpu / b_cpu:.2f}   (hookline adds {b_cpu - a_cpu:.1f} us/record)"
+    )
     print(f"(c)/ideal = {c / ideal:.2f}   (target >= 0.7)")
     # What reading the event at all costs: a bound on (b)/(a) for any runtime that
     # dispatches on the CloudEvent type (it must parse the value).
-    print(f"CPU per record (a)/(a2) = {a_cpu / a2_cpu:.2f}   (parsing the JSON value alone adds {a2_cpu - a_cpu:.1f} us/record)")
+    print(
+        f"CPU per record (a)/(a2) = {a_cpu / a2_cpu:.2f}   (parsing the JSON value alone adds {a2_cpu - a_cpu:.1f} us/record)"
+    )
     return 0
 
 

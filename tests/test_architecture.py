@@ -40,7 +40,9 @@ def _cycles(graph: grimp.ImportGraph) -> list[list[str]]:
                     counter += 1
                     stack.append(child)
                     on_stack.add(child)
-                    work.append((child, iter(sorted(graph.find_modules_directly_imported_by(child)))))
+                    work.append(
+                        (child, iter(sorted(graph.find_modules_directly_imported_by(child))))
+                    )
                 elif child in on_stack:
                     low[node] = min(low[node], index[child])
                 continue
@@ -88,7 +90,12 @@ def test_layer_contract_breaks_on_an_upward_import(tmp_path: Path) -> None:
     env = {"PYTHONPATH": str(copy), "PATH": "/usr/bin:/bin"}
     broken = subprocess.run(
         [str(LINT_IMPORTS), "--no-cache"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert broken.returncode != 0, broken.stdout
     assert "hookline.bus.topics -> hookline.cli" in broken.stdout

@@ -25,8 +25,12 @@ def test_event_id_is_deterministic_per_source_and_provider_id() -> None:
 def test_make_event_fills_conventions() -> None:
     """dataschema, partition key, trace context and provider ids follow docs/architecture.md#the-event-envelope."""
     event = make_event(
-        source="/hookline/sources/colt", type="colt.order.state_changed", subject="ORD-1",
-        data={"status": "completed"}, provider="colt", provider_event_id="evt_9",
+        source="/hookline/sources/colt",
+        type="colt.order.state_changed",
+        subject="ORD-1",
+        data={"status": "completed"},
+        provider="colt",
+        provider_event_id="evt_9",
     )
     assert event.id == event_id("/hookline/sources/colt", "evt_9")
     assert event.dataschema == "urn:hookline:schema:colt.order.state_changed"
@@ -57,8 +61,12 @@ def test_record_is_structured_mode_and_round_trips() -> None:
 def test_official_sdk_reads_what_we_write() -> None:
     """The CloudEvents Python SDK's Kafka binding parses our records with every attribute."""
     event = make_event(
-        source="/hookline/sources/billing", type="billing.invoice.paid", subject="inv_1",
-        data={"amount": 42}, provider="standard", provider_event_id="msg_1",
+        source="/hookline/sources/billing",
+        type="billing.invoice.paid",
+        subject="inv_1",
+        data={"amount": 42},
+        provider="standard",
+        provider_event_id="msg_1",
     )
     record = to_record(event, "t")
     message = KafkaMessage(headers=dict(record.headers), key=record.key, value=record.value)

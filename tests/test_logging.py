@@ -52,7 +52,15 @@ def test_masking_processor_by_key_and_pattern() -> None:
         configure_logging("info", "json")
     line = json.loads(stream.getvalue().strip().splitlines()[-1])
     text = json.dumps(line)
-    for leaked in ("abc.def.ghi", "cs-123456", "912345678", "tok_999999", "abcdef123", "5005550006", "pw-1234567"):
+    for leaked in (
+        "abc.def.ghi",
+        "cs-123456",
+        "912345678",
+        "tok_999999",
+        "abcdef123",
+        "5005550006",
+        "pw-1234567",
+    ):
         assert leaked not in text, leaked
     assert line["nested"]["ok"] == "fine"
     assert line["to"] == mask_phone("+15005550006")
@@ -70,7 +78,9 @@ async def test_request_logs_carry_ids_and_no_secrets(broker: EmbeddedBroker) -> 
     )
     try:
         async with running_ingress(settings) as url, httpx.AsyncClient() as client:
-            ok = await client.post(f"{url}/webhooks/billing", content=body, headers=dict(signed.headers))
+            ok = await client.post(
+                f"{url}/webhooks/billing", content=body, headers=dict(signed.headers)
+            )
             bad_headers = {**dict(signed.headers), "webhook-signature": "v1,AAAA" + WHSEC}
             await client.post(f"{url}/webhooks/billing", content=body, headers=bad_headers)
     finally:

@@ -24,11 +24,22 @@ def samples(registry: CollectorRegistry) -> dict[tuple[str, tuple[tuple[str, str
 def test_counter_and_histogram_match_prometheus_client() -> None:
     ours, theirs = CollectorRegistry(), CollectorRegistry()
     counter = LoopCounter("t_requests_total", "Requests.", ["source", "outcome"], registry=ours)
-    reference_counter = Counter("t_requests_total", "Requests.", ["source", "outcome"], registry=theirs)
-    histogram = LoopHistogram("t_latency_seconds", "Latency.", ["source"], registry=ours, buckets=BUCKETS)
-    reference_histogram = Histogram("t_latency_seconds", "Latency.", ["source"], registry=theirs, buckets=BUCKETS)
+    reference_counter = Counter(
+        "t_requests_total", "Requests.", ["source", "outcome"], registry=theirs
+    )
+    histogram = LoopHistogram(
+        "t_latency_seconds", "Latency.", ["source"], registry=ours, buckets=BUCKETS
+    )
+    reference_histogram = Histogram(
+        "t_latency_seconds", "Latency.", ["source"], registry=theirs, buckets=BUCKETS
+    )
     rng = random.Random(7)
-    values = [*BUCKETS, 0.0, 5.0, *(rng.uniform(0, 0.2) for _ in range(500))]  # bounds themselves included
+    values = [
+        *BUCKETS,
+        0.0,
+        5.0,
+        *(rng.uniform(0, 0.2) for _ in range(500)),
+    ]  # bounds themselves included
     for i, value in enumerate(values):
         source = "ab"[i % 2]
         histogram.labels(source).observe(value)

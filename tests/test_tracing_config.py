@@ -13,7 +13,11 @@ from hookline.observability.tracing import configure_tracing
 
 @pytest.mark.parametrize(
     "environ",
-    [{}, {"OTEL_TRACES_EXPORTER": "none"}, {"OTEL_TRACES_EXPORTER": "otlp", "OTEL_SDK_DISABLED": "true"}],
+    [
+        {},
+        {"OTEL_TRACES_EXPORTER": "none"},
+        {"OTEL_TRACES_EXPORTER": "otlp", "OTEL_SDK_DISABLED": "true"},
+    ],
 )
 def test_off_unless_an_exporter_is_named(environ: dict[str, str]) -> None:
     """No exporter, ``none``, or the SDK disabled: tracing stays off."""
@@ -25,7 +29,13 @@ def test_off_unless_an_exporter_is_named(environ: dict[str, str]) -> None:
     [
         ({"OTEL_TRACES_EXPORTER": "zipkin"}, "zipkin"),
         ({"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, "http/protobuf"),
-        ({"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "carrier-pigeon"}, "carrier-pigeon"),
+        (
+            {
+                "OTEL_TRACES_EXPORTER": "otlp",
+                "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "carrier-pigeon",
+            },
+            "carrier-pigeon",
+        ),
     ],
 )
 def test_unsupported_choices_are_a_clear_config_error(environ: dict[str, str], words: str) -> None:
@@ -38,9 +48,16 @@ def test_serve_with_grpc_stops_with_one_line(tmp_path: object) -> None:
     """The command line turns it into one line on stderr and exit 2, not a traceback."""
     done = subprocess.run(
         [sys.executable, "-m", "hookline", "serve"],
-        env={"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", "PATH": "/usr/bin:/bin",
-             "HOOKLINE_KAFKA__BOOTSTRAP_SERVERS": "127.0.0.1:9"},
-        capture_output=True, text=True, timeout=60, check=False,
+        env={
+            "OTEL_TRACES_EXPORTER": "otlp",
+            "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
+            "PATH": "/usr/bin:/bin",
+            "HOOKLINE_KAFKA__BOOTSTRAP_SERVERS": "127.0.0.1:9",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert done.returncode != 0
     assert "Traceback" not in done.stderr

@@ -20,17 +20,28 @@ HOOKLINE = [sys.executable, "-m", "hookline"]
 ENV = {k: v for k, v in os.environ.items() if not k.startswith("HOOKLINE_")}
 
 
-def cli(*args: str, config: Path | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def cli(
+    *args: str, config: Path | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     flags = ["--config", str(config)] if config else []
     return subprocess.run(
-        [*HOOKLINE, *flags, *args], capture_output=True, text=True, timeout=timeout, env=ENV, check=False
+        [*HOOKLINE, *flags, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=ENV,
+        check=False,
     )
 
 
-def dev_config(tmp_path: Path, kafka_port: int, http_port: int, bootstrap: str | None = None) -> Path:
+def dev_config(
+    tmp_path: Path, kafka_port: int, http_port: int, bootstrap: str | None = None
+) -> Path:
     repo_config = Path(__file__).resolve().parents[2] / "hookline.yaml"
     text = repo_config.read_text()
-    text = text.replace("port: 8000", f"port: {http_port}").replace("127.0.0.1:8000", f"127.0.0.1:{http_port}")
+    text = text.replace("port: 8000", f"port: {http_port}").replace(
+        "127.0.0.1:8000", f"127.0.0.1:{http_port}"
+    )
     kafka = f"bootstrap_servers: {bootstrap}" if bootstrap else "bootstrap_servers: null"
     text = text.replace("bootstrap_servers: null", f"{kafka}\n  embedded_port: {kafka_port}")
     path = tmp_path / "hookline.yaml"
@@ -52,7 +63,10 @@ def running(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Path, int]]
     config = dev_config(tmp_path, kafka_port, http_port)
     process = subprocess.Popen(
         [*HOOKLINE, "--config", str(config), "run", "--no-sandbox"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=ENV,
     )
     try:
         yield process, config, kafka_port
@@ -64,7 +78,9 @@ def running(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Path, int]]
             process.stdout.close()
 
 
-def test_run_prints_parts_and_a_send_line_that_tail_shows(running: tuple[subprocess.Popen[str], Path, int]) -> None:
+def test_run_prints_parts_and_a_send_line_that_tail_shows(
+    running: tuple[subprocess.Popen[str], Path, int],
+) -> None:
     """`hookline run` prints where parts listen and a try-it line; the event shows in `tail`."""
     process, _config, kafka_port = running
     assert process.stdout is not None
@@ -100,7 +116,9 @@ def test_run_prints_parts_and_a_send_line_that_tail_shows(running: tuple[subproc
 def test_topics_create_reports_each_topic(tmp_path: Path, broker: EmbeddedBroker) -> None:
     """topics create lists created topics, then reports them as existing on a second run."""
     config = dev_config(tmp_path, free_port(), free_port(), bootstrap=broker.bootstrap_servers)
-    config.write_text(config.read_text().replace("topic_prefix: hookline", "topic_prefix: clitopics"))
+    config.write_text(
+        config.read_text().replace("topic_prefix: hookline", "topic_prefix: clitopics")
+    )
     first = cli("topics", "create", config=config)
     assert first.returncode == 0, first.stderr
     assert "created  clitopics.events.sms" in first.stdout
@@ -111,14 +129,21 @@ def test_topics_create_reports_each_topic(tmp_path: Path, broker: EmbeddedBroker
 
 def test_config_check_ok_and_problems(tmp_path: Path) -> None:
     """config check prints ok with a summary, or each problem with its path and exits 1."""
-    good = cli("config", "check", "--config", str(Path(__file__).resolve().parents[2] / "hookline.yaml"))
+    good = cli(
+        "config", "check", "--config", str(Path(__file__).resolve().parents[2] / "hookline.yaml")
+    )
     assert good.returncode == 0
     assert good.stdout.startswith("ok: ") and "source billing: provider standard" in good.stdout
     bad = tmp_path / "bad.yaml"
-    bad.write_text("sources:\n  colt:\n    provider: standard\n    verify: {scheme: hmac, header: X, secrets: [env:COLT_WEBHOOK_SECRET]}\n")
+    bad.write_text(
+        "sources:\n  colt:\n    provider: standard\n    verify: {scheme: hmac, header: X, secrets: [env:COLT_WEBHOOK_SECRET]}\n"
+    )
     result = cli("config", "check", "--config", str(bad))
     assert result.returncode == 1
-    assert result.stderr.strip() == "sources.colt.verify.secrets[0]: environment variable COLT_WEBHOOK_SECRET is not set"
+    assert (
+        result.stderr.strip()
+        == "sources.colt.verify.secrets[0]: environment variable COLT_WEBHOOK_SECRET is not set"
+    )
 
 
 @pytest.mark.parametrize(
@@ -140,14 +165,23 @@ def test_bad_input_is_one_line_without_traceback(args: list[str]) -> None:
 
 @pytest.mark.parametrize(
     "command",
-    [["topics", "create"], ["tail", "--timeout", "2"], ["demo", "--timeout", "2"], ["trace", "some-id"]],
+    [
+        ["topics", "create"],
+        ["tail", "--timeout", "2"],
+        ["demo", "--timeout", "2"],
+        ["trace", "some-id"],
+    ],
 )
 def test_unreachable_kafka_is_one_line(tmp_path: Path, command: list[str]) -> None:
     """A command that needs Kafka says so in one line when none is there."""
     config = dev_config(tmp_path, free_port(), free_port(), bootstrap=f"127.0.0.1:{free_port()}")
     env_result = subprocess.run(
         [*HOOKLINE, "--config", str(config), *command],
-        capture_output=True, text=True, timeout=60, env={**ENV, "HOOKLINE_KAFKA__REQUEST_TIMEOUT_MS": "2000"}, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**ENV, "HOOKLINE_KAFKA__REQUEST_TIMEOUT_MS": "2000"},
+        check=False,
     )
     assert env_result.returncode == 1
     assert "Traceback" not in env_result.stderr

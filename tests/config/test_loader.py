@@ -49,7 +49,9 @@ def test_good_file_loads_and_resolves(tmp_path: Path) -> None:
 def test_missing_secret_names_reference_not_value(tmp_path: Path) -> None:
     """A missing env secret stops start-up with its path and variable name."""
     found = problems(tmp_path, GOOD)
-    assert found == ["sources.colt.verify.secrets[0]: environment variable COLT_WEBHOOK_SECRET is not set"]
+    assert found == [
+        "sources.colt.verify.secrets[0]: environment variable COLT_WEBHOOK_SECRET is not set"
+    ]
 
 
 def test_file_secret(tmp_path: Path) -> None:
@@ -83,7 +85,10 @@ def test_environment_overrides_file(tmp_path: Path) -> None:
     [
         ("server: {port: banana}", "server.port: Input should be a valid integer"),
         ("servr: {port: 1}", "servr: unknown field"),
-        ("kafka: {security_protocol: SASL_SSL}", "kafka: security_protocol SASL_SSL needs sasl_mechanism"),
+        (
+            "kafka: {security_protocol: SASL_SSL}",
+            "kafka: security_protocol SASL_SSL needs sasl_mechanism",
+        ),
         (
             "sources: {x: {provider: standard, verify: {scheme: hmac, secrets: [a]}}}",
             "sources.x.verify.header: field required",

@@ -10,9 +10,13 @@ import yaml
 from hookline.cli import main
 
 
-def check(tmp_path: Path, verify: dict[str, object], capsys: pytest.CaptureFixture[str], **source: object) -> tuple[int, str]:
+def check(
+    tmp_path: Path, verify: dict[str, object], capsys: pytest.CaptureFixture[str], **source: object
+) -> tuple[int, str]:
     path = tmp_path / "hookline.yaml"
-    path.write_text(yaml.safe_dump({"sources": {"colt": {"provider": "standard", "verify": verify, **source}}}))
+    path.write_text(
+        yaml.safe_dump({"sources": {"colt": {"provider": "standard", "verify": verify, **source}}})
+    )
     code = main(["config", "check", "--config", str(path)])
     return code, capsys.readouterr().err
 
@@ -21,19 +25,39 @@ def check(tmp_path: Path, verify: dict[str, object], capsys: pytest.CaptureFixtu
     ("verify", "expected"),
     [
         ({"scheme": "hmac", "secrets": ["s"]}, "sources.colt.verify.header: field required"),
-        ({"scheme": "hmac", "header": "X-S", "secrets": ["s"], "algorithm": "md5"}, "sources.colt.verify.algorithm:"),
-        ({"scheme": "hmac", "header": "X-S", "secrets": ["s"], "encoding": "hex64"}, "sources.colt.verify.encoding:"),
-        ({"scheme": "stripe", "secrets": ["s"], "tolerance_seconds": "soon"}, "sources.colt.verify.tolerance_seconds:"),
-        ({"scheme": "stripe", "secrets": ["s"], "tolerance_seconds": 0}, "sources.colt.verify.tolerance_seconds:"),
+        (
+            {"scheme": "hmac", "header": "X-S", "secrets": ["s"], "algorithm": "md5"},
+            "sources.colt.verify.algorithm:",
+        ),
+        (
+            {"scheme": "hmac", "header": "X-S", "secrets": ["s"], "encoding": "hex64"},
+            "sources.colt.verify.encoding:",
+        ),
+        (
+            {"scheme": "stripe", "secrets": ["s"], "tolerance_seconds": "soon"},
+            "sources.colt.verify.tolerance_seconds:",
+        ),
+        (
+            {"scheme": "stripe", "secrets": ["s"], "tolerance_seconds": 0},
+            "sources.colt.verify.tolerance_seconds:",
+        ),
         ({"scheme": "github"}, "sources.colt.verify.secrets: field required"),
         ({"scheme": "github", "secrets": []}, "sources.colt.verify.secrets:"),
-        ({"scheme": "slack", "secrets": ["s"], "header": "X"}, "sources.colt.verify.header: unknown field"),
+        (
+            {"scheme": "slack", "secrets": ["s"], "header": "X"},
+            "sources.colt.verify.header: unknown field",
+        ),
         ({"scheme": "token", "secrets": ["s"]}, "exactly one of header or query_param"),
-        ({"scheme": "token", "secrets": ["s"], "header": "X-T", "query_param": "t"}, "exactly one of header or query_param"),
+        (
+            {"scheme": "token", "secrets": ["s"], "header": "X-T", "query_param": "t"},
+            "exactly one of header or query_param",
+        ),
         ({"scheme": "rot13", "secrets": ["s"]}, "sources.colt.verify"),
     ],
 )
-def test_bad_scheme_options_name_the_field(tmp_path: Path, capsys: pytest.CaptureFixture[str], verify: dict[str, object], expected: str) -> None:
+def test_bad_scheme_options_name_the_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], verify: dict[str, object], expected: str
+) -> None:
     """Each problem is reported with its path in the file, without the union tag, exit 1."""
     code, err = check(tmp_path, verify, capsys)
     assert code == 1
@@ -58,11 +82,21 @@ def test_none_scheme_needs_allow_ips(tmp_path: Path, capsys: pytest.CaptureFixtu
         {"scheme": "twilio", "secrets": ["s"]},
         {"scheme": "slack", "secrets": ["s"]},
         {"scheme": "shopify", "secrets": ["s"]},
-        {"scheme": "hmac", "header": "X-S", "algorithm": "sha512", "encoding": "base64", "prefix": "v1=", "timestamp_header": "X-T", "secrets": ["s"]},
+        {
+            "scheme": "hmac",
+            "header": "X-S",
+            "algorithm": "sha512",
+            "encoding": "base64",
+            "prefix": "v1=",
+            "timestamp_header": "X-T",
+            "secrets": ["s"],
+        },
         {"scheme": "token", "query_param": "token", "secrets": ["s"]},
     ],
 )
-def test_every_scheme_has_a_valid_configuration(tmp_path: Path, capsys: pytest.CaptureFixture[str], verify: dict[str, object]) -> None:
+def test_every_scheme_has_a_valid_configuration(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], verify: dict[str, object]
+) -> None:
     """The documented configuration of every scheme passes config check."""
     code, err = check(tmp_path, verify, capsys)
     assert code == 0, err

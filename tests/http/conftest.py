@@ -50,7 +50,12 @@ def settings(base_url: str, **overrides: Any) -> ProviderSettings:
         "base_url": f"{base_url}/api",
         "timeout_seconds": 2.0,
         "connect_timeout_seconds": 1.0,
-        "retry": {"max_attempts": 3, "base_delay_ms": 10, "max_delay_ms": 100, "deadline_seconds": 10},
+        "retry": {
+            "max_attempts": 3,
+            "base_delay_ms": 10,
+            "max_delay_ms": 100,
+            "deadline_seconds": 10,
+        },
         "breaker": {"failure_threshold": 100, "recovery_seconds": 30},
     }
     for key, value in overrides.items():

@@ -107,7 +107,9 @@ class FaultServer:
         token = f"at-{secrets.token_hex(16)}"
         self.tokens[token] = time.monotonic() + self.token_ttl
         self.issued.append(token)
-        expires_in = self.reported_expires_in if self.reported_expires_in is not None else self.token_ttl
+        expires_in = (
+            self.reported_expires_in if self.reported_expires_in is not None else self.token_ttl
+        )
         answer.update({"access_token": token, "token_type": "Bearer", "expires_in": expires_in})
         return JSONResponse(answer)
 
@@ -130,7 +132,8 @@ class FaultServer:
             return await self._token(seen)
         if self.require_token and not self._authorized(seen):
             return JSONResponse(
-                {"error": {"code": "UNAUTHORIZED", "message": "token expired or unknown"}}, status_code=401
+                {"error": {"code": "UNAUTHORIZED", "message": "token expired or unknown"}},
+                status_code=401,
             )
         scripted = await self._scripted(seen.path)
         if scripted is not None:

@@ -20,9 +20,16 @@ BEARER = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 @pytest.mark.parametrize(
     "headers",
-    [{}, {"Authorization": "Bearer wrong-token"}, {"Authorization": f"Basic {ADMIN_TOKEN}"}, {"Authorization": "Bearer"}],
+    [
+        {},
+        {"Authorization": "Bearer wrong-token"},
+        {"Authorization": f"Basic {ADMIN_TOKEN}"},
+        {"Authorization": "Bearer"},
+    ],
 )
-async def test_admin_breakers_need_the_token(broker: EmbeddedBroker, headers: dict[str, str]) -> None:
+async def test_admin_breakers_need_the_token(
+    broker: EmbeddedBroker, headers: dict[str, str]
+) -> None:
     """Without the right bearer token both admin routes answer the same 401 problem."""
     app_settings = settings_for(broker.bootstrap_servers, admin_token=ADMIN_TOKEN)
     async with running_ingress(app_settings) as url, httpx.AsyncClient(base_url=url) as http:
@@ -44,15 +51,24 @@ async def test_admin_without_configured_token_refuses_everyone(broker: EmbeddedB
     assert response.status_code == 401
 
 
-async def test_admin_lists_and_resets_an_open_breaker(broker: EmbeddedBroker, fault: FaultServer, base_url: str) -> None:
+async def test_admin_lists_and_resets_an_open_breaker(
+    broker: EmbeddedBroker, fault: FaultServer, base_url: str
+) -> None:
     """An open breaker shows in GET /admin/breakers; POST …/reset closes it and the client can call again."""
     name = unique("colt")
     fault.script("/api/x", Step(503))
-    provider = settings(base_url, retry={"max_attempts": 1}, breaker={"failure_threshold": 1, "recovery_seconds": 300})
+    provider = settings(
+        base_url,
+        retry={"max_attempts": 1},
+        breaker={"failure_threshold": 1, "recovery_seconds": 300},
+    )
     app_settings = settings_for(broker.bootstrap_servers, admin_token=ADMIN_TOKEN)
     # BREAKERS is the process-wide registry every ApiClient joins by default.
-    async with client_for(provider, name=name, clock=ManualClock(), registry=BREAKERS) as client, \
-            running_ingress(app_settings) as url, httpx.AsyncClient(base_url=url) as http:
+    async with (
+        client_for(provider, name=name, clock=ManualClock(), registry=BREAKERS) as client,
+        running_ingress(app_settings) as url,
+        httpx.AsyncClient(base_url=url) as http,
+    ):
         with pytest.raises(ProviderUnavailable):
             await client.request("GET", "/x")
         listed = (await http.get("/admin/breakers", headers=BEARER)).json()["breakers"]
@@ -80,7 +96,11 @@ async def test_admin_sees_and_resets_a_shared_breaker_of_another_process(
     """With redis_url, the ingress reports and resets a configured provider's breaker tripped by a worker elsewhere."""
     name = unique("ot")
     fault.script("/api/x", Step(503))
-    provider = settings(base_url, retry={"max_attempts": 1}, breaker={"failure_threshold": 1, "recovery_seconds": 300})
+    provider = settings(
+        base_url,
+        retry={"max_attempts": 1},
+        breaker={"failure_threshold": 1, "recovery_seconds": 300},
+    )
     app_settings = settings_for(
         broker.bootstrap_servers,
         admin_token=ADMIN_TOKEN,
@@ -88,8 +108,13 @@ async def test_admin_sees_and_resets_a_shared_breaker_of_another_process(
         providers={name: provider.model_dump(mode="json")},
     )
     # The worker's registry is not the ingress's: only Redis connects them.
-    async with client_for(provider, name=name, redis_url=redis_server.url, registry=BreakerRegistry()) as worker, \
-            running_ingress(app_settings) as url, httpx.AsyncClient(base_url=url) as http:
+    async with (
+        client_for(
+            provider, name=name, redis_url=redis_server.url, registry=BreakerRegistry()
+        ) as worker,
+        running_ingress(app_settings) as url,
+        httpx.AsyncClient(base_url=url) as http,
+    ):
         with pytest.raises(ProviderUnavailable):
             await worker.request("GET", "/x")
         listed = (await http.get("/admin/breakers", headers=BEARER)).json()["breakers"]

@@ -31,7 +31,9 @@ def oauth(base_url: str, **auth: Any) -> dict[str, Any]:
     }
 
 
-async def test_client_credentials_token_is_fetched_once_and_reused(fault: FaultServer, base_url: str) -> None:
+async def test_client_credentials_token_is_fetched_once_and_reused(
+    fault: FaultServer, base_url: str
+) -> None:
     """The first call fetches a token with the client-credentials form; later calls reuse it."""
     fault.require_token = True
     async with client_for(settings(base_url, auth=oauth(base_url))) as client:
@@ -83,7 +85,9 @@ async def test_refresh_buffer_is_applied(fault: FaultServer, base_url: str) -> N
     assert len(fault.issued) == 2
 
 
-async def test_expired_token_rejected_by_api_is_refreshed_once(fault: FaultServer, base_url: str) -> None:
+async def test_expired_token_rejected_by_api_is_refreshed_once(
+    fault: FaultServer, base_url: str
+) -> None:
     """Tokens the API rejects (401) are refreshed once and the request is resent, even under concurrency."""
     fault.require_token = True
     async with client_for(settings(base_url, auth=oauth(base_url))) as client:
@@ -138,11 +142,15 @@ async def test_token_endpoint_down_is_reported_clearly(fault: FaultServer, base_
             await client.request("GET", "/things")
     assert caught.value.code == "TOKEN_ENDPOINT_UNAVAILABLE"
     assert "token endpoint" in str(caught.value)
-    assert fault.hits(TOKEN_PATH) == 3  # not 3 × 3: the call does not retry what the token source retried
+    assert (
+        fault.hits(TOKEN_PATH) == 3
+    )  # not 3 × 3: the call does not retry what the token source retried
     assert fault.hits(PATH) == 0
 
 
-async def test_bad_client_secret_is_a_permanent_clear_error(fault: FaultServer, base_url: str) -> None:
+async def test_bad_client_secret_is_a_permanent_clear_error(
+    fault: FaultServer, base_url: str
+) -> None:
     """invalid_client from the token endpoint is ProviderRejected naming the OAuth error, not retried."""
     auth = oauth(base_url, client_secret="wrong-secret-123")
     async with client_for(settings(base_url, auth=auth)) as client:
@@ -154,7 +162,9 @@ async def test_bad_client_secret_is_a_permanent_clear_error(fault: FaultServer, 
     assert fault.hits(PATH) == 0
 
 
-async def test_refresh_token_grant_uses_rotated_refresh_token(fault: FaultServer, base_url: str) -> None:
+async def test_refresh_token_grant_uses_rotated_refresh_token(
+    fault: FaultServer, base_url: str
+) -> None:
     """The refresh-token grant posts the refresh token and keeps a rotated one for the next refresh."""
     fault.require_token = True
     fault.rotate_refresh_token = True
@@ -190,15 +200,27 @@ async def test_api_key_header(fault: FaultServer, base_url: str) -> None:
     assert fault.seen(PATH)[0].headers["apikey"] == "ridb-key-123456"
 
 
-async def test_form_credentials_in_post_body_and_get_query(fault: FaultServer, base_url: str) -> None:
+async def test_form_credentials_in_post_body_and_get_query(
+    fault: FaultServer, base_url: str
+) -> None:
     """Form credentials join a form body (POST) or the query (GET), with per-provider field names."""
-    auth = {"type": "form_credentials", "username": "e8d-user", "password": "e8d-pass-123",
-            "username_field": "UID", "password_field": "PWD"}
+    auth = {
+        "type": "form_credentials",
+        "username": "e8d-user",
+        "password": "e8d-pass-123",
+        "username_field": "UID",
+        "password_field": "PWD",
+    }
     async with client_for(settings(base_url, auth=auth)) as client:
         await client.request("POST", "/things", data={"MSG": "héllo", "DEST": "+886912345678"})
         await client.request("GET", "/things", params={"BID": "b-1"})
     post, get = fault.seen(PATH)
-    assert post.form() == {"MSG": "héllo", "DEST": "+886912345678", "UID": "e8d-user", "PWD": "e8d-pass-123"}
+    assert post.form() == {
+        "MSG": "héllo",
+        "DEST": "+886912345678",
+        "UID": "e8d-user",
+        "PWD": "e8d-pass-123",
+    }
     assert int(post.headers["content-length"]) == len(post.body)
     assert get.query == {"BID": "b-1", "UID": "e8d-user", "PWD": "e8d-pass-123"}
 
@@ -212,8 +234,11 @@ def _expected_signature(secret: str, method: str, path: str, timestamp: str, bod
 async def test_oauth_with_api_key_and_signing(fault: FaultServer, base_url: str) -> None:
     """OpenTable style: bearer token, X-API-Key and an HMAC signature over method, path+query, timestamp, body."""
     secret = "ot-api-secret-abcdef"
-    auth = oauth(base_url, api_key={"header": "X-API-Key", "value": "ot-key-123456"},
-                 signing={"enabled": True, "secret": secret})
+    auth = oauth(
+        base_url,
+        api_key={"header": "X-API-Key", "value": "ot-key-123456"},
+        signing={"enabled": True, "secret": secret},
+    )
     fault.require_token = True
     async with client_for(settings(base_url, auth=auth)) as client:
         await client.request("POST", "/things", json={"party_size": 4})
@@ -224,10 +249,27 @@ async def test_oauth_with_api_key_and_signing(fault: FaultServer, base_url: str)
         assert seen.headers["authorization"].startswith("Bearer at-")
         timestamp = seen.headers["x-timestamp"]
         assert abs(int(timestamp) - time.time()) < 60  # now, in seconds; room for a loaded machine
-        assert seen.headers["x-signature"] == _expected_signature(secret, seen.method, path, timestamp, seen.body)
-        assert verify_signature(secret, seen.method, path, timestamp, seen.body, seen.headers["x-signature"], now=time.time())
-    assert not verify_signature(secret, "POST", "/api/things", post.headers["x-timestamp"], b"{}",
-                                post.headers["x-signature"], now=time.time())
+        assert seen.headers["x-signature"] == _expected_signature(
+            secret, seen.method, path, timestamp, seen.body
+        )
+        assert verify_signature(
+            secret,
+            seen.method,
+            path,
+            timestamp,
+            seen.body,
+            seen.headers["x-signature"],
+            now=time.time(),
+        )
+    assert not verify_signature(
+        secret,
+        "POST",
+        "/api/things",
+        post.headers["x-timestamp"],
+        b"{}",
+        post.headers["x-signature"],
+        now=time.time(),
+    )
 
 
 async def test_signature_is_recomputed_on_resend(fault: FaultServer, base_url: str) -> None:
@@ -238,8 +280,15 @@ async def test_signature_is_recomputed_on_resend(fault: FaultServer, base_url: s
     async with client_for(settings(base_url, auth=auth)) as client:
         await client.request("POST", "/things", json={"a": 1})
     for seen in fault.seen(PATH):
-        assert verify_signature(secret, "POST", "/api/things", seen.headers["x-timestamp"], seen.body,
-                                seen.headers["x-signature"], now=time.time())
+        assert verify_signature(
+            secret,
+            "POST",
+            "/api/things",
+            seen.headers["x-timestamp"],
+            seen.body,
+            seen.headers["x-signature"],
+            now=time.time(),
+        )
 
 
 async def test_token_endpoint_retry_after_is_honoured(fault: FaultServer, base_url: str) -> None:

@@ -24,7 +24,9 @@ StoreFactory = Callable[[BreakerSettings], BreakerStore]
 
 
 class Harness:
-    def __init__(self, make: StoreFactory, advance: Callable[[float], Awaitable[None]], recovery: float) -> None:
+    def __init__(
+        self, make: StoreFactory, advance: Callable[[float], Awaitable[None]], recovery: float
+    ) -> None:
         self.make = make
         self.advance = advance
         self.recovery = recovery
@@ -84,7 +86,9 @@ class BreakerStoreContract:
 
     async def test_failure_ratio_over_window(self, harness: Harness) -> None:
         """With failure_ratio set, half of the calls in the window failing opens it, even without a streak."""
-        store = harness.make(harness.settings(failure_threshold=100, failure_ratio=0.5, minimum_calls=6))
+        store = harness.make(
+            harness.settings(failure_threshold=100, failure_ratio=0.5, minimum_calls=6)
+        )
         states = [await store.record(ok, False) for ok in (True, False, True, False, True)]
         assert states[-1] == "closed"  # five calls: under minimum_calls
         assert await store.record(False, False) == "open"  # 3 of 6 failed
@@ -124,20 +128,27 @@ class TestRedisBreakerStore(BreakerStoreContract):
     def harness(self, redis: Redis) -> Harness:
         # Redis's own clock decides, so the cool-down is real but short.
         return Harness(
-            lambda s: RedisBreakerStore(redis, f"t-{uuid.uuid4().hex}", s), asyncio.sleep, recovery=0.3
+            lambda s: RedisBreakerStore(redis, f"t-{uuid.uuid4().hex}", s),
+            asyncio.sleep,
+            recovery=0.3,
         )
 
 
 PATH = "/api/pay"
 
 
-async def test_client_breaker_opens_fails_fast_half_opens_and_closes(fault: FaultServer, base_url: str) -> None:
+async def test_client_breaker_opens_fails_fast_half_opens_and_closes(
+    fault: FaultServer, base_url: str
+) -> None:
     """Threshold failures open it; then calls fail fast without reaching the server; after the
     cool-down one probe goes through and its success closes the breaker."""
     fault.script(PATH, *[Step(503)] * 3)
     clock = ManualClock()
-    provider = settings(base_url, retry={"max_attempts": 1},
-                        breaker={"failure_threshold": 3, "recovery_seconds": 60})
+    provider = settings(
+        base_url,
+        retry={"max_attempts": 1},
+        breaker={"failure_threshold": 3, "recovery_seconds": 60},
+    )
     async with client_for(provider, clock=clock) as client:
         for _ in range(3):
             with pytest.raises(ProviderUnavailable):
@@ -155,11 +166,16 @@ async def test_client_breaker_opens_fails_fast_half_opens_and_closes(fault: Faul
     assert fault.hits(PATH) == 4
 
 
-async def test_retries_feed_the_breaker_and_open_breaker_stops_retries(fault: FaultServer, base_url: str) -> None:
+async def test_retries_feed_the_breaker_and_open_breaker_stops_retries(
+    fault: FaultServer, base_url: str
+) -> None:
     """Each attempt counts; once the breaker opens mid-call, the call stops with CircuitOpenError."""
     fault.script(PATH, *[Step(502)] * 10)
-    provider = settings(base_url, retry={"max_attempts": 5},
-                        breaker={"failure_threshold": 2, "recovery_seconds": 60})
+    provider = settings(
+        base_url,
+        retry={"max_attempts": 5},
+        breaker={"failure_threshold": 2, "recovery_seconds": 60},
+    )
     async with client_for(provider, clock=ManualClock()) as client:
         with pytest.raises(CircuitOpenError):
             await client.request("GET", "/pay")
@@ -181,7 +197,11 @@ async def test_half_open_failure_reopens_in_client(fault: FaultServer, base_url:
     """A failed probe reopens the breaker; the next call fails fast again."""
     fault.script(PATH, Step(503), Step(503))
     clock = ManualClock()
-    provider = settings(base_url, retry={"max_attempts": 1}, breaker={"failure_threshold": 1, "recovery_seconds": 10})
+    provider = settings(
+        base_url,
+        retry={"max_attempts": 1},
+        breaker={"failure_threshold": 1, "recovery_seconds": 10},
+    )
     async with client_for(provider, clock=clock) as client:
         with pytest.raises(ProviderUnavailable):
             await client.request("GET", "/pay")
@@ -193,13 +213,23 @@ async def test_half_open_failure_reopens_in_client(fault: FaultServer, base_url:
     assert fault.hits(PATH) == 2
 
 
-async def test_redis_shared_breaker_across_replicas(fault: FaultServer, base_url: str, redis_server: RedisServer) -> None:
+async def test_redis_shared_breaker_across_replicas(
+    fault: FaultServer, base_url: str, redis_server: RedisServer
+) -> None:
     """Two clients (replicas) sharing Redis share the breaker: one trips it, the other fails fast."""
     fault.script(PATH, *[Step(503)] * 2)
     name = unique("shared")
-    provider = settings(base_url, retry={"max_attempts": 1}, breaker={"failure_threshold": 2, "recovery_seconds": 0.5})
-    async with client_for(provider, name=name, redis_url=redis_server.url) as first, \
-            client_for(provider, name=name, redis_url=redis_server.url, registry=BreakerRegistry()) as second:
+    provider = settings(
+        base_url,
+        retry={"max_attempts": 1},
+        breaker={"failure_threshold": 2, "recovery_seconds": 0.5},
+    )
+    async with (
+        client_for(provider, name=name, redis_url=redis_server.url) as first,
+        client_for(
+            provider, name=name, redis_url=redis_server.url, registry=BreakerRegistry()
+        ) as second,
+    ):
         for _ in range(2):
             with pytest.raises(ProviderUnavailable):
                 await first.request("GET", "/pay")

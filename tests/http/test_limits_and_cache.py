@@ -59,10 +59,14 @@ async def test_min_interval_spaces_requests(fault: FaultServer, base_url: str) -
     assert over_the_rate(seen, rate=10, burst=1) == []
 
 
-async def test_requests_per_minute_waits_are_recorded_on_the_clock(fault: FaultServer, base_url: str) -> None:
+async def test_requests_per_minute_waits_are_recorded_on_the_clock(
+    fault: FaultServer, base_url: str
+) -> None:
     """At 2/min the third call waits a full minute (virtual clock): the window is exact, not a burst bucket."""
     clock = ManualClock()
-    provider = settings(base_url, limits={"requests_per_minute": 2}, retry={"deadline_seconds": 120})
+    provider = settings(
+        base_url, limits={"requests_per_minute": 2}, retry={"deadline_seconds": 120}
+    )
     async with client_for(provider, clock=clock) as client:
         for _ in range(3):
             await client.request("GET", "/search")
@@ -103,12 +107,18 @@ async def test_memory_window_is_first_come_first_served() -> None:
     assert waits == [0.0, 0.0, 1.0, 1.0, 2.0]
 
 
-async def test_redis_shared_rate_limit_across_replicas(fault: FaultServer, base_url: str, redis_server: RedisServer) -> None:
+async def test_redis_shared_rate_limit_across_replicas(
+    fault: FaultServer, base_url: str, redis_server: RedisServer
+) -> None:
     """Two replicas sharing Redis together keep 10/s at the server (one replica alone would allow 20/s)."""
     name = unique("rl")
     provider = settings(base_url, limits={"requests_per_second": 10})
-    async with client_for(provider, name=name, redis_url=redis_server.url) as a, \
-            client_for(provider, name=name, redis_url=redis_server.url, registry=BreakerRegistry()) as b:
+    async with (
+        client_for(provider, name=name, redis_url=redis_server.url) as a,
+        client_for(
+            provider, name=name, redis_url=redis_server.url, registry=BreakerRegistry()
+        ) as b,
+    ):
         await asyncio.gather(*(c.request("GET", "/search") for c in (a, b) for _ in range(20)))
     seen = fault.seen(PATH)
     assert len(seen) == 40
@@ -118,7 +128,9 @@ async def test_redis_shared_rate_limit_across_replicas(fault: FaultServer, base_
 CACHED = "/api/services/SVC-1"
 
 
-async def test_get_cache_serves_within_ttl_and_refetches_after(fault: FaultServer, base_url: str) -> None:
+async def test_get_cache_serves_within_ttl_and_refetches_after(
+    fault: FaultServer, base_url: str
+) -> None:
     """A GET matching a cache pattern is served from cache until its TTL passes."""
     clock = ManualClock()
     provider = settings(base_url, cache={"/services/*": 60})
@@ -134,7 +146,9 @@ async def test_get_cache_serves_within_ttl_and_refetches_after(fault: FaultServe
     assert fault.hits(CACHED) == 3
 
 
-async def test_uncached_paths_and_posts_always_reach_the_server(fault: FaultServer, base_url: str) -> None:
+async def test_uncached_paths_and_posts_always_reach_the_server(
+    fault: FaultServer, base_url: str
+) -> None:
     """Paths without a pattern, and non-GET calls, are never cached; cache_ttl opts a call in."""
     provider = settings(base_url, cache={"/services/*": 60})
     async with client_for(provider) as client:
@@ -148,12 +162,18 @@ async def test_uncached_paths_and_posts_always_reach_the_server(fault: FaultServ
     assert fault.hits(PATH) == 3
 
 
-async def test_redis_cache_is_shared(fault: FaultServer, base_url: str, redis_server: RedisServer) -> None:
+async def test_redis_cache_is_shared(
+    fault: FaultServer, base_url: str, redis_server: RedisServer
+) -> None:
     """With Redis, one replica's cached GET answers the other replica too."""
     name = unique("cache")
     provider = settings(base_url, cache={"/services/**": 60})
-    async with client_for(provider, name=name, redis_url=redis_server.url) as a, \
-            client_for(provider, name=name, redis_url=redis_server.url, registry=BreakerRegistry()) as b:
+    async with (
+        client_for(provider, name=name, redis_url=redis_server.url) as a,
+        client_for(
+            provider, name=name, redis_url=redis_server.url, registry=BreakerRegistry()
+        ) as b,
+    ):
         first = await a.request("GET", "/services/SVC-1")
         second = await b.request("GET", "/services/SVC-1")
     assert second.status_code == 200
@@ -161,7 +181,9 @@ async def test_redis_cache_is_shared(fault: FaultServer, base_url: str, redis_se
     assert fault.hits(CACHED) == 1
 
 
-async def test_unreachable_redis_refuses_calls_as_retryable(fault: FaultServer, base_url: str) -> None:
+async def test_unreachable_redis_refuses_calls_as_retryable(
+    fault: FaultServer, base_url: str
+) -> None:
     """With redis_url set but Redis down, calls fail as ProviderUnavailable REDIS_UNAVAILABLE and never reach the provider."""
     provider = settings(base_url, limits={"requests_per_second": 10})
     async with client_for(provider, redis_url=f"redis://127.0.0.1:{free_port()}/0") as client:

@@ -54,7 +54,9 @@ async def test_one_line_per_call_with_provider_endpoint_status_attempt_latency(
     assert isinstance(call["latency_ms"], float)
 
 
-async def test_no_secret_or_token_reaches_the_log(fault: FaultServer, base_url: str, captured: io.StringIO) -> None:
+async def test_no_secret_or_token_reaches_the_log(
+    fault: FaultServer, base_url: str, captured: io.StringIO
+) -> None:
     """Across OAuth (with a 401 refresh), API key, signing, basic and form credentials — successes and
     failures — neither a configured secret nor an issued access token appears in any log line."""
     fault.require_token = True
@@ -75,8 +77,13 @@ async def test_no_secret_or_token_reaches_the_log(fault: FaultServer, base_url: 
             await client.request("GET", "/api-calls")
     fault.require_token = False
 
-    refresh = {"type": "oauth2_refresh_token", "token_url": f"{base_url}{TOKEN_PATH}", "client_id": CLIENT_ID,
-               "client_secret": "wrong-client-secret-1", "refresh_token": REFRESH_TOKEN}
+    refresh = {
+        "type": "oauth2_refresh_token",
+        "token_url": f"{base_url}{TOKEN_PATH}",
+        "client_id": CLIENT_ID,
+        "client_secret": "wrong-client-secret-1",
+        "refresh_token": REFRESH_TOKEN,
+    }
     async with client_for(settings(base_url, auth=refresh)) as client:
         with pytest.raises(HooklineError):
             await client.request("GET", "/api-calls")
@@ -93,8 +100,17 @@ async def test_no_secret_or_token_reaches_the_log(fault: FaultServer, base_url: 
     text = captured.getvalue()
     assert len(fault.issued) == 2
     basic_header = base64.b64encode(f"AC0001:{BASIC_PASSWORD}".encode()).decode()
-    for secret in (CLIENT_SECRET, SIGNING_SECRET, API_KEY, BASIC_PASSWORD, FORM_PASSWORD, REFRESH_TOKEN,
-                   basic_header, "wrong-client-secret-1", *fault.issued):
+    for secret in (
+        CLIENT_SECRET,
+        SIGNING_SECRET,
+        API_KEY,
+        BASIC_PASSWORD,
+        FORM_PASSWORD,
+        REFRESH_TOKEN,
+        basic_header,
+        "wrong-client-secret-1",
+        *fault.issued,
+    ):
         assert secret not in text, secret
     events = {line["event"] for line in lines(captured)}
     assert {"http.call", "http.call_failed", "http.token_refreshed"} <= events

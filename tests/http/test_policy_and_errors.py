@@ -22,7 +22,9 @@ from tests.http.fault_server import FaultServer, Step
 NOW = 1_750_000_000.0
 
 
-def response(status: int, body: object = None, headers: dict[str, str] | None = None) -> httpx.Response:
+def response(
+    status: int, body: object = None, headers: dict[str, str] | None = None
+) -> httpx.Response:
     content = json.dumps(body).encode() if body is not None else b""
     return httpx.Response(status, content=content, headers=headers)
 
@@ -39,8 +41,15 @@ def policy(**kw: object) -> RetryPolicy:
 
 
 def decide(p: RetryPolicy, **kw: object) -> tuple[bool, float, str]:
-    args: dict[str, object] = {"attempt": 1, "retryable": True, "may_repeat": True, "status": 503,
-                               "headers": None, "now": NOW, "remaining": 60.0}
+    args: dict[str, object] = {
+        "attempt": 1,
+        "retryable": True,
+        "may_repeat": True,
+        "status": 503,
+        "headers": None,
+        "now": NOW,
+        "remaining": 60.0,
+    }
     args.update(kw)
     d = p.decide(**args)  # type: ignore[arg-type]
     return d.retry, d.delay, d.reason
@@ -106,8 +115,19 @@ def test_reset_header_only_counts_for_429() -> None:
 
 @pytest.mark.parametrize(
     ("status", "kind"),
-    [(200, None), (204, None), (400, Rejected), (401, AuthFailed), (403, Rejected), (404, Rejected),
-     (408, Unavailable), (409, Rejected), (429, Unavailable), (500, Unavailable), (503, Unavailable)],
+    [
+        (200, None),
+        (204, None),
+        (400, Rejected),
+        (401, AuthFailed),
+        (403, Rejected),
+        (404, Rejected),
+        (408, Unavailable),
+        (409, Rejected),
+        (429, Unavailable),
+        (500, Unavailable),
+        (503, Unavailable),
+    ],
 )
 def test_status_map(status: int, kind: type | None) -> None:
     """The default map: 408/429/5xx retryable, 401 auth, other 4xx permanent, 2xx fine."""
@@ -126,23 +146,47 @@ def test_status_map_overrides() -> None:
 
 def test_code_map_wins_over_status_and_keeps_code_message_details() -> None:
     """A code in the table decides the fate whatever the status; message and field issues are kept."""
-    errors = CodeMap({"CONNECTOR_UNAVAILABLE": RETRYABLE, "NO_AVAILABILITY": PERMANENT, "SIGNATURE_INVALID": AUTH})
-    busy = errors.classify(response(409, {"error": {"code": "CONNECTOR_UNAVAILABLE", "message": "in use"}}))
+    errors = CodeMap(
+        {
+            "CONNECTOR_UNAVAILABLE": RETRYABLE,
+            "NO_AVAILABILITY": PERMANENT,
+            "SIGNATURE_INVALID": AUTH,
+        }
+    )
+    busy = errors.classify(
+        response(409, {"error": {"code": "CONNECTOR_UNAVAILABLE", "message": "in use"}})
+    )
     assert isinstance(busy, ProviderUnavailable)
     assert busy.code == "CONNECTOR_UNAVAILABLE"
-    full = errors.classify(response(409, {"error": {"code": "NO_AVAILABILITY", "message": "No tables",
-                                                    "details": [{"field": "time", "issue": "taken"}]}}))
+    full = errors.classify(
+        response(
+            409,
+            {
+                "error": {
+                    "code": "NO_AVAILABILITY",
+                    "message": "No tables",
+                    "details": [{"field": "time", "issue": "taken"}],
+                }
+            },
+        )
+    )
     assert isinstance(full, ProviderRejected)
     assert str(full) == "HTTP 409 NO_AVAILABILITY: No tables (time: taken)"
     assert full.details == [{"field": "time", "issue": "taken"}]
-    assert isinstance(errors.classify(response(401, {"error": {"code": "SIGNATURE_INVALID"}})), AuthFailed)
-    assert isinstance(errors.classify(response(502, {"error": {"code": "OTHER"}})), ProviderUnavailable)
+    assert isinstance(
+        errors.classify(response(401, {"error": {"code": "SIGNATURE_INVALID"}})), AuthFailed
+    )
+    assert isinstance(
+        errors.classify(response(502, {"error": {"code": "OTHER"}})), ProviderUnavailable
+    )
     assert errors.classify(response(201, {"ok": True})) is None
 
 
 def test_code_map_custom_fields_and_2xx_errors() -> None:
     """Dotted field paths and check_success serve APIs that report errors inside a 200."""
-    errors = CodeMap({"21211": PERMANENT}, code_field="code", message_field="message", check_success=True)
+    errors = CodeMap(
+        {"21211": PERMANENT}, code_field="code", message_field="message", check_success=True
+    )
     error = errors.classify(response(200, {"code": 21211, "message": "bad To"}))
     assert isinstance(error, ProviderRejected)
     assert error.code == "21211"
@@ -158,8 +202,23 @@ def test_code_map_tolerates_non_json_bodies() -> None:
 def test_exported_names_exist() -> None:
     """hookline.http.__all__ lists exactly the public names it exports."""
     public = {name for name in dir(hookline.http) if not name.startswith("_")}
-    modules = {"auth", "breaker", "breaker_redis", "cache", "client", "clock", "errors", "metrics",
-               "oauth", "ratelimit", "registry", "retry", "signing", "token_store", "annotations"}
+    modules = {
+        "auth",
+        "breaker",
+        "breaker_redis",
+        "cache",
+        "client",
+        "clock",
+        "errors",
+        "metrics",
+        "oauth",
+        "ratelimit",
+        "registry",
+        "retry",
+        "signing",
+        "token_store",
+        "annotations",
+    }
     assert set(hookline.http.__all__) == public - modules
 
 
@@ -169,8 +228,19 @@ async def test_metrics_are_recorded(fault: FaultServer, base_url: str) -> None:
     async with client_for(settings(base_url), name="metrics-probe", clock=ManualClock()) as client:
         await client.request("GET", "/m", endpoint="m.get")
     text = generate_latest(REGISTRY).decode()
-    assert 'hookline_http_requests_total{endpoint="m.get",provider="metrics-probe",status_class="5xx"} 1.0' in text
-    assert 'hookline_http_requests_total{endpoint="m.get",provider="metrics-probe",status_class="2xx"} 1.0' in text
-    assert 'hookline_http_retries_total{endpoint="m.get",provider="metrics-probe",status_class="5xx"} 1.0' in text
-    assert 'hookline_http_request_seconds_count{endpoint="m.get",provider="metrics-probe"} 2.0' in text
+    assert (
+        'hookline_http_requests_total{endpoint="m.get",provider="metrics-probe",status_class="5xx"} 1.0'
+        in text
+    )
+    assert (
+        'hookline_http_requests_total{endpoint="m.get",provider="metrics-probe",status_class="2xx"} 1.0'
+        in text
+    )
+    assert (
+        'hookline_http_retries_total{endpoint="m.get",provider="metrics-probe",status_class="5xx"} 1.0'
+        in text
+    )
+    assert (
+        'hookline_http_request_seconds_count{endpoint="m.get",provider="metrics-probe"} 2.0' in text
+    )
     assert 'hookline_http_breaker_state{provider="metrics-probe"} 0.0' in text

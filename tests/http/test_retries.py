@@ -18,7 +18,9 @@ PATH = "/api/orders"
 
 
 @pytest.mark.parametrize("statuses", [[503], [502, 504], [503, 502]])
-async def test_transient_errors_then_success(fault: FaultServer, base_url: str, statuses: list[int]) -> None:
+async def test_transient_errors_then_success(
+    fault: FaultServer, base_url: str, statuses: list[int]
+) -> None:
     """A GET that meets 502/503/504 answers is retried until the 200 arrives."""
     fault.script(PATH, *(Step(s) for s in statuses))
     clock = ManualClock()
@@ -35,14 +37,20 @@ async def test_per_status_base_delays_grow_exponentially(fault: FaultServer, bas
     clock = ManualClock()
     provider = settings(
         base_url,
-        retry={"max_attempts": 4, "status_delays_ms": {503: 3000, 502: 1000}, "deadline_seconds": 60},
+        retry={
+            "max_attempts": 4,
+            "status_delays_ms": {503: 3000, 502: 1000},
+            "deadline_seconds": 60,
+        },
     )
     async with client_for(provider, clock=clock, exact_backoff=True) as client:
         await client.request("GET", "/orders")
     assert clock.sleeps == [3.0, 6.0, 4.0]
 
 
-async def test_documented_waits_are_minimums_jitter_only_adds(fault: FaultServer, base_url: str) -> None:
+async def test_documented_waits_are_minimums_jitter_only_adds(
+    fault: FaultServer, base_url: str
+) -> None:
     """With jitter on, a per-status (documented) wait lies in [base × 2^(n−1), 1.2 × that]."""
     fault.script(PATH, Step(503), Step(503))
     clock = ManualClock()
@@ -54,7 +62,9 @@ async def test_documented_waits_are_minimums_jitter_only_adds(fault: FaultServer
     assert 4.0 <= clock.sleeps[1] <= 4.8
 
 
-async def test_full_jitter_stays_under_the_exponential_cap(fault: FaultServer, base_url: str) -> None:
+async def test_full_jitter_stays_under_the_exponential_cap(
+    fault: FaultServer, base_url: str
+) -> None:
     """Without a documented wait, every jittered wait lies in [0, base × 2^(n−1)]."""
     fault.script(PATH, Step(503), Step(503))
     clock = ManualClock()
@@ -88,7 +98,9 @@ async def test_retry_after_http_date_is_honoured(fault: FaultServer, base_url: s
 
 
 @pytest.mark.parametrize("header", ["x-ratelimit-reset", "X-RateLimit-Reset"])
-async def test_ratelimit_reset_epoch_is_honoured(fault: FaultServer, base_url: str, header: str) -> None:
+async def test_ratelimit_reset_epoch_is_honoured(
+    fault: FaultServer, base_url: str, header: str
+) -> None:
     """A 429 with X-RateLimit-Reset (epoch seconds, any case) waits until the reset."""
     reset = int(time.time()) + 4
     fault.script(PATH, Step(429, headers={header: str(reset)}))
@@ -112,7 +124,9 @@ async def test_delay_over_inline_max_raises_at_once(fault: FaultServer, base_url
     """A wait longer than inline_max_delay_ms is not slept: the error carries retry_after for the worker."""
     fault.script(PATH, Step(429, headers={"Retry-After": "120"}))
     clock = ManualClock()
-    async with client_for(settings(base_url, retry={"inline_max_delay_ms": 10_000}), clock=clock) as client:
+    async with client_for(
+        settings(base_url, retry={"inline_max_delay_ms": 10_000}), clock=clock
+    ) as client:
         with pytest.raises(ProviderUnavailable) as caught:
             await client.request("GET", "/orders")
     assert caught.value.retry_after == 120.0
@@ -148,8 +162,13 @@ async def test_deadline_stops_retries(fault: FaultServer, base_url: str) -> None
     assert caught.value.retry_after == pytest.approx(1.6)
 
 
-@pytest.mark.parametrize(("status", "code"), [(400, "INVALID_REQUEST"), (404, "NOT_FOUND"), (409, "QUOTE_EXPIRED"), (422, "INVALID")])
-async def test_client_errors_are_not_retried(fault: FaultServer, base_url: str, status: int, code: str) -> None:
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [(400, "INVALID_REQUEST"), (404, "NOT_FOUND"), (409, "QUOTE_EXPIRED"), (422, "INVALID")],
+)
+async def test_client_errors_are_not_retried(
+    fault: FaultServer, base_url: str, status: int, code: str
+) -> None:
     """400/404/409/422 raise ProviderRejected after one attempt, with the provider's code."""
     fault.script(PATH, Step(status, json={"error": {"code": code, "message": "no"}}))
     async with client_for(settings(base_url)) as client:
@@ -159,7 +178,9 @@ async def test_client_errors_are_not_retried(fault: FaultServer, base_url: str, 
     assert caught.value.code == code
 
 
-async def test_post_without_idempotency_key_is_not_retried(fault: FaultServer, base_url: str) -> None:
+async def test_post_without_idempotency_key_is_not_retried(
+    fault: FaultServer, base_url: str
+) -> None:
     """A POST that met a 503 may have had an effect: without an Idempotency-Key it is not repeated."""
     fault.script(PATH, Step(503), Step(503))
     async with client_for(settings(base_url), clock=ManualClock()) as client:
@@ -169,7 +190,9 @@ async def test_post_without_idempotency_key_is_not_retried(fault: FaultServer, b
     assert caught.value.retry_after is not None
 
 
-async def test_post_with_idempotency_key_is_retried_with_the_same_key(fault: FaultServer, base_url: str) -> None:
+async def test_post_with_idempotency_key_is_retried_with_the_same_key(
+    fault: FaultServer, base_url: str
+) -> None:
     """With an Idempotency-Key the POST is retried, and every attempt carries the same key."""
     fault.script(PATH, Step(503), Step(504))
     async with client_for(settings(base_url), clock=ManualClock()) as client:
@@ -189,7 +212,9 @@ async def test_read_timeout_is_retried(fault: FaultServer, base_url: str) -> Non
     assert fault.hits(PATH) == 2
 
 
-async def test_read_timeouts_exhaust_into_provider_unavailable(fault: FaultServer, base_url: str) -> None:
+async def test_read_timeouts_exhaust_into_provider_unavailable(
+    fault: FaultServer, base_url: str
+) -> None:
     """Only timeouts: ProviderUnavailable with code TIMEOUT after max_attempts."""
     fault.script(PATH, *[Step(200, delay=0.5)] * 2)
     provider = settings(base_url, timeout_seconds=0.1, retry={"max_attempts": 2})

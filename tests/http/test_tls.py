@@ -33,7 +33,9 @@ def _self_signed(directory: Path) -> tuple[Path, Path]:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(hours=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
+        )
         .sign(key, hashes.SHA256())
     )
     cert_path, key_path = directory / "cert.pem", directory / "key.pem"
@@ -93,7 +95,9 @@ async def test_min_version_13_refuses_a_tls12_server(tls12_only_server: str) -> 
     assert "CERTIFICATE_VERIFY_FAILED" not in reasons
 
 
-async def test_min_version_12_negotiates_and_then_checks_the_certificate(tls12_only_server: str) -> None:
+async def test_min_version_12_negotiates_and_then_checks_the_certificate(
+    tls12_only_server: str,
+) -> None:
     """With 1.2 the version is accepted; the self-signed certificate is then refused (checks stay on)."""
     async with httpx.AsyncClient(verify=tls_context("1.2")) as client:
         with pytest.raises(httpx.ConnectError) as caught:
@@ -125,7 +129,10 @@ def test_plain_http_token_url_off_loopback_is_refused() -> None:
         )
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1:8101", "http://localhost:8102", "http://[::1]:9", "https://api.colt.net"])
+@pytest.mark.parametrize(
+    "url",
+    ["http://127.0.0.1:8101", "http://localhost:8102", "http://[::1]:9", "https://api.colt.net"],
+)
 def test_loopback_and_https_are_allowed(url: str) -> None:
     """The sandbox (loopback) and https need no opt-in."""
     assert ProviderSettings(base_url=url).base_url == url

@@ -94,11 +94,18 @@ async def test_no_traceparent_and_no_span_when_tracing_is_off(
 ) -> None:
     """Without OTEL_TRACES_EXPORTER nothing is exported and no traceparent is invented."""
     url, seen = provider
-    script = SCRIPT.replace('assert tracing.configure_tracing("hookline-test")', "assert not tracing.configure_tracing('x')")
+    script = SCRIPT.replace(
+        'assert tracing.configure_tracing("hookline-test")',
+        "assert not tracing.configure_tracing('x')",
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", script.replace("parent.get_span_context().span_id", "0"), url,
-        env=env, stdout=subprocess.PIPE,
+        sys.executable,
+        "-c",
+        script.replace("parent.get_span_context().span_id", "0"),
+        url,
+        env=env,
+        stdout=subprocess.PIPE,
     )
     await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode == 0

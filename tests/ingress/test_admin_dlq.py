@@ -49,7 +49,10 @@ async def test_dlq_counts_by_service_reason_and_error(broker: EmbeddedBroker) ->
     signed = build_scheme(settings.sources["billing"].verify).sign(
         SignedRequest(body=body, headers=Headers({"content-type": "application/json"})), time.time()
     )
-    async with running_ingress(settings) as url, httpx.AsyncClient(base_url=url, timeout=10) as http:
+    async with (
+        running_ingress(settings) as url,
+        httpx.AsyncClient(base_url=url, timeout=10) as http,
+    ):
         kept = await http.post("/webhooks/billing", content=body, headers=dict(signed.headers))
         assert kept.status_code == 202
         refused = await http.get("/admin/dlq")

@@ -25,8 +25,18 @@ PROXIES = [ip_network("10.0.0.0/8"), ip_network("127.0.0.1/32")]
         ("203.0.113.9", None, PROXIES, "203.0.113.9"),
         ("203.0.113.9", "198.51.100.1", PROXIES, "203.0.113.9"),  # untrusted peer: header ignored
         ("10.1.2.3", "198.51.100.1", PROXIES, "198.51.100.1"),
-        ("10.1.2.3", "6.6.6.6, 198.51.100.1, 10.9.9.9", PROXIES, "198.51.100.1"),  # spoofed left part ignored
-        ("10.1.2.3", "198.51.100.1, garbage", PROXIES, "10.1.2.3"),  # garbled hop: last believed one stands
+        (
+            "10.1.2.3",
+            "6.6.6.6, 198.51.100.1, 10.9.9.9",
+            PROXIES,
+            "198.51.100.1",
+        ),  # spoofed left part ignored
+        (
+            "10.1.2.3",
+            "198.51.100.1, garbage",
+            PROXIES,
+            "10.1.2.3",
+        ),  # garbled hop: last believed one stands
         ("10.1.2.3", "10.4.4.4, 10.5.5.5", PROXIES, "10.4.4.4"),  # all trusted: left-most
         ("10.1.2.3", "198.51.100.1:51234", PROXIES, "198.51.100.1"),  # hop with port
         ("10.1.2.3", "[2001:db8::1]:443", PROXIES, "2001:db8::1"),
@@ -35,7 +45,9 @@ PROXIES = [ip_network("10.0.0.0/8"), ip_network("127.0.0.1/32")]
         ("not-an-ip", "198.51.100.1", PROXIES, None),
     ],
 )
-def test_client_address(peer: str, xff: str | None, trusted: list[object], expected: str | None) -> None:
+def test_client_address(
+    peer: str, xff: str | None, trusted: list[object], expected: str | None
+) -> None:
     """The client is the right-most X-Forwarded-For hop that is not a trusted proxy."""
     result = client_address(peer, xff, trusted)  # type: ignore[arg-type]
     assert result == (ip_address(expected) if expected else None)
@@ -61,19 +73,40 @@ BODY = json.dumps({"type": "ping", "data": {"id": "p1"}}).encode()
         ([], ["203.0.113.0/24"], None, 403),
         ([], ["203.0.113.0/24"], "203.0.113.5", 403),  # not from a trusted proxy: header ignored
         (["127.0.0.1/32"], ["203.0.113.0/24"], "203.0.113.5", 202),
-        (["127.0.0.1/32"], ["203.0.113.0/24"], "203.0.113.5, 198.51.100.1", 403),  # client forged the left hop
-        (["127.0.0.1/32"], ["127.0.0.1/32"], "198.51.100.1", 403),  # behind a proxy the peer is not the client
+        (
+            ["127.0.0.1/32"],
+            ["203.0.113.0/24"],
+            "203.0.113.5, 198.51.100.1",
+            403,
+        ),  # client forged the left hop
+        (
+            ["127.0.0.1/32"],
+            ["127.0.0.1/32"],
+            "198.51.100.1",
+            403,
+        ),  # behind a proxy the peer is not the client
     ],
 )
-async def test_allow_list_through_the_ingress(broker: EmbeddedBroker, trusted: list[str], allow: list[str], xff: str | None, status: int) -> None:
+async def test_allow_list_through_the_ingress(
+    broker: EmbeddedBroker, trusted: list[str], allow: list[str], xff: str | None, status: int
+) -> None:
     """A `none`-scheme source guarded by allow_ips: allowed → 202 published; denied → 403 problem, nothing published."""
     settings = settings_for(
         broker.bootstrap_servers,
         server={"trusted_proxies": trusted},
-        sources={"ops": {"provider": "standard", "verify": {"scheme": "none"}, "allow_ips": allow, "dedup": False}},
+        sources={
+            "ops": {
+                "provider": "standard",
+                "verify": {"scheme": "none"},
+                "allow_ips": allow,
+                "dedup": False,
+            }
+        },
     )
     headers = {"content-type": "application/json", **({"x-forwarded-for": xff} if xff else {})}
-    await create_topics(broker.bootstrap_servers, all_topics(settings, extra_domains=settings.sources), 3)
+    await create_topics(
+        broker.bootstrap_servers, all_topics(settings, extra_domains=settings.sources), 3
+    )
     app = create_app(settings, bootstrap_servers=broker.bootstrap_servers, embedded=True)
     # uvicorn's own proxy_headers (on by default, trusting 127.0.0.1) would rewrite the peer from
     # X-Forwarded-For before hookline sees it; trusted_proxies must be the only policy.

@@ -13,7 +13,9 @@ from tests.support.servers import RedisServer
 
 
 @pytest.fixture(params=["memory", "redis"])
-async def index(request: pytest.FixtureRequest, redis_server: RedisServer) -> AsyncIterator[ChainIndex]:
+async def index(
+    request: pytest.FixtureRequest, redis_server: RedisServer
+) -> AsyncIterator[ChainIndex]:
     store: ChainIndex
     if request.param == "memory":
         store = MemoryChainIndex()

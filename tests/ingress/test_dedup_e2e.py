@@ -25,12 +25,16 @@ from tests.support.servers import RedisServer, running_broker, serve
 
 
 def signed(settings: HooklineSettings, body: bytes, msg_id: str) -> dict[str, str]:
-    request = SignedRequest(body=body, headers=Headers({"content-type": "application/json", "webhook-id": msg_id}))
+    request = SignedRequest(
+        body=body, headers=Headers({"content-type": "application/json", "webhook-id": msg_id})
+    )
     return dict(build_scheme(settings.sources["billing"].verify).sign(request, time.time()).headers)
 
 
 def delivery(settings: HooklineSettings) -> tuple[bytes, dict[str, str]]:
-    body = json.dumps({"type": "invoice.paid", "data": {"id": f"inv_{uuid.uuid4().hex[:8]}"}}).encode()
+    body = json.dumps(
+        {"type": "invoice.paid", "data": {"id": f"inv_{uuid.uuid4().hex[:8]}"}}
+    ).encode()
     return body, signed(settings, body, f"msg_{uuid.uuid4().hex}")
 
 
@@ -46,14 +50,18 @@ async def replicas(settings: HooklineSettings, count: int) -> AsyncIterator[list
     await create_topics(bootstrap, all_topics(settings, extra_domains=settings.sources), 3)
     async with contextlib.AsyncExitStack() as stack:
         urls = [
-            await stack.enter_async_context(serve(create_app(settings, bootstrap_servers=bootstrap, embedded=True)))
+            await stack.enter_async_context(
+                serve(create_app(settings, bootstrap_servers=bootstrap, embedded=True))
+            )
             for _ in range(count)
         ]
         yield urls
 
 
 @pytest.mark.parametrize("store", ["memory", "redis"])
-async def test_retry_of_a_delivery_is_a_duplicate(store: str, broker: EmbeddedBroker, redis_server: RedisServer) -> None:
+async def test_retry_of_a_delivery_is_a_duplicate(
+    store: str, broker: EmbeddedBroker, redis_server: RedisServer
+) -> None:
     """Second delivery with the same id: 200 {"duplicate": true} with the first's id and Kafka
     coordinates (memory and Redis stores), and one record."""
     extra = {"redis_url": redis_server.url} if store == "redis" else {}
@@ -68,13 +76,18 @@ async def test_retry_of_a_delivery_is_a_duplicate(store: str, broker: EmbeddedBr
     assert [json.loads(r.value)["id"] for r in records] == [first.json()["id"]]
 
 
-async def test_two_replicas_on_one_redis_race_to_exactly_one_publish(broker: EmbeddedBroker, redis_server: RedisServer) -> None:
+async def test_two_replicas_on_one_redis_race_to_exactly_one_publish(
+    broker: EmbeddedBroker, redis_server: RedisServer
+) -> None:
     """The same delivery sent 20 times at once to two ingress replicas: one 202, nineteen duplicates."""
     settings = settings_for(broker.bootstrap_servers, redis_url=redis_server.url)
     body, headers = delivery(settings)
     async with replicas(settings, 2) as urls, httpx.AsyncClient() as client:
         responses = await asyncio.gather(
-            *(client.post(f"{urls[i % 2]}/webhooks/billing", content=body, headers=headers) for i in range(20))
+            *(
+                client.post(f"{urls[i % 2]}/webhooks/billing", content=body, headers=headers)
+                for i in range(20)
+            )
         )
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [200] * 19 + [202]
@@ -88,7 +101,10 @@ async def test_memory_store_replicas_do_not_share(broker: EmbeddedBroker) -> Non
     settings = settings_for(broker.bootstrap_servers)
     body, headers = delivery(settings)
     async with replicas(settings, 2) as urls, httpx.AsyncClient() as client:
-        statuses = [(await client.post(f"{u}/webhooks/billing", content=body, headers=headers)).status_code for u in urls]
+        statuses = [
+            (await client.post(f"{u}/webhooks/billing", content=body, headers=headers)).status_code
+            for u in urls
+        ]
     assert statuses == [202, 202]
 
 
@@ -100,11 +116,15 @@ def own_broker() -> Iterator[EmbeddedBroker]:
 
 
 @pytest.mark.parametrize("store", ["memory", "redis"])
-async def test_retry_after_503_is_not_a_duplicate(store: str, own_broker: EmbeddedBroker, redis_server: RedisServer) -> None:
+async def test_retry_after_503_is_not_a_duplicate(
+    store: str, own_broker: EmbeddedBroker, redis_server: RedisServer
+) -> None:
     """Kafka paused → 503 and the claim is released; the provider's retry publishes (202), once."""
     extra = {"redis_url": redis_server.url} if store == "redis" else {}
     settings = settings_for(
-        own_broker.bootstrap_servers, server={"max_body_bytes": 4096, "publish_timeout_seconds": 1.0, "retry_after_seconds": 2}, **extra
+        own_broker.bootstrap_servers,
+        server={"max_body_bytes": 4096, "publish_timeout_seconds": 1.0, "retry_after_seconds": 2},
+        **extra,
     )
     body, headers = delivery(settings)
     async with running_ingress(settings) as url, httpx.AsyncClient(timeout=30) as client:
@@ -114,7 +134,10 @@ async def test_retry_after_503_is_not_a_duplicate(store: str, own_broker: Embedd
         finally:
             own_broker.resume()
         assert refused.status_code == 503 and refused.headers["retry-after"] == "2"
-        body2, headers2 = body, signed(settings, body, headers["webhook-id"])  # re-signed retry, same id
+        body2, headers2 = (
+            body,
+            signed(settings, body, headers["webhook-id"]),
+        )  # re-signed retry, same id
         for _ in range(50):
             retry = await client.post(f"{url}/webhooks/billing", content=body2, headers=headers2)
             if retry.status_code != 503:
@@ -123,7 +146,9 @@ async def test_retry_after_503_is_not_a_duplicate(store: str, own_broker: Embedd
         assert retry.status_code == 202 and retry.json()["duplicate"] is False
         again = await client.post(f"{url}/webhooks/billing", content=body2, headers=headers2)
         assert again.status_code == 200 and again.json()["duplicate"] is True
-    records = await consume_all(own_broker.bootstrap_servers, billing_topic(settings), expect=1, timeout=10)
+    records = await consume_all(
+        own_broker.bootstrap_servers, billing_topic(settings), expect=1, timeout=10
+    )
     ids = [json.loads(r.value)["id"] for r in records]
     # a publish that timed out may still land later; dedup must never add a third copy
     assert retry.json()["id"] in ids and len(ids) <= 2
@@ -131,7 +156,9 @@ async def test_retry_after_503_is_not_a_duplicate(store: str, own_broker: Embedd
 
 async def test_unreachable_redis_answers_503_and_publishes_nothing(broker: EmbeddedBroker) -> None:
     """redis_url set but nothing listens: 503 + Retry-After (we cannot promise dedup), nothing on Kafka."""
-    settings = settings_for(broker.bootstrap_servers, redis_url=f"redis://127.0.0.1:{free_port()}/0")
+    settings = settings_for(
+        broker.bootstrap_servers, redis_url=f"redis://127.0.0.1:{free_port()}/0"
+    )
     body, headers = delivery(settings)
     async with running_ingress(settings) as url, httpx.AsyncClient(timeout=30) as client:
         response = await client.post(f"{url}/webhooks/billing", content=body, headers=headers)

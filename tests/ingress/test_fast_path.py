@@ -28,7 +28,9 @@ from tests.support.servers import serve
 BODY = json.dumps({"type": "invoice.paid", "data": {"id": "inv_fp", "amount": 1}}).encode()
 
 
-async def test_router_path_under_a_root_path_answers_like_the_fast_path(broker: EmbeddedBroker) -> None:
+async def test_router_path_under_a_root_path_answers_like_the_fast_path(
+    broker: EmbeddedBroker,
+) -> None:
     """Mounted under a root path (left to the router), a webhook is verified, published and answered the same."""
     settings = settings_for(broker.bootstrap_servers)
     topic = Topics(settings.kafka.topic_prefix).events("billing")
@@ -41,13 +43,30 @@ async def test_router_path_under_a_root_path_answers_like_the_fast_path(broker: 
     for root in ("", "/hooks"):
         app = create_app(settings, bootstrap_servers=broker.bootstrap_servers, embedded=True)
         async with serve(app, root_path=root) as url, httpx.AsyncClient() as client:
-            ok = await client.post(f"{url}/webhooks/billing", content=BODY, headers=dict(signed.headers))
-            bad = await client.post(f"{url}/webhooks/billing", content=BODY, headers={"content-type": "application/json"})
-            missing = await client.post(f"{url}/webhooks/nope", content=BODY, headers=dict(signed.headers))
+            ok = await client.post(
+                f"{url}/webhooks/billing", content=BODY, headers=dict(signed.headers)
+            )
+            bad = await client.post(
+                f"{url}/webhooks/billing",
+                content=BODY,
+                headers={"content-type": "application/json"},
+            )
+            missing = await client.post(
+                f"{url}/webhooks/nope", content=BODY, headers=dict(signed.headers)
+            )
             wrong_method = await client.get(f"{url}/webhooks/billing")
-        assert ok.status_code == 202 and ok.headers["content-type"] == "application/json", (root, ok.text)
+        assert ok.status_code == 202 and ok.headers["content-type"] == "application/json", (
+            root,
+            ok.text,
+        )
         assert ok.headers["x-request-id"]
-        answers[root] = (ok.json()["duplicate"], bad.status_code, bad.json(), missing.status_code, wrong_method.status_code)
+        answers[root] = (
+            ok.json()["duplicate"],
+            bad.status_code,
+            bad.json(),
+            missing.status_code,
+            wrong_method.status_code,
+        )
         assert bad.headers["content-type"] == "application/problem+json"
     assert answers[""] == answers["/hooks"] == (False, 401, answers[""][2], 404, 405)
     records = await consume_all(broker.bootstrap_servers, topic, expect=2)
@@ -99,8 +118,11 @@ def test_hot_logger_follows_a_reconfiguration() -> None:
     assert [c["event"] for c in captured] == ["test.captured"]
 
 
-async def test_a_crash_in_the_endpoint_answers_500_problem_with_the_request_id(broker: EmbeddedBroker, monkeypatch: Any) -> None:
+async def test_a_crash_in_the_endpoint_answers_500_problem_with_the_request_id(
+    broker: EmbeddedBroker, monkeypatch: Any
+) -> None:
     """An unexpected exception gets the same 500 problem (and request id) at the edge as through the router."""
+
     # An adapter's exception is a kept delivery (202); a bug past it is not.
     def explode(event: Any) -> bytes:
         raise RuntimeError("adapter bug")
@@ -117,7 +139,9 @@ async def test_a_crash_in_the_endpoint_answers_500_problem_with_the_request_id(b
             app = create_app(settings, bootstrap_servers=broker.bootstrap_servers, embedded=True)
             async with serve(app, root_path=root) as url, httpx.AsyncClient() as client:
                 answer = await client.post(
-                    f"{url}/webhooks/billing", content=BODY, headers={**signed.headers, "X-Request-ID": "crash-1"}
+                    f"{url}/webhooks/billing",
+                    content=BODY,
+                    headers={**signed.headers, "X-Request-ID": "crash-1"},
                 )
             assert answer.status_code == 500, (root, answer.text)
             assert answer.headers["content-type"] == "application/problem+json"
@@ -128,10 +152,14 @@ async def test_a_crash_in_the_endpoint_answers_500_problem_with_the_request_id(b
         configure_logging("warning")
     lines = [json.loads(line) for line in stream.getvalue().splitlines() if line.startswith("{")]
     crashes = [line for line in lines if line["event"] == "ingress.internal_error"]
-    assert len(crashes) == 2 and all(c["request_id"] == "crash-1" and c["error"] == "RuntimeError" for c in crashes)
+    assert len(crashes) == 2 and all(
+        c["request_id"] == "crash-1" and c["error"] == "RuntimeError" for c in crashes
+    )
 
 
-async def test_a_client_gone_mid_body_is_logged_not_answered_and_publishes_nothing(broker: EmbeddedBroker) -> None:
+async def test_a_client_gone_mid_body_is_logged_not_answered_and_publishes_nothing(
+    broker: EmbeddedBroker,
+) -> None:
     """A body cut short by the client is no server error: nothing is published, the line says client_gone."""
     settings = settings_for(broker.bootstrap_servers)
     topic = Topics(settings.kafka.topic_prefix).events("billing")

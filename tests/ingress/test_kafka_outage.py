@@ -32,9 +32,14 @@ def own_broker() -> Iterator[EmbeddedBroker]:
 
 
 def delivery(settings: HooklineSettings) -> tuple[bytes, dict[str, str]]:
-    body = json.dumps({"type": "invoice.paid", "data": {"id": f"inv_{uuid.uuid4().hex[:8]}"}}).encode()
+    body = json.dumps(
+        {"type": "invoice.paid", "data": {"id": f"inv_{uuid.uuid4().hex[:8]}"}}
+    ).encode()
     request = SignedRequest(
-        body=body, headers=Headers({"content-type": "application/json", "webhook-id": f"msg_{uuid.uuid4().hex}"})
+        body=body,
+        headers=Headers(
+            {"content-type": "application/json", "webhook-id": f"msg_{uuid.uuid4().hex}"}
+        ),
     )
     signed = build_scheme(settings.sources["billing"].verify).sign(request, time.time())
     return body, dict(signed.headers)
@@ -48,7 +53,11 @@ async def post(client: httpx.AsyncClient, url: str, settings: HooklineSettings) 
 def outage_settings(broker: EmbeddedBroker) -> HooklineSettings:
     return settings_for(
         broker.bootstrap_servers,
-        server={"max_body_bytes": 4096, "publish_timeout_seconds": PUBLISH_TIMEOUT, "retry_after_seconds": 3},
+        server={
+            "max_body_bytes": 4096,
+            "publish_timeout_seconds": PUBLISH_TIMEOUT,
+            "retry_after_seconds": 3,
+        },
     )
 
 
@@ -79,7 +88,9 @@ async def test_paused_broker_answers_503_then_recovers(own_broker: EmbeddedBroke
         assert response.status_code == 202
 
 
-async def test_killed_broker_answers_503_and_recovers_after_restart(own_broker: EmbeddedBroker) -> None:
+async def test_killed_broker_answers_503_and_recovers_after_restart(
+    own_broker: EmbeddedBroker,
+) -> None:
     """Broker killed → 503; restarted on the same port plus topics create → 202, no ingress restart."""
     settings = outage_settings(own_broker)
     async with running_ingress(settings) as url, httpx.AsyncClient(timeout=30) as client:
@@ -90,7 +101,9 @@ async def test_killed_broker_answers_503_and_recovers_after_restart(own_broker: 
         assert "retry-after" in response.headers
         own_broker.start()
         results = await hookline_create_topics(
-            settings.kafka, own_broker.bootstrap_servers, all_topics(settings, extra_domains=settings.sources)
+            settings.kafka,
+            own_broker.bootstrap_servers,
+            all_topics(settings, extra_domains=settings.sources),
         )
         assert all(r.ok for r in results)
         accepted = None
@@ -102,11 +115,17 @@ async def test_killed_broker_answers_503_and_recovers_after_restart(own_broker: 
             assert response.status_code == 503
             await asyncio.sleep(0.2)
         assert accepted is not None
-    records = await consume_all(own_broker.bootstrap_servers, Topics(settings.kafka.topic_prefix).events("billing"), expect=1)
+    records = await consume_all(
+        own_broker.bootstrap_servers,
+        Topics(settings.kafka.topic_prefix).events("billing"),
+        expect=1,
+    )
     assert accepted in {json.loads(r.value)["id"] for r in records}
 
 
-async def test_no_acknowledged_request_is_lost_under_load_during_outage(own_broker: EmbeddedBroker) -> None:
+async def test_no_acknowledged_request_is_lost_under_load_during_outage(
+    own_broker: EmbeddedBroker,
+) -> None:
     """Concurrent requests across a pause: every id answered 202 is on the topic afterwards."""
     settings = outage_settings(own_broker)
     accepted: list[str] = []
@@ -135,8 +154,10 @@ async def test_no_acknowledged_request_is_lost_under_load_during_outage(own_brok
         await asyncio.gather(*senders)
     assert 503 in statuses and 202 in statuses
     records = await consume_all(
-        own_broker.bootstrap_servers, Topics(settings.kafka.topic_prefix).events("billing"),
-        expect=len(accepted), timeout=15,
+        own_broker.bootstrap_servers,
+        Topics(settings.kafka.topic_prefix).events("billing"),
+        expect=len(accepted),
+        timeout=15,
     )
     on_topic = {json.loads(r.value)["id"] for r in records}
     missing = set(accepted) - on_topic

@@ -24,7 +24,9 @@ from tests.support.servers import RedisServer
 
 async def read_at(bootstrap: str, topic: str, partition: int, offset: int) -> bytes:
     """The value of the one record at these coordinates."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False
+    )
     await consumer.start()
     try:
         tp = TopicPartition(topic, partition)
@@ -49,10 +51,14 @@ async def test_each_202_points_at_its_own_record(broker: EmbeddedBroker) -> None
         posts = []
         for index in range(10):
             # One subject: every event on one partition, so a batch holds several of them.
-            payload = json.dumps({"type": "invoice.paid", "data": {"id": "inv_1", "n": index}}).encode()
+            payload = json.dumps(
+                {"type": "invoice.paid", "data": {"id": "inv_1", "n": index}}
+            ).encode()
             request = SignedRequest(
                 body=payload,
-                headers=Headers({"content-type": "application/json", "webhook-id": f"msg_{uuid.uuid4().hex}"}),
+                headers=Headers(
+                    {"content-type": "application/json", "webhook-id": f"msg_{uuid.uuid4().hex}"}
+                ),
             )
             headers = dict(scheme.sign(request, time.time()).headers)
             posts.append(client.post(f"{url}/webhooks/billing", content=payload, headers=headers))
@@ -63,7 +69,11 @@ async def test_each_202_points_at_its_own_record(broker: EmbeddedBroker) -> None
         assert receipt["duplicate"] is False
         [stored] = receipt["events"]
         assert stored == {k: receipt[k] for k in ("id", "topic", "partition", "offset")}
-        value = json.loads(await read_at(broker.bootstrap_servers, receipt["topic"], receipt["partition"], receipt["offset"]))
+        value = json.loads(
+            await read_at(
+                broker.bootstrap_servers, receipt["topic"], receipt["partition"], receipt["offset"]
+            )
+        )
         assert value["id"] == receipt["id"]
         # The delivery's own event opens its chain and names the request that carried it.
         assert value["correlationid"] == receipt["id"] and "causationid" not in value
@@ -72,9 +82,18 @@ async def test_each_202_points_at_its_own_record(broker: EmbeddedBroker) -> None
 
 def test_receipt_body_is_what_json_would_write() -> None:
     """The hand-rendered body equals json.dumps of the same receipt, and the store's text round-trips."""
-    receipt = (StoredEvent("a", "hookline.events.x", 2, 17), StoredEvent('q"\\é', "hookline.events.x", 0, 3))
-    expected = {"id": "a", "duplicate": True, "topic": "hookline.events.x", "partition": 2, "offset": 17,
-                "events": [s.as_dict() for s in receipt]}
+    receipt = (
+        StoredEvent("a", "hookline.events.x", 2, 17),
+        StoredEvent('q"\\é', "hookline.events.x", 0, 3),
+    )
+    expected = {
+        "id": "a",
+        "duplicate": True,
+        "topic": "hookline.events.x",
+        "partition": 2,
+        "offset": 17,
+        "events": [s.as_dict() for s in receipt],
+    }
     assert json.loads(body("a", True, receipt)) == expected
     assert json.loads(body("a", False, None)) == {"id": "a", "duplicate": False}
     assert decode(encode(receipt)) == receipt
@@ -105,11 +124,18 @@ async def test_a_callback_joins_the_chain_of_the_entity_it_is_about(
                     "occurredAt": "2025-03-20T16:02:11Z",
                     "data": {"orderId": order, "previousStatus": "in_progress", "status": "completed"}}  # fmt: skip
             payload = json.dumps(note).encode()
-            request = SignedRequest(body=payload, headers=Headers({"content-type": "application/json"}))
+            request = SignedRequest(
+                body=payload, headers=Headers({"content-type": "application/json"})
+            )
             headers = dict(scheme.sign(request, time.time()).headers)
-            answers.append((await client.post(f"{url}/webhooks/orders", content=payload, headers=headers)).json())
+            answers.append(
+                (
+                    await client.post(f"{url}/webhooks/orders", content=payload, headers=headers)
+                ).json()
+            )
     joined, alone = [
-        json.loads(await read_at(broker.bootstrap_servers, a["topic"], a["partition"], a["offset"])) for a in answers
+        json.loads(await read_at(broker.bootstrap_servers, a["topic"], a["partition"], a["offset"]))
+        for a in answers
     ]
     assert (joined["correlationid"], joined["causationid"]) == ("delivery-1", "submitted-1")
     assert alone["correlationid"] == alone["id"] and "causationid" not in alone

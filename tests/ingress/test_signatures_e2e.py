@@ -32,18 +32,48 @@ from tests.support.kafka import consume_all
 PUBLIC = "https://hooks.example.com"
 WHSEC = "whsec_" + base64.b64encode(b"e2e-standard-webhooks-key-32by!!").decode()
 OTHER_WHSEC = "whsec_" + base64.b64encode(b"x" * 32).decode()
-SECRETS = {"stripe": "whsec_e2e_stripe", "github": "gh-e2e-secret", "twilio": "tw-auth-token", "slack": "slack-signing-secret", "shopify": "shpss_e2e", "hmac": "hmac-e2e", "token": "tok-e2e-123"}
+SECRETS = {
+    "stripe": "whsec_e2e_stripe",
+    "github": "gh-e2e-secret",
+    "twilio": "tw-auth-token",
+    "slack": "slack-signing-secret",
+    "shopify": "shpss_e2e",
+    "hmac": "hmac-e2e",
+    "token": "tok-e2e-123",
+}
 
 SOURCES: dict[str, dict[str, Any]] = {
-    "sw": {"provider": "standard", "verify": {"scheme": "standard-webhooks", "secrets": [OTHER_WHSEC, WHSEC]}},  # rotation
+    "sw": {
+        "provider": "standard",
+        "verify": {"scheme": "standard-webhooks", "secrets": [OTHER_WHSEC, WHSEC]},
+    },  # rotation
     "pay": {"provider": "stripe", "verify": {"scheme": "stripe", "secrets": [SECRETS["stripe"]]}},
     "gh": {"provider": "github", "verify": {"scheme": "github", "secrets": [SECRETS["github"]]}},
     "tw": {"provider": "twilio", "verify": {"scheme": "twilio", "secrets": [SECRETS["twilio"]]}},
     "twj": {"provider": "standard", "verify": {"scheme": "twilio", "secrets": [SECRETS["twilio"]]}},
     "sl": {"provider": "slack", "verify": {"scheme": "slack", "secrets": [SECRETS["slack"]]}},
-    "shop": {"provider": "shopify", "verify": {"scheme": "shopify", "secrets": [SECRETS["shopify"]]}},
-    "hm": {"provider": "standard", "verify": {"scheme": "hmac", "header": "X-Sig", "timestamp_header": "X-Sig-Ts", "prefix": "sha256=", "secrets": [SECRETS["hmac"]]}},
-    "tok": {"provider": "standard", "verify": {"scheme": "token", "query_param": "token", "secrets": ["tok-old", SECRETS["token"]]}},
+    "shop": {
+        "provider": "shopify",
+        "verify": {"scheme": "shopify", "secrets": [SECRETS["shopify"]]},
+    },
+    "hm": {
+        "provider": "standard",
+        "verify": {
+            "scheme": "hmac",
+            "header": "X-Sig",
+            "timestamp_header": "X-Sig-Ts",
+            "prefix": "sha256=",
+            "secrets": [SECRETS["hmac"]],
+        },
+    },
+    "tok": {
+        "provider": "standard",
+        "verify": {
+            "scheme": "token",
+            "query_param": "token",
+            "secrets": ["tok-old", SECRETS["token"]],
+        },
+    },
 }
 
 # (name, path with query, body, headers)
@@ -52,7 +82,13 @@ JSON = {"content-type": "application/json"}
 
 
 def _json_body() -> bytes:
-    return json.dumps({"id": f"evt_{uuid.uuid4().hex}", "type": "invoice.paid", "data": {"id": "inv_9", "amount": 4200}}).encode()
+    return json.dumps(
+        {
+            "id": f"evt_{uuid.uuid4().hex}",
+            "type": "invoice.paid",
+            "data": {"id": "inv_9", "amount": 4200},
+        }
+    ).encode()
 
 
 def _flip(body: bytes) -> bytes:
@@ -63,18 +99,35 @@ def case_standard_webhooks() -> tuple[list[Req], list[Req]]:
     body, now = _json_body(), int(time.time())
 
     def signed(secret: str, ts: int, data: bytes = body, msg: str = "msg_e2e") -> dict[str, str]:
-        sig = standardwebhooks.Webhook(secret).sign(msg, datetime.fromtimestamp(ts, UTC), data.decode())
+        sig = standardwebhooks.Webhook(secret).sign(
+            msg, datetime.fromtimestamp(ts, UTC), data.decode()
+        )
         return {**JSON, "webhook-id": msg, "webhook-timestamp": str(ts), "webhook-signature": sig}
 
     msg = f"msg_{uuid.uuid4().hex}"
     good = signed(WHSEC, now, msg=msg)
     return [("sdk-signed", "/webhooks/sw", body, good)], [
         ("tampered", "/webhooks/sw", _flip(body), good),
-        ("wrong secret", "/webhooks/sw", body, signed("whsec_" + base64.b64encode(b"y" * 32).decode(), now, msg=msg)),
+        (
+            "wrong secret",
+            "/webhooks/sw",
+            body,
+            signed("whsec_" + base64.b64encode(b"y" * 32).decode(), now, msg=msg),
+        ),
         ("stale", "/webhooks/sw", body, signed(WHSEC, now - 400, msg=msg)),
         ("future", "/webhooks/sw", body, signed(WHSEC, now + 400, msg=msg)),
-        ("missing header", "/webhooks/sw", body, {k: v for k, v in good.items() if k != "webhook-signature"}),
-        ("malformed header", "/webhooks/sw", body, {**good, "webhook-signature": "v1,%%%not-base64"}),
+        (
+            "missing header",
+            "/webhooks/sw",
+            body,
+            {k: v for k, v in good.items() if k != "webhook-signature"},
+        ),
+        (
+            "malformed header",
+            "/webhooks/sw",
+            body,
+            {**good, "webhook-signature": "v1,%%%not-base64"},
+        ),
         ("malformed timestamp", "/webhooks/sw", body, {**good, "webhook-timestamp": "yesterday"}),
     ]
 
@@ -83,7 +136,12 @@ def case_stripe() -> tuple[list[Req], list[Req]]:
     body, now = _json_body(), int(time.time())
 
     def signed(secret: str, ts: int) -> dict[str, str]:
-        return {**JSON, "Stripe-Signature": stripe.WebhookSignature.generate_signature_header(body.decode(), secret, ts)}
+        return {
+            **JSON,
+            "Stripe-Signature": stripe.WebhookSignature.generate_signature_header(
+                body.decode(), secret, ts
+            ),
+        }
 
     good = signed(SECRETS["stripe"], now)
     return [("sdk-signed", "/webhooks/pay", body, good)], [
@@ -96,12 +154,25 @@ def case_stripe() -> tuple[list[Req], list[Req]]:
     ]
 
 
-def _our(source: str, body: bytes, headers: dict[str, str], secret: str | None = None, url: str = "") -> SignedRequest:
+def _our(
+    source: str, body: bytes, headers: dict[str, str], secret: str | None = None, url: str = ""
+) -> SignedRequest:
     verify = dict(SOURCES[source]["verify"])
     if secret is not None:
         verify["secrets"] = [secret]
-    scheme = build_scheme(HooklineSettings.model_validate({"sources": {source: {**SOURCES[source], "verify": verify}}}).sources[source].verify)
-    return scheme.sign(SignedRequest(body=body, headers=Headers(headers), url=url or f"{PUBLIC}/webhooks/{source}"), time.time())
+    scheme = build_scheme(
+        HooklineSettings.model_validate(
+            {"sources": {source: {**SOURCES[source], "verify": verify}}}
+        )
+        .sources[source]
+        .verify
+    )
+    return scheme.sign(
+        SignedRequest(
+            body=body, headers=Headers(headers), url=url or f"{PUBLIC}/webhooks/{source}"
+        ),
+        time.time(),
+    )
 
 
 def case_github() -> tuple[list[Req], list[Req]]:
@@ -126,10 +197,23 @@ def case_twilio_form() -> tuple[list[Req], list[Req]]:
         ("delivered", f"{PUBLIC}/webhooks/tw?site=eu", "/webhooks/tw?site=eu"),
         ("undelivered", "https://hooks.example.com:443/webhooks/tw", "/webhooks/tw"),
     ):
-        params = dict(__import__("urllib.parse").parse.parse_qsl(samples[name].decode(), keep_blank_values=True))
-        goods.append((f"sdk-signed {name}", path, samples[name], {**form, "X-Twilio-Signature": validator.compute_signature(signed_url, params)}))
+        params = dict(
+            __import__("urllib.parse").parse.parse_qsl(
+                samples[name].decode(), keep_blank_values=True
+            )
+        )
+        goods.append(
+            (
+                f"sdk-signed {name}",
+                path,
+                samples[name],
+                {**form, "X-Twilio-Signature": validator.compute_signature(signed_url, params)},
+            )
+        )
     _, path, body, good = goods[0]
-    other = RequestValidator("wrong").compute_signature(f"{PUBLIC}{path}", dict(__import__("urllib.parse").parse.parse_qsl(body.decode())))
+    other = RequestValidator("wrong").compute_signature(
+        f"{PUBLIC}{path}", dict(__import__("urllib.parse").parse.parse_qsl(body.decode()))
+    )
     return goods, [
         ("tampered", path, body.replace(b"delivered", b"failed"), good),
         ("other url", "/webhooks/tw?site=us", body, good),
@@ -143,7 +227,10 @@ def case_twilio_json() -> tuple[list[Req], list[Req]]:
     body = _json_body()
     validator = RequestValidator(SECRETS["twilio"])
     query = urlencode({"bodySHA256": validator.compute_hash(body.decode())})
-    good = {**JSON, "X-Twilio-Signature": validator.compute_signature(f"{PUBLIC}/webhooks/twj?{query}", {})}
+    good = {
+        **JSON,
+        "X-Twilio-Signature": validator.compute_signature(f"{PUBLIC}/webhooks/twj?{query}", {}),
+    }
     return [("sdk-signed json", f"/webhooks/twj?{query}", body, good)], [
         ("tampered", f"/webhooks/twj?{query}", _flip(body), good),
         ("no body hash", "/webhooks/twj", body, good),
@@ -179,7 +266,12 @@ def case_shopify() -> tuple[list[Req], list[Req]]:
         ("tampered", "/webhooks/shop", body.replace(b"403.00", b"4.00"), good),
         ("wrong secret", "/webhooks/shop", body, dict(_our("shop", body, meta, "other").headers)),
         ("missing header", "/webhooks/shop", body, meta),
-        ("malformed header", "/webhooks/shop", body, {**meta, "X-Shopify-Hmac-Sha256": "not base64!"}),
+        (
+            "malformed header",
+            "/webhooks/shop",
+            body,
+            {**meta, "X-Shopify-Hmac-Sha256": "not base64!"},
+        ),
     ]
 
 
@@ -191,7 +283,12 @@ def case_hmac() -> tuple[list[Req], list[Req]]:
         ("tampered", "/webhooks/hm", _flip(body), good),
         ("stale (re-dated)", "/webhooks/hm", body, stale),
         ("wrong secret", "/webhooks/hm", body, dict(_our("hm", body, JSON, "other").headers)),
-        ("missing header", "/webhooks/hm", body, {k: v for k, v in good.items() if k.lower() != "x-sig"}),
+        (
+            "missing header",
+            "/webhooks/hm",
+            body,
+            {k: v for k, v in good.items() if k.lower() != "x-sig"},
+        ),
         ("malformed header", "/webhooks/hm", body, {**good, "x-sig": "deadbeef"}),
     ]
 
@@ -206,15 +303,25 @@ def case_token() -> tuple[list[Req], list[Req]]:
 
 
 CASES: dict[str, Callable[[], tuple[list[Req], list[Req]]]] = {
-    "standard-webhooks": case_standard_webhooks, "stripe": case_stripe, "github": case_github,
-    "twilio-form": case_twilio_form, "twilio-json": case_twilio_json, "slack": case_slack,
-    "shopify": case_shopify, "hmac": case_hmac, "token": case_token,
+    "standard-webhooks": case_standard_webhooks,
+    "stripe": case_stripe,
+    "github": case_github,
+    "twilio-form": case_twilio_form,
+    "twilio-json": case_twilio_json,
+    "slack": case_slack,
+    "shopify": case_shopify,
+    "hmac": case_hmac,
+    "token": case_token,
 }
 
 
 @pytest.fixture(scope="module")
 def e2e_settings(broker: EmbeddedBroker) -> HooklineSettings:
-    return settings_for(broker.bootstrap_servers, sources=SOURCES, server={"public_base_url": PUBLIC, "max_body_bytes": 65536})
+    return settings_for(
+        broker.bootstrap_servers,
+        sources=SOURCES,
+        server={"public_base_url": PUBLIC, "max_body_bytes": 65536},
+    )
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -230,7 +337,9 @@ def topic(settings: HooklineSettings, path: str) -> str:
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-async def test_scheme_end_to_end(case: str, ingress: str, e2e_settings: HooklineSettings, broker: EmbeddedBroker) -> None:
+async def test_scheme_end_to_end(
+    case: str, ingress: str, e2e_settings: HooklineSettings, broker: EmbeddedBroker
+) -> None:
     """Provider-signed → 202 and on Kafka once; replay → 200 duplicate; every bad request → the same 401."""
     goods, bads = CASES[case]()
     accepted: list[str] = []
@@ -248,6 +357,11 @@ async def test_scheme_end_to_end(case: str, ingress: str, e2e_settings: Hookline
             assert response.json()["duplicate"] is False
             accepted.append(response.json()["id"])
             replay = await client.post(ingress + path, content=body, headers=headers)
-            assert replay.status_code == 200 and replay.json() == {**response.json(), "duplicate": True}
-    records = await consume_all(broker.bootstrap_servers, topic(e2e_settings, goods[0][1]), expect=len(accepted))
+            assert replay.status_code == 200 and replay.json() == {
+                **response.json(),
+                "duplicate": True,
+            }
+    records = await consume_all(
+        broker.bootstrap_servers, topic(e2e_settings, goods[0][1]), expect=len(accepted)
+    )
     assert sorted(json.loads(r.value)["id"] for r in records) == sorted(accepted)

@@ -17,11 +17,17 @@ from hookline.signatures.base import Headers, SignedRequest
 from tests.support.ingress import running_ingress, settings_for
 from tests.support.kafka import consume_all
 
-INVOICE = {"type": "invoice.paid", "timestamp": "2026-11-23T10:15:00Z", "data": {"id": "inv_1", "amount": 42}}
+INVOICE = {
+    "type": "invoice.paid",
+    "timestamp": "2026-11-23T10:15:00Z",
+    "data": {"id": "inv_1", "amount": 42},
+}
 
 
 def sign(settings: HooklineSettings, source: str, body: bytes, **headers: str) -> dict[str, str]:
-    request = SignedRequest(body=body, headers=Headers({"content-type": "application/json", **headers}))
+    request = SignedRequest(
+        body=body, headers=Headers({"content-type": "application/json", **headers})
+    )
     signed = build_scheme(settings.sources[source].verify).sign(request, time.time())
     return dict(signed.headers)
 
@@ -30,17 +36,29 @@ def events_topic(settings: HooklineSettings, source: str) -> str:
     return Topics(settings.kafka.topic_prefix).events(source)
 
 
-async def test_signed_webhook_is_on_kafka_with_attributes_key_and_headers(broker: EmbeddedBroker) -> None:
+async def test_signed_webhook_is_on_kafka_with_attributes_key_and_headers(
+    broker: EmbeddedBroker,
+) -> None:
     """202 carries the event id; the record holds the CloudEvent, its key and its headers."""
     settings = settings_for(broker.bootstrap_servers)
     body = json.dumps(INVOICE).encode()
-    headers = sign(settings, "billing", body, **{"webhook-id": "msg_e2e_1", "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"})
+    headers = sign(
+        settings,
+        "billing",
+        body,
+        **{
+            "webhook-id": "msg_e2e_1",
+            "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        },
+    )
     async with running_ingress(settings) as url, httpx.AsyncClient() as client:
         response = await client.post(f"{url}/webhooks/billing", content=body, headers=headers)
     assert response.status_code == 202
     answer = response.json()
     assert answer["duplicate"] is False
-    records = await consume_all(broker.bootstrap_servers, events_topic(settings, "billing"), expect=1)
+    records = await consume_all(
+        broker.bootstrap_servers, events_topic(settings, "billing"), expect=1
+    )
     assert len(records) == 1
     record = records[0]
     event = json.loads(record.value)
@@ -53,7 +71,9 @@ async def test_signed_webhook_is_on_kafka_with_attributes_key_and_headers(broker
     assert event["data"] == {"id": "inv_1", "amount": 42}
     record_headers = dict(record.headers)
     assert record_headers["content-type"] == b"application/cloudevents+json"
-    assert record_headers["traceparent"].decode().split("-")[1] == "4bf92f3577b34da6a3ce929d0e0e4736"
+    assert (
+        record_headers["traceparent"].decode().split("-")[1] == "4bf92f3577b34da6a3ce929d0e0e4736"
+    )
 
 
 async def test_hmac_source_with_timestamp_publishes(broker: EmbeddedBroker) -> None:
@@ -61,7 +81,9 @@ async def test_hmac_source_with_timestamp_publishes(broker: EmbeddedBroker) -> N
     settings = settings_for(broker.bootstrap_servers)
     body = json.dumps({"id": "evt_7", "order": "ORD-1"}).encode()
     async with running_ingress(settings) as url, httpx.AsyncClient() as client:
-        response = await client.post(f"{url}/webhooks/colt", content=body, headers=sign(settings, "colt", body))
+        response = await client.post(
+            f"{url}/webhooks/colt", content=body, headers=sign(settings, "colt", body)
+        )
     assert response.status_code == 202
     records = await consume_all(broker.bootstrap_servers, events_topic(settings, "colt"), expect=1)
     assert [json.loads(r.value)["id"] for r in records] == [response.json()["id"]]
@@ -72,18 +94,27 @@ async def test_unnormalizable_verified_webhook_goes_to_ingress_dlq(broker: Embed
     settings = settings_for(broker.bootstrap_servers)
     body = b"[1, 2, 3]"  # valid JSON, but not an object
     async with running_ingress(settings) as url, httpx.AsyncClient() as client:
-        response = await client.post(f"{url}/webhooks/billing", content=body, headers=sign(settings, "billing", body))
+        response = await client.post(
+            f"{url}/webhooks/billing", content=body, headers=sign(settings, "billing", body)
+        )
     assert response.status_code == 202
-    dlq = await consume_all(broker.bootstrap_servers, Topics(settings.kafka.topic_prefix).ingress_dlq, expect=1)
+    dlq = await consume_all(
+        broker.bootstrap_servers, Topics(settings.kafka.topic_prefix).ingress_dlq, expect=1
+    )
     assert len(dlq) == 1
     kept = json.loads(dlq[0].value)
     assert kept["type"] == "hookline.ingress.normalization_failed"
     assert kept["data"]["body_base64"] == "WzEsIDIsIDNd"
     assert "webhook-signature" not in kept["data"]["headers"]
-    assert await consume_all(broker.bootstrap_servers, events_topic(settings, "billing"), timeout=1) == []
+    assert (
+        await consume_all(broker.bootstrap_servers, events_topic(settings, "billing"), timeout=1)
+        == []
+    )
 
 
-def _bad_requests(settings: HooklineSettings) -> list[tuple[str, int, str, str, dict[str, str], bytes]]:
+def _bad_requests(
+    settings: HooklineSettings,
+) -> list[tuple[str, int, str, str, dict[str, str], bytes]]:
     good = json.dumps(INVOICE).encode()
     signed = sign(settings, "billing", good)
     tampered = good.replace(b"42", b"43")
@@ -93,11 +124,25 @@ def _bad_requests(settings: HooklineSettings) -> list[tuple[str, int, str, str, 
         # (name, status, method, path, headers, body)
         ("unknown source", 404, "POST", "/webhooks/nope", signed, good),
         ("method", 405, "GET", "/webhooks/billing", {}, b""),
-        ("media type", 415, "POST", "/webhooks/billing", {**signed, "content-type": "text/plain"}, good),
+        (
+            "media type",
+            415,
+            "POST",
+            "/webhooks/billing",
+            {**signed, "content-type": "text/plain"},
+            good,
+        ),
         ("too large", 413, "POST", "/webhooks/billing", sign(settings, "billing", big), big),
         ("tampered", 401, "POST", "/webhooks/billing", signed, tampered),
         ("unsigned", 401, "POST", "/webhooks/billing", {"content-type": "application/json"}, good),
-        ("unparseable", 400, "POST", "/webhooks/billing", sign(settings, "billing", not_json), not_json),
+        (
+            "unparseable",
+            400,
+            "POST",
+            "/webhooks/billing",
+            sign(settings, "billing", not_json),
+            not_json,
+        ),
         ("no route", 404, "GET", "/nowhere", {}, b""),
     ]
 
@@ -138,7 +183,9 @@ async def test_oversized_body_without_content_length_stops_reading(broker: Embed
 
     async with running_ingress(settings) as url, httpx.AsyncClient() as client:
         response = await client.post(
-            f"{url}/webhooks/billing", content=chunks(), headers={"content-type": "application/json"}
+            f"{url}/webhooks/billing",
+            content=chunks(),
+            headers={"content-type": "application/json"},
         )
     assert response.status_code == 413
 
@@ -150,9 +197,16 @@ async def test_health_readiness_and_metrics(broker: EmbeddedBroker) -> None:
     async with running_ingress(settings) as url, httpx.AsyncClient() as client:
         assert (await client.get(f"{url}/healthz")).status_code == 200
         assert (await client.get(f"{url}/readyz")).status_code == 200
-        await client.post(f"{url}/webhooks/billing", content=body, headers=sign(settings, "billing", body))
-        await client.post(f"{url}/webhooks/billing", content=body, headers={"content-type": "application/json"})
+        await client.post(
+            f"{url}/webhooks/billing", content=body, headers=sign(settings, "billing", body)
+        )
+        await client.post(
+            f"{url}/webhooks/billing", content=body, headers={"content-type": "application/json"}
+        )
         text = (await client.get(f"{url}/metrics")).text
     assert 'hookline_ingress_requests_total{outcome="accepted",source="billing"}' in text
-    assert 'hookline_ingress_verification_failures_total{reason="missing_header",source="billing"}' in text
+    assert (
+        'hookline_ingress_verification_failures_total{reason="missing_header",source="billing"}'
+        in text
+    )
     assert "hookline_ingress_publish_seconds_bucket" in text

@@ -21,7 +21,10 @@ def loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]
     config, kafka_port = config_with_free_ports(tmp_path_factory.mktemp("loop"))
     process = subprocess.Popen(
         [*HOOKLINE, "--config", str(config), "run"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=ENV,
     )
     assert process.stdout is not None
     try:

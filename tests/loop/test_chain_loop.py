@@ -125,14 +125,21 @@ async def test_trace_prints_every_hop_in_order(loop: tuple[Path, str], tmp_path:
     assert [c["type"] for c in root["children"]] == ["sms.send"]
 
 
-async def test_trace_shows_the_dead_letter_and_its_reason(loop: tuple[Path, str], tmp_path: Path) -> None:
+async def test_trace_shows_the_dead_letter_and_its_reason(
+    loop: tuple[Path, str], tmp_path: Path
+) -> None:
     """A delivery whose command the gateway refuses for good: the trace ends in the dead letter, with its reason."""
     config, _ = loop
     twilio = simulator(config, "twilio")
     async with httpx.AsyncClient() as client:
         fault = await client.post(
             f"{twilio}/_sim/faults",
-            json={"path": "/2010-04-01/Accounts/*/Messages.json", "method": "POST", "status": 400, "count": 1},
+            json={
+                "path": "/2010-04-01/Accounts/*/Messages.json",
+                "method": "POST",
+                "status": 400,
+                "count": 1,
+            },
         )
     assert fault.status_code == 201, fault.text
     receipt = receipt_of(hookline(config, "send", "colt", str(order_completed(tmp_path))).stdout)
@@ -146,10 +153,14 @@ async def test_trace_shows_the_dead_letter_and_its_reason(loop: tuple[Path, str]
     assert "→ 400" in shown.stdout  # the refused call, audited
 
 
-async def test_send_follow_prints_the_record_and_what_it_causes(loop: tuple[Path, str], tmp_path: Path) -> None:
+async def test_send_follow_prints_the_record_and_what_it_causes(
+    loop: tuple[Path, str], tmp_path: Path
+) -> None:
     """`send --follow` prints the receipt, then the stored record and each descendant as it arrives."""
     config, _ = loop
-    followed = hookline(config, "send", "colt", str(order_completed(tmp_path)), "--follow", "--wait", "4")
+    followed = hookline(
+        config, "send", "colt", str(order_completed(tmp_path)), "--follow", "--wait", "4"
+    )
     assert followed.returncode == 0, followed.stderr
     receipt = receipt_of(followed.stdout)
     lines = followed.stdout.splitlines()[1:]
@@ -168,7 +179,9 @@ def test_send_same_id_counts_duplicates_and_tail_finds_by_id(loop: tuple[Path, s
     summary = json.loads(sent.stdout)
     assert summary["2xx"] == 3 and summary["duplicates"] == 2
     first = receipt_of(hookline(config, "send", "billing").stdout)
-    shown = hookline(config, "tail", "events.*", "--from-beginning", "--id", first["id"], "--timeout", "20")
+    shown = hookline(
+        config, "tail", "events.*", "--from-beginning", "--id", first["id"], "--timeout", "20"
+    )
     assert shown.returncode == 0, shown.stderr
     [line] = shown.stdout.splitlines()
     event = json.loads(line)
@@ -190,7 +203,9 @@ def test_tail_exits_0_once_it_printed_what_arrived(loop: tuple[Path, str]) -> No
 
 
 @pytest.mark.parametrize("scenario", ["reservation-cancel"])
-async def test_demo_reports_a_failure_the_moment_it_arrives(loop: tuple[Path, str], scenario: str) -> None:
+async def test_demo_reports_a_failure_the_moment_it_arrives(
+    loop: tuple[Path, str], scenario: str
+) -> None:
     """A command the platform refuses: the demo shows reservation.command.failed and exits 1 at
     once, not after its step timeout."""
     config, _ = loop
@@ -207,7 +222,9 @@ async def test_demo_reports_a_failure_the_moment_it_arrives(loop: tuple[Path, st
     assert "hookline trace" in result.stderr and "Traceback" not in result.stderr
 
 
-async def test_colt_callbacks_join_the_chain_of_the_order_they_are_about(loop: tuple[Path, str]) -> None:
+async def test_colt_callbacks_join_the_chain_of_the_order_they_are_about(
+    loop: tuple[Path, str],
+) -> None:
     """The demo's order: Colt's state_changed callbacks hang under colt.order.submitted (the chain
     index), and the SMS the completed one led to under that callback, all in the order's chain."""
     config, bootstrap = loop
@@ -215,7 +232,10 @@ async def test_colt_callbacks_join_the_chain_of_the_order_they_are_about(loop: t
     assert played.returncode == 0, played.stdout + played.stderr
     settings = load_settings(str(config))
     hops = await read_records(settings, bootstrap, None)
-    submit = max((h for h in hops if h.attribute("type") == "colt.order.submit"), key=lambda h: h.stored.timestamp)
+    submit = max(
+        (h for h in hops if h.attribute("type") == "colt.order.submit"),
+        key=lambda h: h.stored.timestamp,
+    )
     tree = json.loads(hookline(config, "trace", submit.id, "--json").stdout)
     [root] = tree["roots"]
     assert root["type"] == "colt.order.submit"
@@ -224,5 +244,7 @@ async def test_colt_callbacks_join_the_chain_of_the_order_they_are_about(loop: t
     submitted = next(c for c in root["children"] if c["type"] == "colt.order.submitted")
     callbacks = [c for c in submitted["children"] if c["kind"] == "webhook"]
     assert {c["type"] for c in callbacks} == {"colt.order.state_changed"} and len(callbacks) >= 2
-    assert all(c["causationid"] == submitted["id"] and c["correlationid"] == submit.id for c in callbacks)
+    assert all(
+        c["causationid"] == submitted["id"] and c["correlationid"] == submit.id for c in callbacks
+    )
     assert any(g["type"] == "sms.send" for c in callbacks for g in c["children"])

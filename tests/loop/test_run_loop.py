@@ -43,7 +43,9 @@ def config_with_free_ports(tmp: Path) -> tuple[Path, int]:
         new = free_port()
         text = re.sub(rf"(?<=[:\s]){port}\b", str(new), text)
     kafka_port = free_port()
-    text = text.replace("bootstrap_servers: null", f"bootstrap_servers: null\n  embedded_port: {kafka_port}")
+    text = text.replace(
+        "bootstrap_servers: null", f"bootstrap_servers: null\n  embedded_port: {kafka_port}"
+    )
     path = tmp / "hookline.yaml"
     path.write_text(text)
     return path, kafka_port
@@ -52,7 +54,11 @@ def config_with_free_ports(tmp: Path) -> tuple[Path, int]:
 def demo(config: Path, scenario: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [*HOOKLINE, "--config", str(config), "demo", scenario, "--timeout", "45"],
-        capture_output=True, text=True, timeout=240, env=ENV, check=False,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env=ENV,
+        check=False,
     )
 
 
@@ -64,7 +70,9 @@ def demo(config: Path, scenario: str) -> subprocess.CompletedProcess[str]:
         ("charging", "charging-completed-receipt"),
     ],
 )
-def test_each_default_rule_ends_in_a_delivered_sms(loop: tuple[Path, str], scenario: str, rule: str) -> None:
+def test_each_default_rule_ends_in_a_delivered_sms(
+    loop: tuple[Path, str], scenario: str, rule: str
+) -> None:
     """Provider webhook → event → rule → sms.send → SMS provider → delivery report, per default rule."""
     config, _ = loop
     result = demo(config, scenario)
@@ -82,21 +90,33 @@ async def _publish(bootstrap: str, topic: str, *events: Any) -> None:
     try:
         for event in events:
             record = to_record(event, topic)
-            await producer.send_and_wait(topic, record.value, key=record.key, headers=record.headers)
+            await producer.send_and_wait(
+                topic, record.value, key=record.key, headers=record.headers
+            )
     finally:
         await producer.stop()
 
 
 def _order_event(order_id: str, status: str, provider_event_id: str) -> Any:
     return make_event(
-        source="/hookline/sources/colt", type="colt.order.state_changed", subject=order_id,
-        provider="colt", provider_event_id=provider_event_id,
-        data={"order_id": order_id, "status": status, "previous_status": "in_progress", "service_id": "SVC-X",
-              "technical_contact": {"name": "Ada", "phone": "+886912345678"}},
+        source="/hookline/sources/colt",
+        type="colt.order.state_changed",
+        subject=order_id,
+        provider="colt",
+        provider_event_id=provider_event_id,
+        data={
+            "order_id": order_id,
+            "status": status,
+            "previous_status": "in_progress",
+            "service_id": "SVC-X",
+            "technical_contact": {"name": "Ada", "phone": "+886912345678"},
+        },
     )
 
 
-async def test_non_matching_event_yields_nothing_and_redelivery_no_second_command(loop: tuple[Path, str]) -> None:
+async def test_non_matching_event_yields_nothing_and_redelivery_no_second_command(
+    loop: tuple[Path, str],
+) -> None:
     """A condition that does not hold emits nothing; the same event delivered twice emits one command."""
     _, bootstrap = loop
     order = f"ORD-T{uuid.uuid4().hex[:6]}"
@@ -112,7 +132,10 @@ async def test_non_matching_event_yields_nothing_and_redelivery_no_second_comman
             break
         await asyncio.sleep(0.5)
     await asyncio.sleep(2)  # time for a wrong second command to show up
-    commands = [json.loads(r.value) for r in await consume_all(bootstrap, "hookline.commands.sms", timeout=3)]
+    commands = [
+        json.loads(r.value)
+        for r in await consume_all(bootstrap, "hookline.commands.sms", timeout=3)
+    ]
     ours = [c for c in commands if c["data"].get("reference") == f"colt:{order}"]
     assert [c["id"] for c in ours] == [expected]
 
@@ -123,9 +146,13 @@ async def test_emitted_events_match_the_exported_schemas(loop: tuple[Path, str])
     _, bootstrap = loop
     assert demo(loop[0], "colt-order").returncode == 0
     envelope = json.loads((SCHEMAS / "envelope.json").read_text())
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest")
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
+    )
     consumer.subscribe(pattern=r"^hookline\.(events|commands)\..*")
-    catalogued = {f"hookline.events.{d}" for d in EVENT_DOMAINS} | {f"hookline.commands.{s}" for s in COMMAND_SERVICES}
+    catalogued = {f"hookline.events.{d}" for d in EVENT_DOMAINS} | {
+        f"hookline.commands.{s}" for s in COMMAND_SERVICES
+    }
     await consumer.start()
     checked: dict[str, int] = {}
     try:
@@ -140,8 +167,15 @@ async def test_emitted_events_match_the_exported_schemas(loop: tuple[Path, str])
                     folder = "commands" if ".commands." in record.topic else "events"
                     schema_file = SCHEMAS / folder / f"{event['type']}.json"
                     assert schema_file.exists(), f"{event['type']} has no exported schema"
-                    jsonschema.Draft202012Validator(json.loads(schema_file.read_text())).validate(event["data"])
+                    jsonschema.Draft202012Validator(json.loads(schema_file.read_text())).validate(
+                        event["data"]
+                    )
                     checked[event["type"]] = checked.get(event["type"], 0) + 1
     finally:
         await consumer.stop()
-    assert {"colt.order.state_changed", "sms.send", "sms.message.delivered", "colt.quote.created"} <= set(checked)
+    assert {
+        "colt.order.state_changed",
+        "sms.send",
+        "sms.message.delivered",
+        "colt.quote.created",
+    } <= set(checked)

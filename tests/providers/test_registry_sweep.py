@@ -81,7 +81,9 @@ def test_spec_is_complete_and_named_consistently(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", ALL)
-def test_every_sample_normalizes_to_its_declared_types(name: str, settings: HooklineSettings) -> None:
+def test_every_sample_normalizes_to_its_declared_types(
+    name: str, settings: HooklineSettings
+) -> None:
     """Each sample becomes events of this provider, of the types its spec declares, with valid data."""
     spec = PROVIDERS[name]
     catalog = all_types()

@@ -39,7 +39,10 @@ def test_readme_example_passes_config_check(tmp_path: Path) -> None:
     path.write_text(_readme_rule_example())
     done = subprocess.run(
         [sys.executable, "-m", "hookline", "config", "check", "--config", str(path)],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Keys should be strings" not in done.stdout + done.stderr

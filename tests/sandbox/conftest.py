@@ -52,10 +52,15 @@ def start_widgets() -> StartWidgets:
         *, ingress_url: str = "http://127.0.0.1:9", tick_ms: int = 60_000, **options: Any
     ) -> AsyncIterator[Running]:
         settings = HooklineSettings.model_validate({"sandbox": {"ingress_url": ingress_url}})
-        sim_settings = SimulatorSettings(port=0, tick_ms=tick_ms, callback_url=options.pop("callback_url", None))
+        sim_settings = SimulatorSettings(
+            port=0, tick_ms=tick_ms, callback_url=options.pop("callback_url", None)
+        )
         server_options = {"http": options.pop("http")} if "http" in options else {}
         app = widgets.create_app(settings, sim_settings, **options)
-        async with serve(app, **server_options) as url, httpx.AsyncClient(base_url=url, timeout=10) as client:
+        async with (
+            serve(app, **server_options) as url,
+            httpx.AsyncClient(base_url=url, timeout=10) as client,
+        ):
             yield Running(url, app, client)
 
     return start

@@ -52,7 +52,9 @@ async def test_reset_clears_everything(widgets_sim: Running) -> None:
         await c.post("/v1/widgets", json={}, headers={"Idempotency-Key": "k"})
         await widgets_sim.fault(path="/v1/**", status=500, count=0)
         await c.get("/v1/widgets/w_1")
-        emitted = await c.post("/_sim/emit", json={"event": "widget.ready", "entity_id": widget["widget_id"]})
+        emitted = await c.post(
+            "/_sim/emit", json={"event": "widget.ready", "entity_id": widget["widget_id"]}
+        )
         assert emitted.status_code == 202
         before = await widgets_sim.state()
         assert before["callbacks"]["sent"] == 1
@@ -64,8 +66,16 @@ async def test_reset_clears_everything(widgets_sim: Running) -> None:
     assert state["idempotency"] == {"keys": 0, "repeats": 0, "mismatches": 0}
     assert state["entities"] == {"widgets": {}}
     assert state["callbacks"] == {
-        "sent": 0, "delivered": 0, "retrying": 0, "abandoned": 0, "attempts": 0, "queued": 0, "last": [],
-        "dropped": 0, "pending": 0, "hold": {"drop": False, "delay_seconds": 0.0},
+        "sent": 0,
+        "delivered": 0,
+        "retrying": 0,
+        "abandoned": 0,
+        "attempts": 0,
+        "queued": 0,
+        "last": [],
+        "dropped": 0,
+        "pending": 0,
+        "hold": {"drop": False, "delay_seconds": 0.0},
     }
     # The key is gone too: the same key now creates a new widget for real.
     again = await c.post("/v1/widgets", json={}, headers={"Idempotency-Key": "k"})
@@ -109,7 +119,9 @@ async def test_tickers_start_and_stop_with_the_app(start_widgets: StartWidgets) 
     assert not ticker.running
 
 
-async def test_provider_admin_route_is_served_but_never_counted_or_faulted(widgets_sim: Running) -> None:
+async def test_provider_admin_route_is_served_but_never_counted_or_faulted(
+    widgets_sim: Running,
+) -> None:
     """A provider's own ``/_sim/...`` route works even under a catch-all fault and is not counted."""
     c = widgets_sim.client
     await c.post("/v1/widgets", json={"colour": "red"})
@@ -137,7 +149,8 @@ async def test_callback_hold_is_set_checked_and_cleared_by_reset(widgets_sim: Ru
     """``POST /_sim/callbacks`` sets a drop or delay hold, refuses a bad one with 400; reset ends it."""
     c = widgets_sim.client
     assert (await c.post("/_sim/callbacks", json={"drop": True})).json() == {
-        "drop": True, "delay_seconds": 0.0,
+        "drop": True,
+        "delay_seconds": 0.0,
     }
     assert (await c.get("/_sim/state")).json()["callbacks"]["hold"]["drop"] is True
     bad = await c.post("/_sim/callbacks", json={"delay_seconds": -1})
@@ -145,5 +158,6 @@ async def test_callback_hold_is_set_checked_and_cleared_by_reset(widgets_sim: Ru
     assert (await c.post("/_sim/callbacks", json={"drop": "maybe"})).status_code == 400
     await c.post("/_sim/reset")
     assert (await c.get("/_sim/state")).json()["callbacks"]["hold"] == {
-        "drop": False, "delay_seconds": 0.0,
+        "drop": False,
+        "delay_seconds": 0.0,
     }

@@ -47,7 +47,9 @@ def widgets_source() -> dict[str, Any]:
 
 def callback(url: str, entity: str = "w_1", event_id: str = "evt_1", **options: Any) -> Callback:
     body = json.dumps({"id": event_id, "type": "widget.ready", "data": {"widget_id": entity}})
-    return Callback(entity=entity, event_id=event_id, url=url, body=body.encode(), scheme=SCHEME, **options)
+    return Callback(
+        entity=entity, event_id=event_id, url=url, body=body.encode(), scheme=SCHEME, **options
+    )
 
 
 async def emit(sim: Any, **order: Any) -> str:
@@ -67,10 +69,14 @@ async def test_emitted_callback_is_verified_and_published(
     settings = settings_for(broker.bootstrap_servers, sources=widgets_source())
     async with running_ingress(settings) as ingress, start_widgets(ingress_url=ingress) as sim:
         widget = (await sim.client.post("/v1/widgets", json={"colour": "teal"})).json()
-        event_id = await emit(sim, event="widget.painted", entity_id=widget["widget_id"], data={"colour": "gold"})
+        event_id = await emit(
+            sim, event="widget.painted", entity_id=widget["widget_id"], data={"colour": "gold"}
+        )
         await sim.sim.callbacks.drain(timeout=10)
         records = await consume_all(
-            broker.bootstrap_servers, Topics(settings.kafka.topic_prefix).events("widgets"), expect=1
+            broker.bootstrap_servers,
+            Topics(settings.kafka.topic_prefix).events("widgets"),
+            expect=1,
         )
         state = (await sim.state())["callbacks"]
     assert len(records) == 1
@@ -80,18 +86,32 @@ async def test_emitted_callback_is_verified_and_published(
     assert event["data"]["colour"] == "gold"
     assert state["sent"] == state["delivered"] == 1
     assert state["last"][-1] == {
-        "event_id": event_id, "entity": widget["widget_id"], "status": 202, "attempts": 1,
-        "outcome": "delivered", "duplicate": False,
+        "event_id": event_id,
+        "entity": widget["widget_id"],
+        "status": 202,
+        "attempts": 1,
+        "outcome": "delivered",
+        "duplicate": False,
     }
 
 
-async def test_ticker_progress_sends_callbacks(broker: EmbeddedBroker, start_widgets: StartWidgets) -> None:
+async def test_ticker_progress_sends_callbacks(
+    broker: EmbeddedBroker, start_widgets: StartWidgets
+) -> None:
     """The lifecycle ticker advances entities by itself and their callbacks reach Kafka."""
     settings = settings_for(broker.bootstrap_servers, sources=widgets_source())
-    async with running_ingress(settings) as ingress, start_widgets(ingress_url=ingress, tick_ms=50) as sim:
-        created = [(await sim.client.post("/v1/widgets", json={"colour": c})).json() for c in ("red", "blue")]
+    async with (
+        running_ingress(settings) as ingress,
+        start_widgets(ingress_url=ingress, tick_ms=50) as sim,
+    ):
+        created = [
+            (await sim.client.post("/v1/widgets", json={"colour": c})).json()
+            for c in ("red", "blue")
+        ]
         records = await consume_all(
-            broker.bootstrap_servers, Topics(settings.kafka.topic_prefix).events("widgets"), expect=2
+            broker.bootstrap_servers,
+            Topics(settings.kafka.topic_prefix).events("widgets"),
+            expect=2,
         )
         state = await sim.state()
     assert sorted(json.loads(r.value)["data"]["widget_id"] for r in records) == sorted(
@@ -111,13 +131,17 @@ async def test_duplicate_resends_same_event_and_ingress_dedups(
         event_id = await emit(sim, event="widget.ready", entity_id=widget["widget_id"], duplicate=2)
         await sim.sim.callbacks.drain(timeout=10)
         records = await consume_all(
-            broker.bootstrap_servers, Topics(settings.kafka.topic_prefix).events("widgets"), expect=1
+            broker.bootstrap_servers,
+            Topics(settings.kafka.topic_prefix).events("widgets"),
+            expect=1,
         )
         state = (await sim.state())["callbacks"]
     assert len(records) == 1
     assert state["sent"] == state["delivered"] == 3
     assert [(o["event_id"], o["status"], o["duplicate"]) for o in state["last"]] == [
-        (event_id, 202, False), (event_id, 200, True), (event_id, 200, True),
+        (event_id, 202, False),
+        (event_id, 200, True),
+        (event_id, 200, True),
     ]
 
 
@@ -128,19 +152,27 @@ async def test_bad_signature_is_rejected_then_order_continues(
     settings = settings_for(broker.bootstrap_servers, sources=widgets_source())
     async with running_ingress(settings) as ingress, start_widgets(ingress_url=ingress) as sim:
         widget = (await sim.client.post("/v1/widgets", json={})).json()
-        bad = await emit(sim, event="widget.ready", entity_id=widget["widget_id"], bad_signature=True)
+        bad = await emit(
+            sim, event="widget.ready", entity_id=widget["widget_id"], bad_signature=True
+        )
         good = await emit(sim, event="widget.ready", entity_id=widget["widget_id"])
         await sim.sim.callbacks.drain(timeout=10)
         records = await consume_all(
-            broker.bootstrap_servers, Topics(settings.kafka.topic_prefix).events("widgets"), expect=1
+            broker.bootstrap_servers,
+            Topics(settings.kafka.topic_prefix).events("widgets"),
+            expect=1,
         )
         state = (await sim.state())["callbacks"]
     assert [json.loads(r.value)["providereventid"] for r in records] == [good]
     assert state["abandoned"] == 1
     assert state["delivered"] == 1
     assert state["last"][0] == {
-        "event_id": bad, "entity": widget["widget_id"], "status": 401, "attempts": 5,
-        "outcome": "abandoned", "duplicate": False,
+        "event_id": bad,
+        "entity": widget["widget_id"],
+        "status": 401,
+        "attempts": 5,
+        "outcome": "abandoned",
+        "duplicate": False,
     }
 
 
@@ -190,8 +222,12 @@ async def test_abandons_after_five_attempts() -> None:
     assert len(receiver.arrivals) == 5
     assert (sender.sent, sender.delivered, sender.abandoned, sender.retrying) == (1, 0, 1, 0)
     assert sender.last[-1] == {
-        "event_id": "evt_1", "entity": "w_1", "status": 503, "attempts": 5,
-        "outcome": "abandoned", "duplicate": False,
+        "event_id": "evt_1",
+        "entity": "w_1",
+        "status": 503,
+        "attempts": 5,
+        "outcome": "abandoned",
+        "duplicate": False,
     }
 
 
@@ -204,7 +240,9 @@ async def test_connection_refused_and_timeout_are_retried() -> None:
         sender = CallbackSender(retry_delays=FAST, timeout=1.0)
         try:
             sender.enqueue(callback(f"{url}/hook", entity="slow"))
-            sender.enqueue(callback("http://127.0.0.1:9/nothing", entity="nowhere", event_id="evt_2"))
+            sender.enqueue(
+                callback("http://127.0.0.1:9/nothing", entity="nowhere", event_id="evt_2")
+            )
             await sender.drain(timeout=10)
         finally:
             await sender.close()
@@ -273,8 +311,15 @@ async def test_retrying_gauge_and_reset_drops_pending() -> None:
             assert sender.counters()["queued"] == 1
             await sender.reset()
             assert sender.counters() == {
-                "sent": 0, "delivered": 0, "retrying": 0, "abandoned": 0, "attempts": 0,
-                "queued": 0, "last": [], "dropped": 0, "pending": 0,
+                "sent": 0,
+                "delivered": 0,
+                "retrying": 0,
+                "abandoned": 0,
+                "attempts": 0,
+                "queued": 0,
+                "last": [],
+                "dropped": 0,
+                "pending": 0,
                 "hold": {"drop": False, "delay_seconds": 0.0},
             }
             await sender.drain(timeout=1)
@@ -296,7 +341,10 @@ async def test_callback_url_defaults_to_ingress_source(start_widgets: StartWidge
             widget = (await sim.client.post("/v1/widgets", json={})).json()
             await emit(sim, event="widget.ready", entity_id=widget["widget_id"], delay_ms=50)
             await sim.sim.callbacks.drain(timeout=5)
-    assert [a.url.removeprefix(url) for a in receiver.arrivals] == ["/webhooks/widgets", "/elsewhere?x=1"]
+    assert [a.url.removeprefix(url) for a in receiver.arrivals] == [
+        "/webhooks/widgets",
+        "/elsewhere?x=1",
+    ]
 
 
 async def test_emit_rejections(widgets_sim: Any) -> None:
@@ -305,7 +353,9 @@ async def test_emit_rejections(widgets_sim: Any) -> None:
     unknown = await c.post("/_sim/emit", json={"event": "widget.ready", "entity_id": "w_404"})
     assert (unknown.status_code, unknown.json()) == (404, {"error": "no widget w_404"})
     widget = (await c.post("/v1/widgets", json={})).json()
-    wrong = await c.post("/_sim/emit", json={"event": "gadget.ready", "entity_id": widget["widget_id"]})
+    wrong = await c.post(
+        "/_sim/emit", json={"event": "gadget.ready", "entity_id": widget["widget_id"]}
+    )
     assert wrong.status_code == 400
     for body in ({"entity_id": "w_1"}, {"event": "x", "entity_id": "w_1", "duplicate": -1}):
         response = await c.post("/_sim/emit", json=body)
@@ -332,13 +382,31 @@ async def test_emit_rejections(widgets_sim: Any) -> None:
 def test_bad_signature_is_a_mismatch_for_every_scheme(case: str) -> None:
     """The corrupted signature still parses, so every scheme rejects it as a mismatch."""
     options: dict[str, Any] = {
-        "hmac-hex": {"scheme": "hmac", "header": "X-Sig", "timestamp_header": "X-Ts", "secrets": ["s3cret-value"]},
-        "hmac-base64-prefix": {"scheme": "hmac", "header": "X-Sig", "encoding": "base64", "prefix": "sha256=", "secrets": ["s3cret-value"]},
-        "standard-webhooks": {"scheme": "standard-webhooks", "secrets": ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]},
+        "hmac-hex": {
+            "scheme": "hmac",
+            "header": "X-Sig",
+            "timestamp_header": "X-Ts",
+            "secrets": ["s3cret-value"],
+        },
+        "hmac-base64-prefix": {
+            "scheme": "hmac",
+            "header": "X-Sig",
+            "encoding": "base64",
+            "prefix": "sha256=",
+            "secrets": ["s3cret-value"],
+        },
+        "standard-webhooks": {
+            "scheme": "standard-webhooks",
+            "secrets": ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"],
+        },
         "stripe": {"scheme": "stripe", "secrets": ["whsec_test_secret"]},
         "twilio": {"scheme": "twilio", "secrets": ["twilio-auth-token"]},
         "token-query": {"scheme": "token", "query_param": "token", "secrets": ["tok-123456"]},
-        "token-header": {"scheme": "token", "header": "X-Callback-Token", "secrets": ["tok-123456"]},
+        "token-header": {
+            "scheme": "token",
+            "header": "X-Callback-Token",
+            "secrets": ["tok-123456"],
+        },
         "github": {"scheme": "github", "secrets": ["gh-secret"]},
         "slack": {"scheme": "slack", "secrets": ["slack-secret"]},
         "shopify": {"scheme": "shopify", "secrets": ["shopify-secret"]},
@@ -349,8 +417,12 @@ def test_bad_signature_is_a_mismatch_for_every_scheme(case: str) -> None:
     body = b"To=%2B15555550123&MessageStatus=delivered" if case == "twilio" else b'{"id": "evt_1"}'
     sender = CallbackSender(clock=lambda: now)
     base = Callback(
-        entity="e", event_id="evt_1", url="https://hooks.example.com/webhooks/x?ref=m1",
-        body=body, content_type=content_type, scheme=scheme,
+        entity="e",
+        event_id="evt_1",
+        url="https://hooks.example.com/webhooks/x?ref=m1",
+        body=body,
+        content_type=content_type,
+        scheme=scheme,
     )
     scheme.verify(sender.sign(base), now)
     with pytest.raises(VerificationError) as caught:

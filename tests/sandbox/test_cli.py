@@ -42,7 +42,9 @@ LINE = re.compile(r"^\s+sim (\S+)\s+(http://\S+)$")
 
 def write_config(tmp_path: Path, providers: dict[str, dict[str, Any]]) -> Path:
     path = tmp_path / "hookline.yaml"
-    path.write_text(yaml.safe_dump({"sandbox": {"ingress_url": "http://127.0.0.1:9", "providers": providers}}))
+    path.write_text(
+        yaml.safe_dump({"sandbox": {"ingress_url": "http://127.0.0.1:9", "providers": providers}})
+    )
     return path
 
 
@@ -109,7 +111,9 @@ def test_every_registered_simulator_starts(tmp_path: Path) -> None:
     """Every simulator in the registry starts under ``hookline sandbox`` and answers its admin API."""
     if not SIMULATORS:
         pytest.skip("no provider simulator is registered yet")
-    config = write_config(tmp_path, {key: {"port": 0, "callback_secret": SECRET} for key in SIMULATORS})
+    config = write_config(
+        tmp_path, {key: {"port": 0, "callback_secret": SECRET} for key in SIMULATORS}
+    )
     log = tmp_path / "stderr.log"
     process = start([sys.executable, "-m", "hookline", "--config", str(config), "sandbox"], log)
     try:
@@ -133,7 +137,12 @@ def test_busy_port_is_one_clear_line(tmp_path: Path) -> None:
         config = write_config(tmp_path, {"widgets": {"port": port}})
         result = subprocess.run(
             [sys.executable, "-c", WIDGETS_ONLY, "--config", str(config), "sandbox"],
-            cwd=REPO, env=ENV, capture_output=True, text=True, timeout=60, check=False,
+            cwd=REPO,
+            env=ENV,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
         )
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
@@ -147,16 +156,27 @@ def test_unknown_simulator_is_one_clear_line(tmp_path: Path) -> None:
     config = write_config(tmp_path, {})
     result = subprocess.run(
         [sys.executable, "-c", WIDGETS_ONLY, "--config", str(config), "sandbox", "--only", "nope"],
-        cwd=REPO, env=ENV, capture_output=True, text=True, timeout=60, check=False,
+        cwd=REPO,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 1
-    assert result.stderr.strip().splitlines() == ["hookline: no simulator for nope (registered: widgets)"]
+    assert result.stderr.strip().splitlines() == [
+        "hookline: no simulator for nope (registered: widgets)"
+    ]
 
 
 def test_run_components_follow_no_sandbox() -> None:
     """``hookline run`` gets one component per registered simulator, and none with --no-sandbox."""
     settings = HooklineSettings.model_validate(
-        {"sandbox": {"providers": {key: {"port": 0, "callback_secret": SECRET} for key in SIMULATORS}}}
+        {
+            "sandbox": {
+                "providers": {key: {"port": 0, "callback_secret": SECRET} for key in SIMULATORS}
+            }
+        }
     )
     assert sandbox_components(settings, argparse.Namespace(no_sandbox=True)) == []
     components = sandbox_components(settings, argparse.Namespace(no_sandbox=False))
@@ -167,16 +187,30 @@ def test_default_ports_follow_the_provider_table() -> None:
     """Simulators without configuration listen on the ports of docs/providers/simulators.md#ports-and-callback-sources."""
     settings = HooklineSettings()
     assert {key: simulator_settings(settings, key).port for key in DEFAULT_PORTS} == {
-        "colt": 8101, "twilio": 8102, "every8d": 8103, "mitake": 8104,
-        "opentable": 8105, "recreation_gov": 8106, "shell_recharge": 8107,
+        "colt": 8101,
+        "twilio": 8102,
+        "every8d": 8103,
+        "mitake": 8104,
+        "opentable": 8105,
+        "recreation_gov": 8106,
+        "shell_recharge": 8107,
     }
-    configured = HooklineSettings.model_validate({"sandbox": {"providers": {"colt": {"port": 9101}}}})
+    configured = HooklineSettings.model_validate(
+        {"sandbox": {"providers": {"colt": {"port": 9101}}}}
+    )
     assert simulator_settings(configured, "colt").port == 9101
 
 
 def test_callback_secret_and_url_come_from_the_receiving_source() -> None:
     """Without callback_secret a simulator signs with its source's first secret; configured values win."""
-    source = {"provider": "colt", "verify": {"scheme": "hmac", "header": "X-Colt-Signature", "secrets": ["from-source-1", "old"]}}
+    source = {
+        "provider": "colt",
+        "verify": {
+            "scheme": "hmac",
+            "header": "X-Colt-Signature",
+            "secrets": ["from-source-1", "old"],
+        },
+    }
     by_default_name = HooklineSettings.model_validate({"sources": {"colt": source}})
     sim = simulator_settings(by_default_name, "colt")
     assert sim.callback_secret is not None
@@ -193,7 +227,11 @@ def test_callback_secret_and_url_come_from_the_receiving_source() -> None:
     explicit = HooklineSettings.model_validate(
         {
             "sources": {"colt": source},
-            "sandbox": {"providers": {"colt": {"port": 0, "callback_secret": "mine", "callback_url": "http://x/y"}}},
+            "sandbox": {
+                "providers": {
+                    "colt": {"port": 0, "callback_secret": "mine", "callback_url": "http://x/y"}
+                }
+            },
         }
     )
     sim = simulator_settings(explicit, "colt")
@@ -225,7 +263,9 @@ def test_run_skips_an_unconfigured_simulator_with_a_warning(
 
 def test_callbacks_follow_the_ingress_port_unless_configured() -> None:
     """Without ``sandbox.ingress_url`` callbacks go to the ingress at server.host:server.port."""
-    derived = with_ingress_url(HooklineSettings.model_validate({"server": {"host": "0.0.0.0", "port": 8600}}))
+    derived = with_ingress_url(
+        HooklineSettings.model_validate({"server": {"host": "0.0.0.0", "port": 8600}})
+    )
     assert derived.sandbox.ingress_url == "http://127.0.0.1:8600"
     explicit = HooklineSettings.model_validate(
         {"server": {"port": 8600}, "sandbox": {"ingress_url": "http://hooks.internal:9000"}}

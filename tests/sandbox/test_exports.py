@@ -12,6 +12,7 @@ def test_all_names_exist_and_are_public() -> None:
     public = {
         name
         for name, value in vars(hookline.sandbox).items()
-        if not name.startswith("_") and getattr(value, "__module__", "").startswith("hookline.sandbox.")
+        if not name.startswith("_")
+        and getattr(value, "__module__", "").startswith("hookline.sandbox.")
     }
     assert public <= set(hookline.sandbox.__all__)

@@ -71,7 +71,9 @@ def test_book_method_filter_and_unlimited_count() -> None:
 
 async def test_status_fault_uses_provider_format_and_skips_handler(widgets_sim: Running) -> None:
     """A status fault answers in the provider's error format and the handler never runs."""
-    await widgets_sim.fault(path="/v1/widgets", method="POST", status=503, retry_after=7, reset_in=30)
+    await widgets_sim.fault(
+        path="/v1/widgets", method="POST", status=503, retry_after=7, reset_in=30
+    )
     before = int(time.time())
     response = await widgets_sim.client.post("/v1/widgets", json=CREATE)
     after = int(time.time())
@@ -131,7 +133,9 @@ async def test_malformed_fault_cuts_the_body_in_half(widgets_sim: Running) -> No
 
 
 @pytest.mark.parametrize("http", ["httptools", "h11"])
-async def test_disconnect_fault_closes_without_an_answer(start_widgets: StartWidgets, http: str) -> None:
+async def test_disconnect_fault_closes_without_an_answer(
+    start_widgets: StartWidgets, http: str
+) -> None:
     """``disconnect`` drops the connection with no response (both uvicorn HTTP stacks); serving goes on."""
     async with start_widgets(http=http) as widgets_sim:
         await widgets_sim.fault(path="/v1/widgets", method="POST", disconnect=True)
@@ -182,7 +186,12 @@ async def test_faults_listed_in_match_order_with_remaining(widgets_sim: Running)
 
 async def test_invalid_fault_spec_is_rejected(widgets_sim: Running) -> None:
     """A fault spec without a path, with unknown fields or bad values answers 400 with details."""
-    for spec in ({"status": 500}, {"path": "v1"}, {"path": "/v1", "status": 99}, {"path": "/v1", "colour": 1}):
+    for spec in (
+        {"status": 500},
+        {"path": "v1"},
+        {"path": "/v1", "status": 99},
+        {"path": "/v1", "colour": 1},
+    ):
         response = await widgets_sim.client.post("/_sim/faults", json=spec)
         assert response.status_code == 400, spec
         assert response.json()["details"]

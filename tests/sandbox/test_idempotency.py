@@ -172,6 +172,8 @@ async def test_client_gone_mid_body_runs_nothing_and_stores_nothing(widgets_sim:
     state = await widgets_sim.state()
     assert state["handled"] == 0
     assert state["idempotency"]["keys"] == 0
-    retry = await widgets_sim.client.post("/v1/widgets", json={"colour": "blue"}, headers=key("cut"))
+    retry = await widgets_sim.client.post(
+        "/v1/widgets", json={"colour": "blue"}, headers=key("cut")
+    )
     assert retry.status_code == 201
     assert "idempotent-replayed" not in retry.headers

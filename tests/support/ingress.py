@@ -22,7 +22,11 @@ HMAC_SECRET = "test-colt-secret-0123456789"
 def settings_for(bootstrap: str, **overrides: Any) -> HooklineSettings:
     """Settings with a unique topic prefix per test, so tests never see each other's events."""
     base: dict[str, Any] = {
-        "kafka": {"bootstrap_servers": bootstrap, "topic_prefix": f"t{uuid.uuid4().hex[:10]}", "partitions": 3},
+        "kafka": {
+            "bootstrap_servers": bootstrap,
+            "topic_prefix": f"t{uuid.uuid4().hex[:10]}",
+            "partitions": 3,
+        },
         "server": {"max_body_bytes": 4096, "publish_timeout_seconds": 2.0},
         "sources": {
             "billing": {

@@ -23,7 +23,10 @@ async def consume_all(
 ) -> list[Any]:
     """Every record on ``topic`` from the beginning: until ``expect`` arrived, or quiet for a while."""
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest",
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
         enable_auto_commit=False,
     )
     await consumer.start()

@@ -41,7 +41,10 @@ async def simulated_world(
 async def collecting(bootstrap: str, topics: list[str], into: list[Any]) -> AsyncIterator[None]:
     """Append every CloudEvent arriving on ``topics`` to ``into`` while the block runs."""
     consumer = AIOKafkaConsumer(
-        *topics, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest",
+        *topics,
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
         enable_auto_commit=False,
     )
     await consumer.start()

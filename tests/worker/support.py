@@ -110,7 +110,9 @@ async def produce(bootstrap: str, topic: str, events: list[CloudEvent]) -> dict[
 
 
 async def committed(bootstrap: str, group: str, topic: str, partitions: int) -> dict[int, int]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+    )
     await consumer.start()
     try:
         result = {}
@@ -146,7 +148,16 @@ def start_worker_process(config: Path, log: Path) -> subprocess.Popen[bytes]:
     """``hookline worker tests.worker.crash_worker:build`` as its own process, output to ``log``."""
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "hookline", "--config", str(config), "worker",
-             "tests.worker.crash_worker:build"],
-            cwd=ROOT, stdout=out, stderr=out,
+            [
+                sys.executable,
+                "-m",
+                "hookline",
+                "--config",
+                str(config),
+                "worker",
+                "tests.worker.crash_worker:build",
+            ],
+            cwd=ROOT,
+            stdout=out,
+            stderr=out,
         )

@@ -21,7 +21,9 @@ async def _emitted(handled: CloudEvent, written: CloudEvent) -> CloudEvent:
 
 async def test_result_is_caused_by_its_command_and_keeps_the_delivery() -> None:
     """A result names its command as cause and keeps the command's correlation."""
-    command = make_event(source="/r", type="sms.send", data={}, correlation_id="delivery-1", causation_id="evt-1")
+    command = make_event(
+        source="/r", type="sms.send", data={}, correlation_id="delivery-1", causation_id="evt-1"
+    )
     result = await _emitted(command, make_event(source="/w", type="sms.message.accepted", data={}))
     assert (result.causationid, result.correlationid) == (command.id, "delivery-1")
 

@@ -12,8 +12,15 @@ def test_unknown_worker_is_one_clear_line(tmp_path):
     config.write_text("kafka: {bootstrap_servers: 127.0.0.1:1}\n")
     result = subprocess.run(
         [sys.executable, "-m", "hookline", "--config", str(config), "worker", "no-such-worker"],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 1
-    assert result.stderr.strip().splitlines()[-1].startswith("hookline: unknown worker 'no-such-worker'")
+    assert (
+        result.stderr.strip()
+        .splitlines()[-1]
+        .startswith("hookline: unknown worker 'no-such-worker'")
+    )
     assert "Traceback" not in result.stderr

@@ -33,8 +33,11 @@ async def test_sigkilled_worker_applies_every_effect_exactly_once(
     per-key order kept, offsets committed to the end, and the worker itself calls again only
     what was in flight at a kill (the provider's Idempotency-Key would hide any other repeat)."""
     settings = worker_settings(
-        broker.bootstrap_servers, concurrency=CONCURRENCY, idempotency_lease_seconds=2,
-        session_timeout_ms=1500, heartbeat_interval_ms=300,
+        broker.bootstrap_servers,
+        concurrency=CONCURRENCY,
+        idempotency_lease_seconds=2,
+        session_timeout_ms=1500,
+        heartbeat_interval_ms=300,
     )
     data = settings.model_dump(mode="json", exclude_none=True)
     data["redis_url"] = redis_server.url
@@ -60,7 +63,15 @@ async def test_sigkilled_worker_applies_every_effect_exactly_once(
             process = start_worker_process(config, log)
         await eventually(lambda: len(effects.applied) == len(events), timeout=90)
         await eventually(
-            lambda: _at(committed(broker.bootstrap_servers, f"{settings.kafka.topic_prefix}.worker.{SERVICE}", topic, 3), ends),
+            lambda: _at(
+                committed(
+                    broker.bootstrap_servers,
+                    f"{settings.kafka.topic_prefix}.worker.{SERVICE}",
+                    topic,
+                    3,
+                ),
+                ends,
+            ),
             timeout=30,
         )
         process.send_signal(signal.SIGTERM)
@@ -74,12 +85,16 @@ async def test_sigkilled_worker_applies_every_effect_exactly_once(
     # worker runs at most `concurrency` of them at once; only those can be called again
     # after a kill. Everything else must be recognised as done without a call.
     bound = KILLS * CONCURRENCY
-    print(f"\ncrash test: {len(events)} commands, {KILLS} SIGKILLs, "
-          f"{effects.repeated_keys} repeated keys seen by the provider "
-          f"({repeated} repeated calls, at most {bound} allowed)")
+    print(
+        f"\ncrash test: {len(events)} commands, {KILLS} SIGKILLs, "
+        f"{effects.repeated_keys} repeated keys seen by the provider "
+        f"({repeated} repeated calls, at most {bound} allowed)"
+    )
     assert set(effects.applied) == {event.id for event in events}
     assert {key: effects.order[key] for key in keys} == {key: list(range(20)) for key in keys}
-    assert repeated <= bound, f"{repeated} calls repeated at the provider, more than the {bound} in flight at the kills"
+    assert repeated <= bound, (
+        f"{repeated} calls repeated at the provider, more than the {bound} in flight at the kills"
+    )
 
 
 async def _at(pending, ends: dict[int, int]) -> bool:

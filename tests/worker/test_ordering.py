@@ -25,9 +25,7 @@ async def test_effects_per_key_arrive_in_offset_order_while_keys_overlap(broker,
     rng = random.Random(7)
     keys = [f"order-{k}" for k in range(24)]
     events = [
-        command(key, seq, delay_ms=rng.choice([0, 1, 5, 15]))
-        for seq in range(15)
-        for key in keys
+        command(key, seq, delay_ms=rng.choice([0, 1, 5, 15])) for seq in range(15) for key in keys
     ]
     worker = Worker(settings, provider_spec(settings, provider.url))
     await worker.start()

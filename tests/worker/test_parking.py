@@ -28,12 +28,12 @@ def test_bad_durations_are_config_errors(text):
 @pytest.mark.parametrize(
     ("current", "retry_after", "expected"),
     [
-        (None, None, "10s"),          # first failure: the first tier
-        ("r.10s", None, "1m"),        # then the next one
-        ("r.10m", None, None),        # after the last tier: the DLQ
-        (None, 30, "1m"),             # Retry-After 30 s: the smallest tier that covers it
-        (None, 3600, "10m"),          # longer than every tier: the last (its due time honours it)
-        ("r.1m", 5, "10m"),           # never back to an earlier tier
+        (None, None, "10s"),  # first failure: the first tier
+        ("r.10s", None, "1m"),  # then the next one
+        ("r.10m", None, None),  # after the last tier: the DLQ
+        (None, 30, "1m"),  # Retry-After 30 s: the smallest tier that covers it
+        (None, 3600, "10m"),  # longer than every tier: the last (its due time honours it)
+        ("r.1m", 5, "10m"),  # never back to an earlier tier
     ],
 )
 def test_next_tier(current, retry_after, expected):

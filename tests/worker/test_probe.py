@@ -25,7 +25,9 @@ from tests.worker.support import (
 )
 
 
-async def test_worker_process_serves_health_and_metrics_then_stops_cleanly(broker, provider, tmp_path):
+async def test_worker_process_serves_health_and_metrics_then_stops_cleanly(
+    broker, provider, tmp_path
+):
     """hookline worker with a probe port: /healthz ok once running, /metrics counts the handled
     records, SIGTERM stops both (exit 0, port closed)."""
     settings = worker_settings(broker.bootstrap_servers, probe_port=free_port())
@@ -52,11 +54,17 @@ async def test_worker_process_serves_health_and_metrics_then_stops_cleanly(broke
                     return True  # exited: the assertion below shows the log
                 answer = await health()
                 # 200 "starting" while it waits for Kafka; "ok" once its fetch loops run.
-                return answer is not None and answer.status_code == 200 and answer.json()["status"] == "ok"
+                return (
+                    answer is not None
+                    and answer.status_code == 200
+                    and answer.json()["status"] == "ok"
+                )
 
             await eventually(up, timeout=60)
             answer = await health()
-            assert answer is not None and answer.status_code == 200, (tmp_path / "worker.log").read_text()
+            assert answer is not None and answer.status_code == 200, (
+                tmp_path / "worker.log"
+            ).read_text()
             assert answer.json() == {"status": "ok", "workers": [SERVICE]}
             await produce(broker.bootstrap_servers, topic, [command(f"k{i}", 0) for i in range(5)])
             await eventually(lambda: len(provider.effects.applied) == 5, timeout=30)
@@ -64,7 +72,8 @@ async def test_worker_process_serves_health_and_metrics_then_stops_cleanly(broke
             async def handled() -> bool:
                 text = (await client.get(f"{url}/metrics")).text
                 return any(
-                    line.startswith("hookline_worker_records_total") and 'outcome="handled"' in line
+                    line.startswith("hookline_worker_records_total")
+                    and 'outcome="handled"' in line
                     and line.rstrip().endswith(" 5.0")
                     for line in text.splitlines()
                 )
@@ -109,7 +118,9 @@ async def test_healthz_fails_for_a_stalled_or_stopped_fetch_loop(broker, provide
             await eventually(lambda: worker.problem(30) is None, timeout=5)
             await worker.stop()
             stopped = await client.get("/healthz")
-            assert stopped.status_code == 503 and stopped.json()["problems"][SERVICE] == "not running"
+            assert (
+                stopped.status_code == 503 and stopped.json()["problems"][SERVICE] == "not running"
+            )
     finally:
         registry.WORKERS.pop("probetest", None)
         await component.stop()

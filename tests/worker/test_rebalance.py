@@ -16,7 +16,9 @@ from tests.worker.support import (
 )
 
 
-async def test_a_leaving_member_hands_its_partitions_over_without_repeats(broker, provider, redis_server):
+async def test_a_leaving_member_hands_its_partitions_over_without_repeats(
+    broker, provider, redis_server
+):
     """One of two members stops mid-stream; the other finishes every command exactly once, in order."""
     settings = worker_settings(broker.bootstrap_servers, concurrency=8)
     settings.redis_url = Secret(redis_server.url)

@@ -62,20 +62,23 @@ async def test_always_failing_command_ends_in_the_dlq_with_its_history(broker, p
     try:
         event = command("broken", 1)
         ends = await produce(broker.bootstrap_servers, topics.commands(SERVICE), [event])
-        letters = await consume_all(broker.bootstrap_servers, topics.dlq(SERVICE), expect=1, timeout=20)
+        letters = await consume_all(
+            broker.bootstrap_servers, topics.dlq(SERVICE), expect=1, timeout=20
+        )
     finally:
         await worker.stop()
     assert len(letters) == 1
     letter = letters[0]
     headers = _headers(letter)
-    (partition, end), = ends.items()
+    ((partition, end),) = ends.items()
     assert headers["hookline-error-class"] == "RetryableError"
     assert headers["hookline-error-message"] == "provider answered 503"
     assert headers["hookline-attempts"] == "3"  # the command, tier 1s, tier 2s
     assert headers["hookline-first-failure"].endswith("Z")
     assert headers["hookline-original-topic"] == topics.commands(SERVICE)
     assert (headers["hookline-original-partition"], headers["hookline-original-offset"]) == (
-        str(partition), str(end - 1)
+        str(partition),
+        str(end - 1),
     )
     assert headers["hookline-dlq-reason"] == "retries_exhausted"
     assert CloudEvent.from_json(letter.value).id == event.id  # the value is kept as it was
@@ -91,8 +94,14 @@ def _config(tmp_path: Path, settings) -> Path:
 
 async def _cli(config: Path, *args: str) -> tuple[int, str, str]:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "hookline", "--config", str(config), *args,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "hookline",
+        "--config",
+        str(config),
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
         env={"COLUMNS": "250", "PATH": "/usr/bin:/bin"},
     )
     out, err = await process.communicate()
@@ -112,8 +121,12 @@ async def test_permanent_error_goes_to_the_dlq_at_once_and_replay_handles_it(
     await worker.start()
     try:
         event = command("rejected", 1)
-        await produce(broker.bootstrap_servers, topics.commands(SERVICE), [event, command("fine", 1)])
-        letters = await consume_all(broker.bootstrap_servers, topics.dlq(SERVICE), expect=1, timeout=10)
+        await produce(
+            broker.bootstrap_servers, topics.commands(SERVICE), [event, command("fine", 1)]
+        )
+        letters = await consume_all(
+            broker.bootstrap_servers, topics.dlq(SERVICE), expect=1, timeout=10
+        )
         assert _headers(letters[0])["hookline-dlq-reason"] == "permanent"
         assert _headers(letters[0])["hookline-attempts"] == "1"
         assert provider.effects.calls["rejected"] == 1
@@ -145,6 +158,8 @@ async def test_permanent_error_goes_to_the_dlq_at_once_and_replay_handles_it(
 async def test_dlq_show_with_an_unknown_id_says_so(broker, tmp_path):
     """Bad input to dlq gives one clear line and a non-zero exit."""
     settings = worker_settings(broker.bootstrap_servers)
-    code, _out, err = await _cli(_config(tmp_path, settings), "dlq", "show", "--service", SERVICE, "--id", "nope")
+    code, _out, err = await _cli(
+        _config(tmp_path, settings), "dlq", "show", "--service", SERVICE, "--id", "nope"
+    )
     assert code == 1
     assert err.strip() == "hookline: no dead letter with id nope"

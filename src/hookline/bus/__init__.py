@@ -1,6 +1,5 @@
 """Everything that talks to Kafka: producer, publisher, topics, embedded broker."""
 
-
 from hookline.bus.admin import create_topics, list_topics
 from hookline.bus.broker import BrokerError, EmbeddedBroker, free_port
 from hookline.bus.publisher import Publisher

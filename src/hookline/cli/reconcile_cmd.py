@@ -20,7 +20,9 @@ def register(sub: Any) -> None:
     parser = sub.add_parser(
         "reconcile", help="ask the providers' status APIs about open entities, once"
     )
-    parser.add_argument("--provider", help="only this provider (twilio, every8d, mitake, colt, shell_recharge)")
+    parser.add_argument(
+        "--provider", help="only this provider (twilio, every8d, mitake, colt, shell_recharge)"
+    )
     parser.add_argument(
         "--dry-run", action="store_true", help="ask and print; publish nothing, change nothing"
     )

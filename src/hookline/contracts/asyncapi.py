@@ -93,7 +93,9 @@ def document(types: dict[str, MessageType], prefix: str = "hookline") -> dict[st
             "address": f"{prefix}.{topic}",
             "title": f"{prefix}.{topic}",
             "description": _describe(topic, members),
-            "messages": {_ident(m.type): {"$ref": f"#/components/messages/{_ident(m.type)}"} for m in members},
+            "messages": {
+                _ident(m.type): {"$ref": f"#/components/messages/{_ident(m.type)}"} for m in members
+            },
             "bindings": {"kafka": {"topic": f"{prefix}.{topic}", "bindingVersion": _KAFKA_BINDING}},
         }
         action = "receive" if kind == "command" else "send"
@@ -105,7 +107,9 @@ def document(types: dict[str, MessageType], prefix: str = "hookline") -> dict[st
                 if action == "receive"
                 else f"hookline publishes to {prefix}.{topic}"
             ),
-            "messages": [{"$ref": f"#/channels/{channel}/messages/{_ident(m.type)}"} for m in members],
+            "messages": [
+                {"$ref": f"#/channels/{channel}/messages/{_ident(m.type)}"} for m in members
+            ],
         }
 
     return {

@@ -162,7 +162,9 @@ async def charging(run: Run) -> str:
     """A Shell Recharge slot, a charging session that progresses and completes → receipt SMS."""
     # A fresh 45-minute slot each run, so repeated demos never collide on the connector.
     slot = secrets.randbelow(400)
-    start_at = datetime.now(UTC).replace(microsecond=0, second=0) + timedelta(minutes=60 + 45 * slot)
+    start_at = datetime.now(UTC).replace(microsecond=0, second=0) + timedelta(
+        minutes=60 + 45 * slot
+    )
     reserve = await run.command(
         "reservation.create",
         {

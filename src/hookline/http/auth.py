@@ -112,9 +112,15 @@ class FormCredentialsAuth(httpx.Auth):
         body = request.content
         extra = urlencode(fields).encode()
         new_body = body + b"&" + extra if body else extra
-        headers = [(k, v) for k, v in request.headers.multi_items() if k.lower() != "content-length"]
+        headers = [
+            (k, v) for k, v in request.headers.multi_items() if k.lower() != "content-length"
+        ]
         return httpx.Request(
-            request.method, request.url, headers=headers, content=new_body, extensions=request.extensions
+            request.method,
+            request.url,
+            headers=headers,
+            content=new_body,
+            extensions=request.extensions,
         )
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
@@ -169,7 +175,9 @@ def _need(provider: str, settings: AuthSettings, field: str) -> Credential:
     """The field's value; a secret stays a :class:`Secret` so that a rotation reaches each request."""
     value = getattr(settings, field)
     if value is None:
-        raise ConfigError(f"providers.{provider}.auth.{field} is required for auth type {settings.type}")
+        raise ConfigError(
+            f"providers.{provider}.auth.{field} is required for auth type {settings.type}"
+        )
     if isinstance(value, Secret):
         value.get()  # unreadable: fail now, at build time, not at the first call
         return value
@@ -230,7 +238,9 @@ def build_auth(
     elif settings.type == "bearer_token":
         primary = BearerTokenAuth(_need(provider, settings, "access_token"))
     elif settings.type == "basic":
-        primary = BasicAuth(_need(provider, settings, "username"), _need(provider, settings, "password"))
+        primary = BasicAuth(
+            _need(provider, settings, "username"), _need(provider, settings, "password")
+        )
     elif settings.type == "api_key":
         primary = ApiKeyAuth(_need(provider, settings, "value"), settings.header or "X-API-Key")
     else:

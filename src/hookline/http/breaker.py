@@ -185,7 +185,9 @@ class CircuitBreaker:
         self.name = name
         self.settings = settings
         self.clock = clock
-        self.store: BreakerStore = store if store is not None else MemoryBreakerStore(settings, clock)
+        self.store: BreakerStore = (
+            store if store is not None else MemoryBreakerStore(settings, clock)
+        )
         self._known: State = CLOSED
         self._open_until = 0.0  # monotonic, from the last answer that said "open"
         metrics.BREAKER_STATE.labels(name).set(0)

@@ -179,7 +179,9 @@ class RedisBreakerStore:
             ),
         )
         admitted, state, retry_in, probe = reply
-        return Admission(bool(int(admitted)), _state(state), float(_text(retry_in)), bool(int(probe)))
+        return Admission(
+            bool(int(admitted)), _state(state), float(_text(retry_in)), bool(int(probe))
+        )
 
     async def record(self, success: bool, probe: bool) -> State:
         s = self.settings

@@ -61,7 +61,11 @@ class CachedResponse:
         return cls(response.status_code, list(response.headers.items()), response.content)
 
     def to_response(self, request: httpx.Request) -> httpx.Response:
-        headers = [(k, v) for k, v in self.headers if k.lower() not in ("content-encoding", "content-length")]
+        headers = [
+            (k, v)
+            for k, v in self.headers
+            if k.lower() not in ("content-encoding", "content-length")
+        ]
         return httpx.Response(self.status, headers=headers, content=self.content, request=request)
 
     def dumps(self) -> str:
@@ -72,7 +76,9 @@ class CachedResponse:
     @classmethod
     def loads(cls, raw: str | bytes) -> CachedResponse:
         data = json.loads(raw)
-        return cls(int(data["s"]), [(str(k), str(v)) for k, v in data["h"]], base64.b64decode(data["c"]))
+        return cls(
+            int(data["s"]), [(str(k), str(v)) for k, v in data["h"]], base64.b64decode(data["c"])
+        )
 
 
 class ResponseCache(Protocol):

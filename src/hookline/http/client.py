@@ -127,7 +127,9 @@ class ApiClient:
         self.errors: ErrorMap = errors if errors is not None else DEFAULT_ERROR_MAP
         self.clock: Clock = clock if clock is not None else SYSTEM_CLOCK
         self.policy = RetryPolicy.from_settings(settings.retry)
-        self._timeout = httpx.Timeout(settings.timeout_seconds, connect=settings.connect_timeout_seconds)
+        self._timeout = httpx.Timeout(
+            settings.timeout_seconds, connect=settings.connect_timeout_seconds
+        )
         pool = httpx.Limits(
             max_connections=settings.limits.max_connections,
             max_keepalive_connections=settings.limits.max_connections,
@@ -238,8 +240,14 @@ class ApiClient:
                 attempt += 1
                 try:
                     response = await self._attempt(
-                        method, path, label, call_deadline,
-                        json=json, data=data, params=params, headers=send_headers,
+                        method,
+                        path,
+                        label,
+                        call_deadline,
+                        json=json,
+                        data=data,
+                        params=params,
+                        headers=send_headers,
                     )
                 except _Failed as failed:
                     decision = self.policy.decide(
@@ -256,18 +264,31 @@ class ApiClient:
                         error.retry_after = decision.delay
                     if not decision.retry:
                         self._log_call(
-                            label, method, path, failed.status, attempt, started,
-                            outcome=failed.status_class, error=error, reason=decision.reason,
+                            label,
+                            method,
+                            path,
+                            failed.status,
+                            attempt,
+                            started,
+                            outcome=failed.status_class,
+                            error=error,
+                            reason=decision.reason,
                         )
                         raise error from error.__cause__
                     metrics.RETRIES.labels(self.name, label, failed.status_class).inc()
                     log.debug(
-                        "http.retry_scheduled", provider=self.name, endpoint=label,
-                        attempt=attempt, status=failed.status, delay_ms=round(decision.delay * 1000),
+                        "http.retry_scheduled",
+                        provider=self.name,
+                        endpoint=label,
+                        attempt=attempt,
+                        status=failed.status,
+                        delay_ms=round(decision.delay * 1000),
                     )
                     await self.clock.sleep(decision.delay)
                     continue
-                self._log_call(label, method, path, response.status_code, attempt, started, outcome="ok")
+                self._log_call(
+                    label, method, path, response.status_code, attempt, started, outcome="ok"
+                )
                 if key is not None and ttl:
                     await self._cache_set(key, CachedResponse.of(response), ttl)
                 return response
@@ -303,8 +324,15 @@ class ApiClient:
             except RedisError as exc:
                 raise self._coordination_failed(label, exc) from None
             return await self._exchange(
-                method, path, label, call_deadline, admission,
-                json=json, data=data, params=params, headers=headers,
+                method,
+                path,
+                label,
+                call_deadline,
+                admission,
+                json=json,
+                data=data,
+                params=params,
+                headers=headers,
             )
         finally:
             self.limiter.leave()
@@ -350,7 +378,12 @@ class ApiClient:
                 tracing.inject(headers)
         try:
             response = await self._http.request(
-                method, path, json=json, data=data, params=params, headers=headers,
+                method,
+                path,
+                json=json,
+                data=data,
+                params=params,
+                headers=headers,
                 auth=self.auth if self.auth is not None else httpx.USE_CLIENT_DEFAULT,
                 timeout=timeout,
             )
@@ -386,7 +419,9 @@ class ApiClient:
         self, exc: BaseException, admission: Admission, label: str, sent: float
     ) -> httpx.Response:
         """No answer: what the exception means for the breaker, metrics and the retry policy."""
-        if isinstance(exc, HooklineError):  # from the auth flow: the token endpoint failed or refused
+        if isinstance(
+            exc, HooklineError
+        ):  # from the auth flow: the token endpoint failed or refused
             await self._record(admission, success=False)
             metrics.REQUESTS.labels(self.name, label, "auth").inc()
             raise _Failed(exc, "auth", status=getattr(exc, "status", None)) from None

@@ -51,7 +51,12 @@ class Rejected(ProviderRejected):
     """The provider refused the request; trying again with the same input fails again."""
 
     def __init__(
-        self, message: str, *, status: int | None = None, code: str | None = None, details: Any = None
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        details: Any = None,
     ) -> None:
         super().__init__(message, code=code, details=details)
         self.status = status

@@ -148,8 +148,12 @@ class RefreshTokenGrant:
         try:
             return await self._store.load()
         except Exception as exc:  # the store is a help, not a dependency of every call
-            log.warning("http.refresh_token_store_failed", provider=self._provider, op="load",
-                        error=type(exc).__name__)
+            log.warning(
+                "http.refresh_token_store_failed",
+                provider=self._provider,
+                op="load",
+                error=type(exc).__name__,
+            )
             return None
 
     async def begin(self) -> None:
@@ -183,8 +187,12 @@ class RefreshTokenGrant:
             try:
                 await self._store.save(rotated)
             except Exception as exc:
-                log.warning("http.refresh_token_store_failed", provider=self._provider, op="save",
-                            error=type(exc).__name__)
+                log.warning(
+                    "http.refresh_token_store_failed",
+                    provider=self._provider,
+                    op="save",
+                    error=type(exc).__name__,
+                )
         log.info("http.refresh_token_rotated", provider=self._provider)
 
     async def newer(self) -> bool:
@@ -205,7 +213,9 @@ class RefreshTokenGrant:
 class _EndpointBusy(Exception):
     """One token request failed in a way worth retrying."""
 
-    def __init__(self, reason: str, status: int | None = None, headers: httpx.Headers | None = None) -> None:
+    def __init__(
+        self, reason: str, status: int | None = None, headers: httpx.Headers | None = None
+    ) -> None:
         super().__init__(reason)
         self.status = status
         self.headers = headers
@@ -290,7 +300,9 @@ class TokenSource:
                 token = await self._fetch_once()
             except _EndpointBusy as exc:
                 now = self.clock.monotonic()
-                remaining = (deadline if deadline is not None else started + self.policy.deadline) - now
+                remaining = (
+                    deadline if deadline is not None else started + self.policy.deadline
+                ) - now
                 decision = self.policy.decide(
                     attempt=attempt,
                     retryable=True,
@@ -342,10 +354,15 @@ class TokenSource:
             code, message, _ = common_error_fields(body)
             if fate is Fate.RETRYABLE:
                 raise _EndpointBusy(
-                    f"token endpoint answered {response.status_code}", response.status_code, response.headers
+                    f"token endpoint answered {response.status_code}",
+                    response.status_code,
+                    response.headers,
                 )
             log.error(
-                "http.token_rejected", provider=self.provider, status=response.status_code, code=code
+                "http.token_rejected",
+                provider=self.provider,
+                status=response.status_code,
+                code=code,
             )
             raise AuthFailed(
                 f"token endpoint of {self.provider} refused the credentials "
@@ -355,7 +372,9 @@ class TokenSource:
                 code=code or "TOKEN_REJECTED",
             )
         if not isinstance(body, dict) or not isinstance(body.get("access_token"), str):
-            raise _EndpointBusy("token endpoint answered without an access_token", response.status_code)
+            raise _EndpointBusy(
+                "token endpoint answered without an access_token", response.status_code
+            )
         await self.grant.update(body)
         try:
             expires_in = float(body.get("expires_in") or DEFAULT_EXPIRES_IN)

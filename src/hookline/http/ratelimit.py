@@ -65,7 +65,9 @@ class WindowStore(Protocol):
     async def aclose(self) -> None: ...
 
 
-def _earliest(history: list[float] | collections.deque[float], rules: list[Rule], now: float) -> float:
+def _earliest(
+    history: list[float] | collections.deque[float], rules: list[Rule], now: float
+) -> float:
     slot = max(now, history[-1]) if history else now
     for rule in rules:
         if len(history) >= rule.count:

@@ -54,7 +54,9 @@ class BreakerRegistry:
                 for name in missing:
                     assert providers is not None
                     store = RedisBreakerStore(redis, name, providers[name].breaker, prefix=prefix)
-                    result[name] = await CircuitBreaker(name, providers[name].breaker, store).snapshot()
+                    result[name] = await CircuitBreaker(
+                        name, providers[name].breaker, store
+                    ).snapshot()
         return [result[name] for name in sorted(result)]
 
     async def reset(

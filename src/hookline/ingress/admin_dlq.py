@@ -30,8 +30,14 @@ def summarize(topics: dict[str, str], letters: list[dlq.DeadLetter]) -> dict[str
     """Per service: its topic, how many letters, by reason and error class, and when the
     oldest and newest were written."""
     services: dict[str, dict[str, Any]] = {
-        service: {"topic": topic, "count": 0, "reasons": Counter(), "errors": Counter(),
-                  "oldest": None, "newest": None}
+        service: {
+            "topic": topic,
+            "count": 0,
+            "reasons": Counter(),
+            "errors": Counter(),
+            "oldest": None,
+            "newest": None,
+        }
         for service, topic in topics.items()
     }
     for letter in letters:

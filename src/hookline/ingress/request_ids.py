@@ -31,4 +31,3 @@ def echoing_request_id(send: Send, request_id: str) -> Send:
         await send(message)
 
     return send_with_id
-

@@ -17,7 +17,9 @@ from hookline.messages.base import MessageType
 EVENTS_TOPIC = "events.colt"
 COMMANDS_TOPIC = "commands.colt"
 
-OrderStatus = Literal["acknowledged", "in_progress", "completed", "rejected", "delayed", "cancelled"]
+OrderStatus = Literal[
+    "acknowledged", "in_progress", "completed", "rejected", "delayed", "cancelled"
+]
 ServiceStatus = Literal["provisioning", "active", "degraded", "suspended", "ceased"]
 Origin = Literal["webhook", "poll"]
 
@@ -107,9 +109,7 @@ class Address(_Data):
     street_address: str = Field(min_length=1, examples=["1 Canada Square"])
     city: str = Field(min_length=1, examples=["London"])
     postal_code: str = Field(min_length=1, examples=["E14 5AB"])
-    country: str = Field(
-        pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2.", examples=["GB"]
-    )
+    country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2.", examples=["GB"])
 
 
 class Coordinates(_Data):
@@ -414,8 +414,10 @@ class CommandFailed(_Result):
     message: str = Field(
         description="What went wrong and what to do, from Colt's status table, with Colt's "
         "own message and the field: issue pairs.",
-        examples=["Bad request - check the request parameters: Validation failed "
-                  "(services[0].termMonths: less than or equal to 120)"],
+        examples=[
+            "Bad request - check the request parameters: Validation failed "
+            "(services[0].termMonths: less than or equal to 120)"
+        ],
     )
     provider_message: str | None = Field(
         default=None, description="The error text as raised (Colt's message or hookline's)."
@@ -435,9 +437,24 @@ def _command(type_: str, model: type[BaseModel], key: str, text: str) -> Message
 
 MESSAGE_TYPES: tuple[MessageType, ...] = (
     _event("colt.order.state_changed", OrderStateChanged, "order id", "An order changed status."),
-    _event("colt.service.utilization_high", UtilizationHigh, "service id", "Peak utilization above the threshold (default 90 %)."),
-    _event("colt.service.availability_low", AvailabilityLow, "service id", "Availability below the threshold (default 99.9 %)."),
-    _event("colt.availability.checked", AvailabilityChecked, "command id", "Result of colt.availability.check."),
+    _event(
+        "colt.service.utilization_high",
+        UtilizationHigh,
+        "service id",
+        "Peak utilization above the threshold (default 90 %).",
+    ),
+    _event(
+        "colt.service.availability_low",
+        AvailabilityLow,
+        "service id",
+        "Availability below the threshold (default 99.9 %).",
+    ),
+    _event(
+        "colt.availability.checked",
+        AvailabilityChecked,
+        "command id",
+        "Result of colt.availability.check.",
+    ),
     _event("colt.quote.created", QuoteCreated, "quote id", "Result of colt.quote.create."),
     _event("colt.order.submitted", OrderSubmitted, "order id", "Result of colt.order.submit."),
     _event("colt.quote.retrieved", QuoteRetrieved, "quote id", "Result of colt.quote.get."),
@@ -445,18 +462,50 @@ MESSAGE_TYPES: tuple[MessageType, ...] = (
     _event("colt.order.cancelled", OrderCancelled, "order id", "Result of colt.order.cancel."),
     _event("colt.order.tracked", OrderTracked, "order id", "Result of colt.order.track."),
     _event("colt.service.retrieved", ServiceRetrieved, "service id", "Result of colt.service.get."),
-    _event("colt.service.usage_reported", UsageReported, "service id", "Result of colt.service.check_usage."),
-    _event("colt.service.watch_completed", WatchCompleted, "service id", "Result of colt.service.watch, when it ends."),
+    _event(
+        "colt.service.usage_reported",
+        UsageReported,
+        "service id",
+        "Result of colt.service.check_usage.",
+    ),
+    _event(
+        "colt.service.watch_completed",
+        WatchCompleted,
+        "service id",
+        "Result of colt.service.watch, when it ends.",
+    ),
     _event("colt.command.failed", CommandFailed, "command id", "A Colt command failed for good."),
-    _command("colt.availability.check", AvailabilityCheck, "command id", "Check availability at locations."),
+    _command(
+        "colt.availability.check",
+        AvailabilityCheck,
+        "command id",
+        "Check availability at locations.",
+    ),
     _command("colt.quote.create", QuoteCreate, "customer account number", "Create a quote."),
-    _command("colt.order.submit", OrderSubmit, "quote id", "Submit an order from a quote (effect-once)."),
+    _command(
+        "colt.order.submit", OrderSubmit, "quote id", "Submit an order from a quote (effect-once)."
+    ),
     _command("colt.quote.get", QuoteGet, "quote id", "Read a quote."),
     _command("colt.order.modify", OrderModify, "order id", "Change an open order."),
     _command("colt.order.cancel", OrderCancel, "order id", "Cancel an open order."),
     _command("colt.order.track", OrderTrack, "order id", "Read an order's status."),
     _command("colt.service.get", ServiceGet, "service id", "Read a service's status."),
-    _command("colt.service.check_usage", ServiceCheckUsage, "service id", "Check usage once against the thresholds."),
-    _command("colt.service.watch", ServiceWatch, "service id", "Check status and usage periodically, bounded."),
-    _command("colt.service.watch_check", WatchContinuation, "service id", "Internal: the next check of a running watch."),
+    _command(
+        "colt.service.check_usage",
+        ServiceCheckUsage,
+        "service id",
+        "Check usage once against the thresholds.",
+    ),
+    _command(
+        "colt.service.watch",
+        ServiceWatch,
+        "service id",
+        "Check status and usage periodically, bounded.",
+    ),
+    _command(
+        "colt.service.watch_check",
+        WatchContinuation,
+        "service id",
+        "Internal: the next check of a running watch.",
+    ),
 )

@@ -41,10 +41,15 @@ async def create_worker(settings: HooklineSettings) -> WorkerSpec:
                 continue
             with tracing.span(
                 f"reactor rule {outcome.rule}",
-                attributes={"hookline.rule": outcome.rule, "hookline.command_type": outcome.command.type},
+                attributes={
+                    "hookline.rule": outcome.rule,
+                    "hookline.command_type": outcome.command.type,
+                },
             ):
                 # The command continues the trace from this decision.
-                outcome.command.traceparent = tracing.current_traceparent(outcome.command.traceparent)
+                outcome.command.traceparent = tracing.current_traceparent(
+                    outcome.command.traceparent
+                )
                 await ctx.emit(outcome.command, command_topics[outcome.command.type])
             metrics.COMMANDS.labels(outcome.rule).inc()
             log.info(

@@ -86,7 +86,13 @@ class Callback:
 def _flip_char(char: str) -> str:
     # Stay inside the alphabet (hex, base64, token) so that the value still
     # parses and the verifier rejects it as a mismatch, not as malformed.
-    for alphabet in ("0123456789", "abcdef", "ABCDEF", "ghijklmnopqrstuvwxyz", "GHIJKLMNOPQRSTUVWXYZ"):
+    for alphabet in (
+        "0123456789",
+        "abcdef",
+        "ABCDEF",
+        "ghijklmnopqrstuvwxyz",
+        "GHIJKLMNOPQRSTUVWXYZ",
+    ):
         if char in alphabet:
             return alphabet[(alphabet.index(char) + 1) % len(alphabet)]
     return char
@@ -111,7 +117,9 @@ def corrupt_signature(
     query parameter the scheme added to the URL (token schemes).
     """
     if header is None:
-        added = [name for name in signed.headers if signed.headers[name] != unsigned.headers.get(name)]
+        added = [
+            name for name in signed.headers if signed.headers[name] != unsigned.headers.get(name)
+        ]
         hinted = [name for name in added if any(h in name for h in _SIGNATURE_HINTS)]
         header = hinted[0] if hinted else (added[0] if len(added) == 1 else None)
     if header is not None and header in signed.headers:

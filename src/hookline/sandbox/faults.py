@@ -49,7 +49,10 @@ class FaultSpec(BaseModel):
     def answers(self) -> bool:
         """Whether the fault answers itself; a delay-only fault lets the handler answer."""
         return (
-            self.status is not None or self.error_code is not None or self.malformed or self.disconnect
+            self.status is not None
+            or self.error_code is not None
+            or self.malformed
+            or self.disconnect
         )
 
 

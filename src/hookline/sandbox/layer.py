@@ -222,7 +222,9 @@ class SimulatorLayer:
             return
         if spec.malformed:
             body = self.fmt.sample[: len(self.fmt.sample) // 2]
-            response = Response(body, status_code=spec.status or 200, media_type=self.fmt.content_type)
+            response = Response(
+                body, status_code=spec.status or 200, media_type=self.fmt.content_type
+            )
         else:
             response = self.fmt.render_error(spec.status, spec.error_code)
             if spec.status is not None:

@@ -124,9 +124,7 @@ class Simulator:
         route = Route(path, endpoint, methods=list(methods), name=name)
         self.routes.append(SimRoute(route, idempotent))
 
-    def admin_route(
-        self, path: str, endpoint: Endpoint, methods: Iterable[str] = ("GET",)
-    ) -> None:
+    def admin_route(self, path: str, endpoint: Endpoint, methods: Iterable[str] = ("GET",)) -> None:
         """A provider-specific admin route (e.g. ``/_sim/sms/outcomes``): not counted, never faulted."""
         if not path.startswith("/_sim/"):
             raise ValueError("admin routes live under /_sim/")

@@ -50,7 +50,9 @@ class Ticker:
         try:
             await self.step()
         except Exception as exc:  # a broken step must not stop the simulator
-            log.error("sandbox.tick_failed", ticker=self.name, error=type(exc).__name__, exc_info=exc)
+            log.error(
+                "sandbox.tick_failed", ticker=self.name, error=type(exc).__name__, exc_info=exc
+            )
 
     async def _loop(self) -> None:
         while True:

@@ -6,6 +6,5 @@ service uses providers through their registry specs and family kits
 (:mod:`hookline.providers`); nothing below this layer imports it.
 """
 
-
 # One package per service; each offers ``worker.create_worker`` to ``hookline worker``.
 __all__ = ["colt", "reservation", "sms"]

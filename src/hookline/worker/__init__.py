@@ -10,7 +10,6 @@
 - :mod:`.parking`: retry tiers and dead-letter headers; :mod:`.dlq`: reading and replaying them.
 """
 
-
 from hookline.worker.commands import CommandHandlers, Failure
 from hookline.worker.handlers import Handler, HandlerContext, HandlerRegistry
 from hookline.worker.registry import WORKERS, WorkerSpec

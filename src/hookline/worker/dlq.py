@@ -99,7 +99,9 @@ async def read(
     await consumer.start()
     letters: list[DeadLetter] = []
     try:
-        await consumer.topics()  # loads metadata for every topic, so partitions_for_topic knows them
+        await (
+            consumer.topics()
+        )  # loads metadata for every topic, so partitions_for_topic knows them
         partitions = []
         for topic in service_of:
             for partition in sorted(consumer.partitions_for_topic(topic) or ()):

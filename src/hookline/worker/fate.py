@@ -226,14 +226,24 @@ class Fate:
     async def _undecodable(self, record: ConsumerRecord[bytes, bytes], exc: Exception) -> str:
         attempts, first, topic, partition, offset = history(record)
         failure = Failure(
-            type(exc).__name__, str(exc), attempts, first or now_rfc3339(), topic,
-            partition, offset,
+            type(exc).__name__,
+            str(exc),
+            attempts,
+            first or now_rfc3339(),
+            topic,
+            partition,
+            offset,
         )
         log.warning(
-            "worker.undecodable", topic=record.topic, partition=record.partition,
-            offset=record.offset, error=type(exc).__name__,
+            "worker.undecodable",
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            error=type(exc).__name__,
         )
-        await self._park(dead_letter_record(record, self.service, failure, self._dlq_topic, "undecodable"))
+        await self._park(
+            dead_letter_record(record, self.service, failure, self._dlq_topic, "undecodable")
+        )
         metrics.DEAD_LETTERED.labels(self.service, "undecodable").inc()
         return DEAD_LETTERED
 
@@ -257,8 +267,12 @@ class Fate:
             _, first, original_topic, original_partition, original_offset = history(record)
             first_failure = first_failure or first or now_rfc3339()
             bound = log.bind(
-                event_id=event.id, type=event.type, key=event.key, attempt=attempt,
-                error=type(result.error).__name__, detail=str(result.error)[:500],
+                event_id=event.id,
+                type=event.type,
+                key=event.key,
+                attempt=attempt,
+                error=type(result.error).__name__,
+                detail=str(result.error)[:500],
             )
             if not result.permanent:
                 wait = result.retry_after
@@ -274,8 +288,13 @@ class Fate:
                     continue
             await self._store.release(event.id, token)
             failure = Failure(
-                type(result.error).__name__, str(result.error), attempt, first_failure,
-                original_topic, original_partition, original_offset,
+                type(result.error).__name__,
+                str(result.error),
+                attempt,
+                first_failure,
+                original_topic,
+                original_partition,
+                original_offset,
             )
             tier = None
             if not result.permanent:
@@ -284,7 +303,9 @@ class Fate:
                 reason = "permanent" if result.permanent else "retries_exhausted"
                 if not result.permanent and self._on_exhausted is not None:
                     await self._exhausted(event, attempt, result.error)
-                await self._park(dead_letter_record(record, self.service, failure, self._dlq_topic, reason))
+                await self._park(
+                    dead_letter_record(record, self.service, failure, self._dlq_topic, reason)
+                )
                 metrics.DEAD_LETTERED.labels(self.service, reason).inc()
                 bound.warning("worker.dead_lettered", reason=reason, topic=self._dlq_topic)
                 return DEAD_LETTERED
@@ -301,9 +322,7 @@ class Fate:
             await self._on_exhausted(event, context, error)
         except Exception as exc:
             # The record still goes to the DLQ; a failing hook must not keep it cycling.
-            log.warning(
-                "worker.exhausted_hook_failed", event_id=event.id, error=type(exc).__name__
-            )
+            log.warning("worker.exhausted_hook_failed", event_id=event.id, error=type(exc).__name__)
 
     async def _attempt(
         self,
@@ -391,8 +410,12 @@ class Fate:
         # Not one of ours: treat as retryable, but keep the traceback for whoever fixes it.
         # Called from the except clause, so the traceback is still the current exception.
         log.exception(
-            "worker.handler_crashed", event_id=event.id, type=event.type, key=event.key,
-            attempt=attempt, error=type(exc).__name__,
+            "worker.handler_crashed",
+            event_id=event.id,
+            type=event.type,
+            key=event.key,
+            attempt=attempt,
+            error=type(exc).__name__,
         )
         return _Attempted(exc, False, None)
 
@@ -404,6 +427,8 @@ class Fate:
                 await self._publish([record])
                 return
             except PublishError as exc:
-                log.warning("worker.park_failed", topic=record.topic, error=str(exc), wait_seconds=wait)
+                log.warning(
+                    "worker.park_failed", topic=record.topic, error=str(exc), wait_seconds=wait
+                )
                 await asyncio.sleep(wait)
                 wait = min(wait * 2, 5.0)

@@ -113,8 +113,13 @@ def history(record: ConsumerRecord[bytes, bytes]) -> tuple[int, str | None, str,
     partition = header(headers, H_ORIGINAL_PARTITION)
     offset = header(headers, H_ORIGINAL_OFFSET)
     if topic is None or partition is None or offset is None:
-        return (int(attempts or 0), first.decode() if first else None, record.topic,
-                record.partition, record.offset)
+        return (
+            int(attempts or 0),
+            first.decode() if first else None,
+            record.topic,
+            record.partition,
+            record.offset,
+        )
     return (
         int(attempts or 0),
         first.decode() if first else None,

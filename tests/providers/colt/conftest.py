@@ -63,8 +63,11 @@ def colt_settings(
         },
         "timeout_seconds": 5,
         # The guide's table, scaled down 100x so tests stay fast.
-        "retry": {"max_attempts": 3, "inline_max_delay_ms": 2000,
-                  "status_delays_ms": {0: 50, 429: 600, 502: 100, 503: 300, 504: 100}},
+        "retry": {
+            "max_attempts": 3,
+            "inline_max_delay_ms": 2000,
+            "status_delays_ms": {0: 50, 429: 600, 502: 100, 503: 300, 504: 100},
+        },
         "breaker": {"failure_threshold": 50},
         # The ingress's health probe would add token fetches and reads that these
         # tests count at the simulator (tests/ingress/test_provider_health.py probes).
@@ -72,20 +75,44 @@ def colt_settings(
         **overrides.pop("provider", {}),
     }
     return {
-        "kafka": {"bootstrap_servers": bootstrap, "topic_prefix": f"c{uuid.uuid4().hex[:10]}",
-                  "partitions": 3, "request_timeout_ms": 5000, "idempotence": "off"},
+        "kafka": {
+            "bootstrap_servers": bootstrap,
+            "topic_prefix": f"c{uuid.uuid4().hex[:10]}",
+            "partitions": 3,
+            "request_timeout_ms": 5000,
+            "idempotence": "off",
+        },
         "redis_url": redis_url,
         "server": {"port": ingress_port},
-        "sources": {"colt": {"provider": "colt", "verify": {
-            "scheme": "hmac", "header": "X-Colt-Signature", "algorithm": "sha256", "encoding": "hex",
-            "prefix": "", "timestamp_header": "X-Colt-Timestamp", "secrets": [WEBHOOK_SECRET],
-            "tolerance_seconds": 300}}},
+        "sources": {
+            "colt": {
+                "provider": "colt",
+                "verify": {
+                    "scheme": "hmac",
+                    "header": "X-Colt-Signature",
+                    "algorithm": "sha256",
+                    "encoding": "hex",
+                    "prefix": "",
+                    "timestamp_header": "X-Colt-Timestamp",
+                    "secrets": [WEBHOOK_SECRET],
+                    "tolerance_seconds": 300,
+                },
+            }
+        },
         "providers": {"colt": provider},
         "worker": worker,
-        "sandbox": {"ingress_url": f"http://127.0.0.1:{ingress_port}", "providers": {"colt": {
-            "port": sim_port, "tick_ms": overrides.pop("tick_ms", 60_000),
-            "token_ttl_seconds": overrides.pop("token_ttl_seconds", 3600),
-            "callback_secret": WEBHOOK_SECRET, **overrides.pop("sandbox_extra", {})}}},
+        "sandbox": {
+            "ingress_url": f"http://127.0.0.1:{ingress_port}",
+            "providers": {
+                "colt": {
+                    "port": sim_port,
+                    "tick_ms": overrides.pop("tick_ms", 60_000),
+                    "token_ttl_seconds": overrides.pop("token_ttl_seconds", 3600),
+                    "callback_secret": WEBHOOK_SECRET,
+                    **overrides.pop("sandbox_extra", {}),
+                }
+            },
+        },
         **overrides,
     }
 
@@ -123,18 +150,25 @@ class ColtStack:
         event_id: str = response.json()["event_id"]
         return event_id
 
-    async def command(self, type_: str, data: dict[str, Any], subject: str | None = None) -> CloudEvent:
+    async def command(
+        self, type_: str, data: dict[str, Any], subject: str | None = None
+    ) -> CloudEvent:
         """Publish a command on commands.colt as a downstream service would."""
         event = make_event(source="/tests/downstream", type=type_, subject=subject, data=data)
         await produce(self.bootstrap, self.topics.commands("colt"), [event])
         return event
 
     async def events(self, topic: str | None = None, timeout: float = 1.0) -> list[CloudEvent]:
-        records = await consume_all(self.bootstrap, topic or self.topics.events("colt"), timeout=timeout)
+        records = await consume_all(
+            self.bootstrap, topic or self.topics.events("colt"), timeout=timeout
+        )
         return [CloudEvent.from_json(r.value) for r in records]
 
     async def wait_for(
-        self, check: Callable[[list[CloudEvent]], bool], topic: str | None = None, timeout: float = 30.0
+        self,
+        check: Callable[[list[CloudEvent]], bool],
+        topic: str | None = None,
+        timeout: float = 30.0,
     ) -> list[CloudEvent]:
         """Read the topic again until ``check`` holds for its events."""
         loop = asyncio.get_running_loop()
@@ -164,7 +198,9 @@ def start_colt(broker: EmbeddedBroker, redis_server: RedisServer) -> StartColt:
         wrap: Callable[[Any], Any] | None = None, **overrides: Any
     ) -> AsyncIterator[ColtStack]:
         sim_port, ingress_port = free_port(), free_port()
-        raw = colt_settings(broker.bootstrap_servers, redis_server.url, sim_port, ingress_port, **overrides)
+        raw = colt_settings(
+            broker.bootstrap_servers, redis_server.url, sim_port, ingress_port, **overrides
+        )
         settings = prepare(HooklineSettings.model_validate(raw), names())
         sim_app = create_simulator(settings, settings.sandbox.providers["colt"])
         await create_topics(

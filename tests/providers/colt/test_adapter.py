@@ -22,8 +22,14 @@ RECEIVED = datetime(2025, 3, 21, 10, 0, 9, tzinfo=UTC)
 def raw(payload: Any, headers: dict[str, str] | None = None) -> RawWebhook:
     body = json.dumps(payload).encode()
     return RawWebhook(
-        source="colt", provider="colt", body=body, content_type="application/json",
-        headers=Headers(headers or {}), query={}, received_at=RECEIVED, payload=payload,
+        source="colt",
+        provider="colt",
+        body=body,
+        content_type="application/json",
+        headers=Headers(headers or {}),
+        query={},
+        received_at=RECEIVED,
+        payload=payload,
     )
 
 
@@ -41,7 +47,11 @@ def test_order_state_changed_is_keyed_by_order_with_primary_contact_in_e164() ->
     assert event.id == event_id("/hookline/sources/colt", "ORD-100234:completed")
     assert event.time == datetime(2025, 3, 20, 16, 2, 11, tzinfo=UTC)
     data = OrderStateChanged.model_validate(event.data)
-    assert (data.previous_status, data.status, data.percent_complete) == ("in_progress", "completed", 100)
+    assert (data.previous_status, data.status, data.percent_complete) == (
+        "in_progress",
+        "completed",
+        100,
+    )
     assert data.service_id == "SVC-ETHERNET-123456"
     assert data.technical_contact is not None
     assert data.technical_contact.phone == "+442079460958"
@@ -51,10 +61,22 @@ def test_order_state_changed_is_keyed_by_order_with_primary_contact_in_e164() ->
 @pytest.mark.parametrize(
     ("name", "type_", "subject", "field", "value", "threshold"),
     [
-        ("service-alert-utilization", "colt.service.utilization_high", "SVC-ETHERNET-123456",
-         "peak_utilization_percent", 93.4, 90.0),
-        ("service-alert-availability", "colt.service.availability_low", "SVC-ETHERNET-FLAKY-7",
-         "availability_percent", 99.5, 99.9),
+        (
+            "service-alert-utilization",
+            "colt.service.utilization_high",
+            "SVC-ETHERNET-123456",
+            "peak_utilization_percent",
+            93.4,
+            90.0,
+        ),
+        (
+            "service-alert-availability",
+            "colt.service.availability_low",
+            "SVC-ETHERNET-FLAKY-7",
+            "availability_percent",
+            99.5,
+            99.9,
+        ),
     ],
 )
 def test_service_alerts_become_threshold_events(
@@ -94,9 +116,17 @@ def test_event_id_header_is_used_when_the_body_has_none() -> None:
     [
         [],
         {"eventType": "order.state_changed", "data": {}},
-        {"eventId": "e1", "eventType": "order.state_changed", "data": {"orderId": "O1", "status": "lost"}},
+        {
+            "eventId": "e1",
+            "eventType": "order.state_changed",
+            "data": {"orderId": "O1", "status": "lost"},
+        },
         {"eventId": "e1", "eventType": "order.exploded", "data": {}},
-        {"eventId": "e1", "eventType": "service.alert", "data": {"serviceId": "S", "alertType": "latency", "value": 1}},
+        {
+            "eventId": "e1",
+            "eventType": "service.alert",
+            "data": {"serviceId": "S", "alertType": "latency", "value": 1},
+        },
     ],
 )
 def test_invalid_notifications_raise_normalization_error(payload: Any) -> None:
@@ -107,8 +137,14 @@ def test_invalid_notifications_raise_normalization_error(payload: Any) -> None:
 
 @pytest.mark.parametrize(
     ("phone", "e164"),
-    [("+44 20 7946 0958", "+442079460958"), ("+1 (415) 555-0100", "+14155550100"),
-     ("0044 20 7946 0958", "+442079460958"), ("020 7946 0958", None), ("", None), (None, None)],
+    [
+        ("+44 20 7946 0958", "+442079460958"),
+        ("+1 (415) 555-0100", "+14155550100"),
+        ("0044 20 7946 0958", "+442079460958"),
+        ("020 7946 0958", None),
+        ("", None),
+        (None, None),
+    ],
 )
 def test_phone_numbers_are_normalized_to_e164(phone: str | None, e164: str | None) -> None:
     """Contact phones with spacing become E.164; national numbers become null."""

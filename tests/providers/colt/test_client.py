@@ -27,13 +27,21 @@ def policy() -> RetryPolicy:
     )
 
 
-def answer(status: int, body: object = None, headers: dict[str, str] | None = None) -> httpx.Response:
+def answer(
+    status: int, body: object = None, headers: dict[str, str] | None = None
+) -> httpx.Response:
     return httpx.Response(status, json=body, headers=headers)
 
 
 @pytest.mark.parametrize(
     ("status", "first", "second"),
-    [(429, 60.0, 120.0), (502, 10.0, 20.0), (503, 30.0, 60.0), (504, 10.0, 20.0), (None, 5.0, 10.0)],
+    [
+        (429, 60.0, 120.0),
+        (502, 10.0, 20.0),
+        (503, 30.0, 60.0),
+        (504, 10.0, 20.0),
+        (None, 5.0, 10.0),
+    ],
 )
 def test_retry_delays_follow_the_guide(status: int | None, first: float, second: float) -> None:
     """Delay before retry n is base × 2^(n−1) with the guide's per-status bases."""
@@ -65,8 +73,17 @@ def test_rate_limit_reset_header_sets_the_delay() -> None:
 
 @pytest.mark.parametrize(
     ("status", "retryable"),
-    [(400, False), (403, False), (404, False), (409, False), (500, False),
-     (429, True), (502, True), (503, True), (504, True)],
+    [
+        (400, False),
+        (403, False),
+        (404, False),
+        (409, False),
+        (500, False),
+        (429, True),
+        (502, True),
+        (503, True),
+        (504, True),
+    ],
 )
 def test_status_classes(status: int, retryable: bool) -> None:
     """4xx and 500 are permanent; 429, 502, 503 and 504 retry."""
@@ -76,8 +93,13 @@ def test_status_classes(status: int, retryable: bool) -> None:
 
 def test_validation_error_keeps_code_and_field_details() -> None:
     """A 400 reports Colt's code, message and field: issue pairs."""
-    body = {"error": {"code": "INVALID_REQUEST", "message": "Validation failed",
-                      "details": [{"field": "locations[0].address.postalCode", "issue": "required"}]}}
+    body = {
+        "error": {
+            "code": "INVALID_REQUEST",
+            "message": "Validation failed",
+            "details": [{"field": "locations[0].address.postalCode", "issue": "required"}],
+        }
+    }
     error = COLT_ERRORS.classify(answer(400, body))
     assert isinstance(error, PermanentError)
     assert error.code == "INVALID_REQUEST"
@@ -88,12 +110,21 @@ def test_validation_error_keeps_code_and_field_details() -> None:
 def test_order_body_maps_snake_case_and_defaults_the_delivery_date() -> None:
     """The command's snake_case becomes Colt's camelCase; no date means today + 30 days."""
     command = m.OrderSubmit(
-        quote_id="Q-1", purchase_order_number="PO-1",
+        quote_id="Q-1",
+        purchase_order_number="PO-1",
         technical_contacts=[m.Contact(name="J", email="j@example.com", phone="+44 20 7946 0958")],
-        site_access={"endpoint_a": m.SiteAccess(access_hours="24x7", contact_name="A", contact_phone="+1")},
+        site_access={
+            "endpoint_a": m.SiteAccess(access_hours="24x7", contact_name="A", contact_phone="+1")
+        },
     )
     body = order_body(command, date(2025, 3, 1))
     assert body["requestedDeliveryDate"] == "2025-03-31"
     assert body["technicalContacts"][0]["role"] == "primary"
-    assert body["siteAccess"] == {"endpointA": {"accessHours": "24x7", "restrictions": "None",
-                                                "contactName": "A", "contactPhone": "+1"}}
+    assert body["siteAccess"] == {
+        "endpointA": {
+            "accessHours": "24x7",
+            "restrictions": "None",
+            "contactName": "A",
+            "contactPhone": "+1",
+        }
+    }

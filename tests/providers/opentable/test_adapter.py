@@ -23,7 +23,11 @@ class TestOpenTableAdapter(AdapterContract):
         [event] = self.deliver(self.sample("reservation-cancelled"))
         assert event.data["status"] == "cancelled"
         assert event.data["cancellation"] == {"by": "diner", "reason": "plans changed"}
-        assert event.data["venue"] == {"id": "rest_001", "name": "Trattoria Uno", "kind": "restaurant"}
+        assert event.data["venue"] == {
+            "id": "rest_001",
+            "name": "Trattoria Uno",
+            "kind": "restaurant",
+        }
         assert event.data["confirmation"] == "OT-482913"
 
     def test_modified_lists_changes_and_reminder_hours(self) -> None:

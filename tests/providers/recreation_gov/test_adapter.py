@@ -23,7 +23,11 @@ class TestRecreationGovAdapter(AdapterContract):
         """date/end_date are the stay, party_size is adults + children, reserved reads confirmed."""
         [event] = self.deliver(self.sample("reservation-created"))
         data = event.data
-        assert (data["date"], data["end_date"], data["site_id"]) == ("2025-06-01", "2025-06-03", "A12")
+        assert (data["date"], data["end_date"], data["site_id"]) == (
+            "2025-06-01",
+            "2025-06-03",
+            "A12",
+        )
         assert data["party_size"] == 4
         assert data["status"] == "confirmed"
         assert data["venue"] == {"id": "232447", "name": "Pine Flat", "kind": "campground"}
@@ -32,7 +36,10 @@ class TestRecreationGovAdapter(AdapterContract):
     def test_cancellation_carries_the_refund(self) -> None:
         """cancelled carries the reason and the refund."""
         [event] = self.deliver(self.sample("reservation-cancelled"))
-        assert event.data["cancellation"] == {"reason": "fire closure", "refund": {"amount": 60.0, "currency": "USD"}}
+        assert event.data["cancellation"] == {
+            "reason": "fire closure",
+            "refund": {"amount": 60.0, "currency": "USD"},
+        }
         assert event.data["status"] == "cancelled"
 
     def test_missing_reservation_object_is_refused(self) -> None:

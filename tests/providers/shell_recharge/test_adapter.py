@@ -37,7 +37,13 @@ class TestShellRechargeAdapter(AdapterContract):
         data = event.data
         assert data["energy_kwh"] == 42.7
         assert data["duration_seconds"] == 38 * 60
-        assert data["cost"] == {"amount": 18.08, "currency": "USD", "energy": 17.08, "time": 0, "session_fee": 1.0}
+        assert data["cost"] == {
+            "amount": 18.08,
+            "currency": "USD",
+            "energy": 17.08,
+            "time": 0,
+            "session_fee": 1.0,
+        }
         assert data["driver"]["phone"] == "+15555550199"
         assert data["reservation_id"] == "sr_res_1a2b"
 

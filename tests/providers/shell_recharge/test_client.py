@@ -15,8 +15,13 @@ from tests.services.reservation.loop import create_data
 
 def _body(**over: Any) -> dict[str, Any]:
     data = create_data("shell_recharge", 0)
-    body = {"station_id": data["venue_id"], "connector_id": data["connector_id"], "start_time": data["start_time"],
-            "duration_minutes": data["duration_minutes"], "vehicle": data["vehicle"]}
+    body = {
+        "station_id": data["venue_id"],
+        "connector_id": data["connector_id"],
+        "start_time": data["start_time"],
+        "duration_minutes": data["duration_minutes"],
+        "vehicle": data["vehicle"],
+    }
     vehicle = over.pop("vehicle", {})
     body["vehicle"] = {**body["vehicle"], **vehicle}
     return {**body, **over}
@@ -26,13 +31,19 @@ def _body(**over: Any) -> dict[str, Any]:
     ("over", "code", "status"),
     [
         ({"station_id": "shell_ev_404"}, "STATION_NOT_FOUND", 404),
-        ({"connector_id": "conn_003", "vehicle": {"connector_type": "Type2"}}, "CONNECTOR_UNAVAILABLE", 409),
+        (
+            {"connector_id": "conn_003", "vehicle": {"connector_type": "Type2"}},
+            "CONNECTOR_UNAVAILABLE",
+            409,
+        ),
         ({"connector_id": "conn_002"}, "VEHICLE_INCOMPATIBLE", 422),
         ({"vehicle": {"driver_email": "nopay@example.com"}}, "PAYMENT_REQUIRED", 402),
         ({"duration_minutes": 241}, "MAX_DURATION_EXCEEDED", 422),
     ],
 )
-async def test_reservation_errors_carry_the_provider_code(over: dict[str, Any], code: str, status: int) -> None:
+async def test_reservation_errors_carry_the_provider_code(
+    over: dict[str, Any], code: str, status: int
+) -> None:
     """Each docs/providers/shell_recharge.md#simulator trigger answers its code; the client raises it once, without inline retries."""
     async with direct("shell_recharge") as sr:
         with pytest.raises(ProviderRejected) as refused:
@@ -49,7 +60,9 @@ async def test_overlapping_reservation_conflicts_until_cancelled() -> None:
         with pytest.raises(Rejected) as refused:
             await sr.client.reserve(_body(), idempotency_key="b")
         assert refused.value.code == "RESERVATION_CONFLICT"
-        assert (await sr.client.cancel_reservation(first.reservation_id, idempotency_key="c")).status == "cancelled"
+        assert (
+            await sr.client.cancel_reservation(first.reservation_id, idempotency_key="c")
+        ).status == "cancelled"
         assert (await sr.client.reserve(_body(), idempotency_key="d")).status == "reserved"
 
 
@@ -69,7 +82,9 @@ async def test_session_charges_then_stops_with_a_receipt() -> None:
         assert status.status == "charging" and status.power_kw == 150.0
         receipt = await sr.client.stop(started.session_id, idempotency_key="t")
         again = await sr.client.stop(started.session_id, idempotency_key="t2")
-        assert receipt.energy_kwh >= 5 and receipt.cost.total == pytest.approx(receipt.cost.energy + 1.0)
+        assert receipt.energy_kwh >= 5 and receipt.cost.total == pytest.approx(
+            receipt.cost.energy + 1.0
+        )
         assert again.model_dump() == receipt.model_dump()
         assert (await sr.client.session(started.session_id)).status == "completed"
 
@@ -85,8 +100,12 @@ async def test_unknown_session_is_invalid_session() -> None:
 async def test_stations_filter_by_connector_and_power() -> None:
     """Station search filters connectors by type, power and availability, with pricing."""
     async with direct("shell_recharge") as sr:
-        stations = await sr.client.stations(connector_type="CCS", min_power_kw=300, available_only="true")
+        stations = await sr.client.stations(
+            connector_type="CCS", min_power_kw=300, available_only="true"
+        )
         assert [s["station_id"] for s in stations] == ["shell_ev_002"]
         assert stations[0]["pricing"]["per_kwh"] == 0.4
-        free = await sr.client.availability("shell_ev_001", connector_id="conn_003", duration_minutes=30)
+        free = await sr.client.availability(
+            "shell_ev_001", connector_id="conn_003", duration_minutes=30
+        )
         assert free["available"] is False

@@ -66,8 +66,15 @@ async def test_sigkill_between_submit_and_done_leaves_one_order(
         raw: dict[str, Any] = {**colt.raw_settings, "observability": {"log_level": "warning"}}
         config.write_text(yaml.safe_dump(raw))
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "hookline", "--config", str(config), "worker", "colt",
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+            sys.executable,
+            "-m",
+            "hookline",
+            "--config",
+            str(config),
+            "worker",
+            "colt",
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
         )
         try:
             command = await colt.command("colt.order.submit", {"quote_id": quote.subject, **ORDER})

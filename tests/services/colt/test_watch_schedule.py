@@ -19,12 +19,12 @@ def pending(due_in: float, via_tier: bool = False) -> WatchContinuation:
 @pytest.mark.parametrize(
     ("due_in", "via_tier", "kind", "tier", "wait"),
     [
-        (300, False, "hop", "1m", 0),     # never overshoot: the longest tier not beyond the wait
+        (300, False, "hop", "1m", 0),  # never overshoot: the longest tier not beyond the wait
         (700, True, "hop", "10m", 0),
         (45, True, "hop", "10s", 0),
-        (8, True, "return", None, 0),     # back to commands.colt to run with a full retry budget
-        (8, False, "check", None, 8),     # short rest: sleep it in the handler
-        (-5, False, "check", None, 0),    # overdue: run now
+        (8, True, "return", None, 0),  # back to commands.colt to run with a full retry budget
+        (8, False, "check", None, 8),  # short rest: sleep it in the handler
+        (-5, False, "check", None, 0),  # overdue: run now
     ],
 )
 def test_steps(due_in: float, via_tier: bool, kind: str, tier: str | None, wait: float) -> None:

@@ -22,10 +22,20 @@ from hookline.signatures.base import Headers
 RECEIVED = datetime(2030, 1, 1, tzinfo=UTC)
 
 
-def raw(source: str, provider: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> RawWebhook:
+def raw(
+    source: str, provider: str, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> RawWebhook:
     encoded = json.dumps(body).encode()
-    return RawWebhook(source=source, provider=provider, body=encoded, content_type="application/json",
-                      headers=Headers(headers or {}), query={}, received_at=RECEIVED, payload=json.loads(encoded))
+    return RawWebhook(
+        source=source,
+        provider=provider,
+        body=encoded,
+        content_type="application/json",
+        headers=Headers(headers or {}),
+        query={},
+        received_at=RECEIVED,
+        payload=json.loads(encoded),
+    )
 
 
 class AdapterContract:
@@ -37,7 +47,9 @@ class AdapterContract:
     id_header: ClassVar[str | None] = None
     id_field: ClassVar[str] = "id"
 
-    def deliver(self, body: dict[str, Any], event_id: str | None = "evt_test_1") -> list[CloudEvent]:
+    def deliver(
+        self, body: dict[str, Any], event_id: str | None = "evt_test_1"
+    ) -> list[CloudEvent]:
         headers = {}
         if self.id_header and event_id is not None:
             headers[self.id_header] = event_id
@@ -71,7 +83,9 @@ class AdapterContract:
         [again] = self.deliver(body, "evt_same")
         [other] = self.deliver(body, "evt_other")
         assert first.id == again.id != other.id
-        assert first.id == str(uuid.uuid5(uuid.NAMESPACE_URL, f"/hookline/sources/{self.source}/evt_same"))
+        assert first.id == str(
+            uuid.uuid5(uuid.NAMESPACE_URL, f"/hookline/sources/{self.source}/evt_same")
+        )
         assert first.providereventid == "evt_same"
 
     def test_event_time_is_the_providers(self) -> None:

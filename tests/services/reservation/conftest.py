@@ -16,7 +16,9 @@ from tests.support.servers import RedisServer
 
 
 @pytest.fixture(scope="module")
-async def rloop(broker: EmbeddedBroker, redis_server: RedisServer) -> AsyncIterator[ReservationLoop]:
+async def rloop(
+    broker: EmbeddedBroker, redis_server: RedisServer
+) -> AsyncIterator[ReservationLoop]:
     """The whole reservation loop, with the worker running."""
     async with reservation_loop(broker.bootstrap_servers, redis_url=redis_server.url) as loop:
         yield loop

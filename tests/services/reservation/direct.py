@@ -24,7 +24,11 @@ from hookline.providers.simulators import SIMULATORS
 from tests.services.reservation.loop import PLATFORMS, raw_settings
 from tests.support.servers import serve
 
-CLIENTS = {"opentable": opentable, "recreation_gov": recreation_gov, "shell_recharge": shell_recharge}
+CLIENTS = {
+    "opentable": opentable,
+    "recreation_gov": recreation_gov,
+    "shell_recharge": shell_recharge,
+}
 ERRORS = {name: module.ERRORS for name, module in CLIENTS.items()}
 
 
@@ -54,16 +58,26 @@ def _client(platform: str, api: ApiClient, provider: ProviderSettings) -> Any:
 
 
 @contextlib.asynccontextmanager
-async def direct(platform: str, *, provider_overrides: dict[str, Any] | None = None,
-                 sim_overrides: dict[str, Any] | None = None) -> AsyncIterator[Direct]:
+async def direct(
+    platform: str,
+    *,
+    provider_overrides: dict[str, Any] | None = None,
+    sim_overrides: dict[str, Any] | None = None,
+) -> AsyncIterator[Direct]:
     """Serve ``platform``'s simulator and yield its client (``provider_overrides`` change the client's settings)."""
     ports = {name: free_port() for name in ("ingress", *PLATFORMS)}
     raw = raw_settings("127.0.0.1:1", ports, redis_url=None)
-    sim_raw = {k: v for k, v in raw["sandbox"]["providers"][platform].items() if k != "callback_secret"}
+    sim_raw = {
+        k: v for k, v in raw["sandbox"]["providers"][platform].items() if k != "callback_secret"
+    }
     raw["sandbox"]["providers"][platform] = {**sim_raw, **(sim_overrides or {})}
     provider_raw = raw["providers"][platform]
     for key, value in (provider_overrides or {}).items():
-        provider_raw[key] = {**provider_raw[key], **value} if isinstance(value, dict) and key in provider_raw else value
+        provider_raw[key] = (
+            {**provider_raw[key], **value}
+            if isinstance(value, dict) and key in provider_raw
+            else value
+        )
     settings = HooklineSettings.model_validate(raw)
     app = SIMULATORS[platform](settings, settings.sandbox.providers[platform])
     provider = with_defaults(CLIENTS[platform].CLIENT_DEFAULTS, settings.providers[platform])

@@ -34,7 +34,9 @@ def _start(config: Path, log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "hookline", "--config", str(config), "worker", "reservation"],
-            cwd=ROOT, stdout=out, stderr=out,
+            cwd=ROOT,
+            stdout=out,
+            stderr=out,
         )
 
 
@@ -61,7 +63,9 @@ async def test_sigkilled_worker_creates_each_reservation_once(
     """Creates interleaved across OpenTable, Recreation.gov and Shell, worker SIGKILLed twice mid-stream:
     every command succeeds, each simulator holds exactly one reservation per create command, and
     only creates in flight at a kill reach a simulator twice."""
-    async with reservation_loop(broker.bootstrap_servers, redis_url=redis_server.url, worker=False) as loop:
+    async with reservation_loop(
+        broker.bootstrap_servers, redis_url=redis_server.url, worker=False
+    ) as loop:
         raw = dict(loop.raw)
         raw["worker"] = {**raw["worker"], "concurrency": CONCURRENCY}
         config = tmp_path / "hookline.yaml"
@@ -69,16 +73,23 @@ async def test_sigkilled_worker_creates_each_reservation_once(
         log = tmp_path / "worker.log"
         # Every create waits 120 ms at the simulator, so kills land with calls in flight.
         for platform in PLATFORMS:
-            await loop.fault(platform, path=CREATE_PATH[platform], method="POST", delay_ms=120, count=0)
-        commands = [loop.command("reservation.create", create_data(platform, n))
-                    for n in range(PER_PLATFORM) for platform in PLATFORMS]
+            await loop.fault(
+                platform, path=CREATE_PATH[platform], method="POST", delay_ms=120, count=0
+            )
+        commands = [
+            loop.command("reservation.create", create_data(platform, n))
+            for n in range(PER_PLATFORM)
+            for platform in PLATFORMS
+        ]
         total = len(commands)
 
         process = _start(config, log)
         try:
             await loop.send(*commands)
             for kill in range(1, KILLS + 1):
-                await _until(lambda k=kill: len(_results(loop)) >= total * k // (KILLS + 2), 60, "progress")
+                await _until(
+                    lambda k=kill: len(_results(loop)) >= total * k // (KILLS + 2), 60, "progress"
+                )
                 process.send_signal(signal.SIGKILL)
                 process.wait(10)
                 process = _start(config, log)
@@ -92,7 +103,9 @@ async def test_sigkilled_worker_creates_each_reservation_once(
 
         results = _results(loop)
         assert set(results) == {c.id for c in commands}
-        failed = [e.data for events in results.values() for e in events if e.type.endswith(".failed")]
+        failed = [
+            e.data for events in results.values() for e in events if e.type.endswith(".failed")
+        ]
         assert not failed, failed
         repeats = 0
         for platform in PLATFORMS:
@@ -100,7 +113,9 @@ async def test_sigkilled_worker_creates_each_reservation_once(
             # A command whose result was written twice (crash before done) wrote the same event twice.
             ids = {cid: {e.data["reservation_id"] for e in results[cid]} for cid in mine}
             assert all(len(r) == 1 for r in ids.values()), ids
-            assert all(e.type == "reservation.command.succeeded" for cid in mine for e in results[cid])
+            assert all(
+                e.type == "reservation.command.succeeded" for cid in mine for e in results[cid]
+            )
             state = await loop.state(platform)
             held = set(state["entities"]["reservations"])
             assert held == {next(iter(r)) for r in ids.values()}
@@ -110,8 +125,12 @@ async def test_sigkilled_worker_creates_each_reservation_once(
         # `concurrency` of them) may reach a simulator twice: the simulators' replay
         # by Idempotency-Key would hide any other repeat, so count them.
         bound = KILLS * CONCURRENCY
-        print(f"\nreservation crash test: {total} creates, {KILLS} SIGKILLs, "
-              f"{repeats} Idempotency-Key replays at the simulators (at most {bound} allowed)")
-        assert repeats <= bound, f"{repeats} replays, more than the {bound} creates in flight at the kills"
+        print(
+            f"\nreservation crash test: {total} creates, {KILLS} SIGKILLs, "
+            f"{repeats} Idempotency-Key replays at the simulators (at most {bound} allowed)"
+        )
+        assert repeats <= bound, (
+            f"{repeats} replays, more than the {bound} creates in flight at the kills"
+        )
         with contextlib.suppress(FileNotFoundError):
             assert "Traceback" not in log.read_text()

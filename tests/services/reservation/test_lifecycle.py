@@ -55,9 +55,11 @@ async def test_modify_changes_the_reservation(rloop: ReservationLoop, platform: 
     """modify → succeeded with the new values, and reservation.booking.modified lists from → to."""
     reservation_id, created = await _created(rloop, platform, 2)
     changes = modify_changes(platform, created)
-    command = rloop.command("reservation.modify",
-                            {"provider": platform, "reservation_id": reservation_id, "changes": changes},
-                            key=reservation_id)
+    command = rloop.command(
+        "reservation.modify",
+        {"provider": platform, "reservation_id": reservation_id, "changes": changes},
+        key=reservation_id,
+    )
     await rloop.send(command)
     result = await rloop.result(command)
     assert result.type == "reservation.command.succeeded", result.data
@@ -72,9 +74,11 @@ async def test_modify_changes_the_reservation(rloop: ReservationLoop, platform: 
 async def test_cancel_arrives_as_booking_cancelled(rloop: ReservationLoop, platform: str) -> None:
     """cancel → the provider's cancellation webhook → reservation.booking.cancelled, after the created event."""
     reservation_id, _ = await _created(rloop, platform, 3)
-    command = rloop.command("reservation.cancel",
-                            {"provider": platform, "reservation_id": reservation_id, "reason": "plans changed"},
-                            key=reservation_id)
+    command = rloop.command(
+        "reservation.cancel",
+        {"provider": platform, "reservation_id": reservation_id, "reason": "plans changed"},
+        key=reservation_id,
+    )
     await rloop.send(command)
     result = await rloop.result(command)
     assert result.type == "reservation.command.succeeded"
@@ -100,7 +104,9 @@ def _conflicting(platform: str) -> tuple[list[dict], str]:
     return [create_data(platform, 5), create_data(platform, 5)], "RESERVATION_CONFLICT"
 
 
-async def test_exhausted_availability_is_dead_lettered_without_retry(rloop: ReservationLoop, platform: str) -> None:
+async def test_exhausted_availability_is_dead_lettered_without_retry(
+    rloop: ReservationLoop, platform: str
+) -> None:
     """When availability runs out the provider's permanent code goes to the result and the DLQ; one call only."""
     datas, code = _conflicting(platform)
     *first, last = [rloop.command("reservation.create", d) for d in datas]
@@ -124,9 +130,13 @@ async def test_exhausted_availability_is_dead_lettered_without_retry(rloop: Rese
     assert await rloop.create_calls(platform) == calls + 1
 
 
-async def test_retryable_error_is_retried_then_handled(rloop: ReservationLoop, platform: str) -> None:
+async def test_retryable_error_is_retried_then_handled(
+    rloop: ReservationLoop, platform: str
+) -> None:
     """Three failed attempts (the client's whole budget) → the worker retries → one reservation, no DLQ."""
-    spec = {"error_code": "CONNECTOR_UNAVAILABLE"} if platform == "shell_recharge" else {"status": 503}
+    spec = (
+        {"error_code": "CONNECTOR_UNAVAILABLE"} if platform == "shell_recharge" else {"status": 503}
+    )
     await rloop.fault(platform, path=_create_path(platform), method="POST", count=3, **spec)
     calls = await rloop.create_calls(platform)
     command = rloop.command("reservation.create", create_data(platform, 7))
@@ -136,8 +146,11 @@ async def test_retryable_error_is_retried_then_handled(rloop: ReservationLoop, p
     assert await rloop.create_calls(platform) == calls + 4
     state = await rloop.state(platform)
     assert state["faults"]["active"] == []
-    mine = [r for r in state["entities"]["reservations"].values()
-            if r["reservation_id"] == result.data["reservation_id"]]
+    mine = [
+        r
+        for r in state["entities"]["reservations"].values()
+        if r["reservation_id"] == result.data["reservation_id"]
+    ]
     assert len(mine) == 1
     assert not [r for r in await rloop.dead_letters(timeout=1.0) if r.key == command.key.encode()]
     await rloop.booking("reservation.booking.created", result.data["reservation_id"])

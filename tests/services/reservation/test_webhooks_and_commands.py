@@ -30,8 +30,12 @@ async def test_a_redelivered_reminder_is_one_event(rloop: ReservationLoop, platf
     assert [e.type for e in rloop.of(reservation_id)].count("reservation.booking.reminder") == 1
 
 
-@pytest.mark.parametrize(("platform", "by"), [("opentable", "restaurant"), ("recreation_gov", "facility")])
-async def test_venue_side_cancellation_reaches_the_topic(rloop: ReservationLoop, platform: str, by: str) -> None:
+@pytest.mark.parametrize(
+    ("platform", "by"), [("opentable", "restaurant"), ("recreation_gov", "facility")]
+)
+async def test_venue_side_cancellation_reaches_the_topic(
+    rloop: ReservationLoop, platform: str, by: str
+) -> None:
     """A cancellation the venue makes (no command) still arrives as reservation.booking.cancelled."""
     reservation_id = await _reservation(rloop, platform, 10)
     await rloop.emit(platform, event="reservation.cancelled", entity_id=reservation_id)
@@ -44,19 +48,35 @@ async def test_venue_side_cancellation_reaches_the_topic(rloop: ReservationLoop,
 @pytest.mark.parametrize(
     ("type_", "data", "code"),
     [
-        ("reservation.create", {"provider": "opentable", "venue_id": "rest_001"}, "INVALID_COMMAND"),
+        (
+            "reservation.create",
+            {"provider": "opentable", "venue_id": "rest_001"},
+            "INVALID_COMMAND",
+        ),
         ("reservation.create", {"provider": "resy", "venue_id": "x"}, "INVALID_COMMAND"),
-        ("reservation.modify", {"provider": "opentable", "reservation_id": "ot_res_1", "changes": {"colour": "red"}},
-         "INVALID_COMMAND"),
-        ("charging.session.start", {"station_id": "shell_ev_001", "connector_id": "conn_001",
-                                    "command_id": "not-this-command"}, "COMMAND_ID_MISMATCH"),
+        (
+            "reservation.modify",
+            {"provider": "opentable", "reservation_id": "ot_res_1", "changes": {"colour": "red"}},
+            "INVALID_COMMAND",
+        ),
+        (
+            "charging.session.start",
+            {
+                "station_id": "shell_ev_001",
+                "connector_id": "conn_001",
+                "command_id": "not-this-command",
+            },
+            "COMMAND_ID_MISMATCH",
+        ),
     ],
 )
 async def test_malformed_commands_fail_once_without_a_provider_call(
     rloop: ReservationLoop, type_: str, data: dict, code: str
 ) -> None:
     """A command that does not validate fails with a hookline code, is dead-lettered, and calls nobody."""
-    before = {p: (await rloop.state(p))["requests"]["total"] for p in ("opentable", "shell_recharge")}
+    before = {
+        p: (await rloop.state(p))["requests"]["total"] for p in ("opentable", "shell_recharge")
+    }
     command = rloop.command(type_, data)
     await rloop.send(command)
     failed = await rloop.result(command)
@@ -65,5 +85,7 @@ async def test_malformed_commands_fail_once_without_a_provider_call(
     assert failed.data["error"]["retryable"] is False
     letters = [r for r in await rloop.dead_letters() if r.key == command.key.encode()]
     assert len(letters) == 1
-    after = {p: (await rloop.state(p))["requests"]["total"] for p in ("opentable", "shell_recharge")}
+    after = {
+        p: (await rloop.state(p))["requests"]["total"] for p in ("opentable", "shell_recharge")
+    }
     assert after == before

@@ -67,6 +67,10 @@ def error_map(codes: Mapping[str, CodeSpec]) -> CodeMap:
     (``retry.status_delays_ms``, ``Retry-After``), not the table's.
     """
     table = {**COMMON, **codes}
-    return CodeMap({
-        code: PERMANENT if spec.later else _FATES[spec.kind] for code, spec in table.items() if spec.kind != "A"
-    })
+    return CodeMap(
+        {
+            code: PERMANENT if spec.later else _FATES[spec.kind]
+            for code, spec in table.items()
+            if spec.kind != "A"
+        }
+    )

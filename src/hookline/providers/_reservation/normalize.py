@@ -54,7 +54,10 @@ def with_lifecycle(
         out["changes"] = submap(data.get("changes"))
     elif suffix == "cancelled":
         out["status"] = "cancelled"
-        out["cancellation"] = {"by": text(data.get("cancelled_by")), "reason": text(data.get("reason"))}
+        out["cancellation"] = {
+            "by": text(data.get("cancelled_by")),
+            "reason": text(data.get("reason")),
+        }
     elif suffix == "reminder":
         out["hours_before"] = data.get("hours_before", reminder_hours)
     return out

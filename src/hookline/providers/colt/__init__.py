@@ -23,7 +23,9 @@ def samples() -> tuple[Sample, ...]:
 
 
 SPEC = ProviderSpec(
-    "colt", ColtAdapter(), samples,
+    "colt",
+    ColtAdapter(),
+    samples,
     family="colt",
     client=lazy("hookline.providers.colt.client:from_settings"),
     reconcile=lazy("hookline.providers.colt.reconcile:check"),

@@ -85,5 +85,3 @@ class ColtNotification(_Colt):
     eventType: str = Field(min_length=1)
     occurredAt: str | None = None
     data: dict[str, Any]
-
-

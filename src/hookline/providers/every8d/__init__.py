@@ -14,7 +14,9 @@ def samples() -> tuple[Sample, ...]:
 
 
 SPEC = ProviderSpec(
-    "every8d", Every8dAdapter(), samples,
+    "every8d",
+    Every8dAdapter(),
+    samples,
     family="sms",
     client=lazy("hookline.providers.every8d.client:from_settings"),
     reconcile=lazy("hookline.providers.every8d.reconcile:check"),

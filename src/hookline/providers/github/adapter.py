@@ -20,7 +20,11 @@ DELIVERY_HEADER = "X-GitHub-Delivery"
 
 
 def _unwrap(payload: Any) -> dict[str, Any]:
-    if isinstance(payload, dict) and set(payload) == {"payload"} and isinstance(payload["payload"], str):
+    if (
+        isinstance(payload, dict)
+        and set(payload) == {"payload"}
+        and isinstance(payload["payload"], str)
+    ):
         try:
             payload = json.loads(payload["payload"])
         except json.JSONDecodeError as exc:

@@ -14,7 +14,9 @@ def samples() -> tuple[Sample, ...]:
 
 
 SPEC = ProviderSpec(
-    "mitake", MitakeAdapter(), samples,
+    "mitake",
+    MitakeAdapter(),
+    samples,
     family="sms",
     client=lazy("hookline.providers.mitake.client:from_settings"),
     reconcile=lazy("hookline.providers.mitake.reconcile:check"),

@@ -22,7 +22,9 @@ def samples() -> tuple[Sample, ...]:
 
 
 SPEC = ProviderSpec(
-    "opentable", OpenTableAdapter(), samples,
+    "opentable",
+    OpenTableAdapter(),
+    samples,
     family="reservation",
     client=lazy("hookline.providers.opentable.platform:from_settings"),
     simulator=lazy("hookline.providers.opentable.simulator:create_app"),

@@ -32,7 +32,6 @@ ERRORS = error_map(CODES)
 CLIENT_DEFAULTS = Defaults(60, 100, {"/restaurants": 300, "/restaurants/*/availability": 60})
 
 
-
 class OpenTableClient:
     """Search, availability and the reservation lifecycle at OpenTable."""
 
@@ -44,9 +43,7 @@ class OpenTableClient:
         return await probe_read(self.api, "/restaurants")
 
     async def search(self, **params: Any) -> list[dict[str, Any]]:
-        response = await self.api.request(
-            "GET", "/restaurants", endpoint="search", params=params
-        )
+        response = await self.api.request("GET", "/restaurants", endpoint="search", params=params)
         restaurants = response.json().get("restaurants", [])
         return list(restaurants) if isinstance(restaurants, list) else []
 
@@ -57,7 +54,9 @@ class OpenTableClient:
         if time_preference:
             params["time_preference"] = time_preference
         response = await self.api.request(
-            "GET", f"/restaurants/{restaurant_id}/availability", endpoint="availability",
+            "GET",
+            f"/restaurants/{restaurant_id}/availability",
+            endpoint="availability",
             params=params,
         )
         return Availability.model_validate(response.json())
@@ -69,14 +68,19 @@ class OpenTableClient:
         return Reservation.model_validate(response.json())
 
     async def get(self, reservation_id: str) -> Reservation:
-        response = await self.api.request("GET", f"/reservations/{reservation_id}", endpoint="status")
+        response = await self.api.request(
+            "GET", f"/reservations/{reservation_id}", endpoint="status"
+        )
         return Reservation.model_validate(response.json())
 
     async def modify(
         self, reservation_id: str, changes: dict[str, Any], *, idempotency_key: str
     ) -> Reservation:
         response = await self.api.request(
-            "PATCH", f"/reservations/{reservation_id}", endpoint="modify", json=changes,
+            "PATCH",
+            f"/reservations/{reservation_id}",
+            endpoint="modify",
+            json=changes,
             idempotency_key=idempotency_key,
         )
         return Reservation.model_validate(response.json())
@@ -85,7 +89,10 @@ class OpenTableClient:
         self, reservation_id: str, *, reason: str | None = None, idempotency_key: str
     ) -> Reservation:
         response = await self.api.request(
-            "POST", f"/reservations/{reservation_id}/cancel", endpoint="cancel",
-            json={"reason": reason} if reason else {}, idempotency_key=idempotency_key,
+            "POST",
+            f"/reservations/{reservation_id}/cancel",
+            endpoint="cancel",
+            json={"reason": reason} if reason else {},
+            idempotency_key=idempotency_key,
         )
         return Reservation.model_validate(response.json())

@@ -34,7 +34,9 @@ class Reservation(_Wire):
     date: str = Field(examples=["2025-02-01"])
     time: str = Field(examples=["19:00"])
     timezone: str | None = Field(default=None, examples=["America/Los_Angeles"])
-    status: str = Field(description="confirmed | cancelled | seated | completed | no_show", examples=["confirmed"])
+    status: str = Field(
+        description="confirmed | cancelled | seated | completed | no_show", examples=["confirmed"]
+    )
     customer: Customer
     created_at: str | None = None
     updated_at: str | None = None

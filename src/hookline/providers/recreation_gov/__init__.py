@@ -22,7 +22,9 @@ def samples() -> tuple[Sample, ...]:
 
 
 SPEC = ProviderSpec(
-    "recreation_gov", RecreationGovAdapter(), samples,
+    "recreation_gov",
+    RecreationGovAdapter(),
+    samples,
     family="reservation",
     client=lazy("hookline.providers.recreation_gov.platform:from_settings"),
     simulator=lazy("hookline.providers.recreation_gov.simulator:create_app"),

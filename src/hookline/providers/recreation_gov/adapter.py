@@ -32,7 +32,9 @@ def _party(customer: dict[str, Any]) -> int | None:
     adults, children = customer.get("adults"), customer.get("children")
     if not isinstance(adults, int) and not isinstance(children, int):
         return None
-    return (adults if isinstance(adults, int) else 0) + (children if isinstance(children, int) else 0)
+    return (adults if isinstance(adults, int) else 0) + (
+        children if isinstance(children, int) else 0
+    )
 
 
 def booking(suffix: str, payload: dict[str, Any]) -> dict[str, Any]:

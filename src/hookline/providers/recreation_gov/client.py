@@ -63,8 +63,12 @@ class RecreationGovClient:
 
     def __init__(self, api: ApiClient, settings: ProviderSettings) -> None:
         self.api = api
-        self.availability_url = (_extra(settings, "availability_url", DEFAULT_AVAILABILITY_URL) or "").rstrip("/")
-        self.reservations_url = (_extra(settings, "reservations_url", DEFAULT_RESERVATIONS_URL) or "").rstrip("/")
+        self.availability_url = (
+            _extra(settings, "availability_url", DEFAULT_AVAILABILITY_URL) or ""
+        ).rstrip("/")
+        self.reservations_url = (
+            _extra(settings, "reservations_url", DEFAULT_RESERVATIONS_URL) or ""
+        ).rstrip("/")
         self.account_id = _extra(settings, "account_id")
         self.permits_url = (_extra(settings, "permits_url", DEFAULT_PERMITS_URL) or "").rstrip("/")
 
@@ -76,7 +80,9 @@ class RecreationGovClient:
         return await probe_read(self.api, "/facilities", params={"limit": 1})
 
     async def facilities(self, **params: Any) -> dict[str, Any]:
-        response = await self.api.request("GET", "/facilities", endpoint="facilities", params=params)
+        response = await self.api.request(
+            "GET", "/facilities", endpoint="facilities", params=params
+        )
         body: dict[str, Any] = response.json()
         return body
 
@@ -87,7 +93,9 @@ class RecreationGovClient:
 
     async def month(self, campground_id: str, month_start: date) -> MonthAvailability:
         response = await self.api.request(
-            "GET", f"{self.availability_url}/{campground_id}/month", endpoint="availability",
+            "GET",
+            f"{self.availability_url}/{campground_id}/month",
+            endpoint="availability",
             params={"start_date": f"{month_start:%Y-%m}-01T00:00:00.000Z"},
         )
         return MonthAvailability.model_validate(response.json())
@@ -122,35 +130,58 @@ class RecreationGovClient:
         self, permit_id: str, body: dict[str, Any], *, idempotency_key: str
     ) -> dict[str, Any]:
         response = await self.api.request(
-            "POST", f"{self.permits_url}/{permit_id}/lottery", endpoint="lottery", json=body,
-            headers=self._account(), idempotency_key=idempotency_key,
+            "POST",
+            f"{self.permits_url}/{permit_id}/lottery",
+            endpoint="lottery",
+            json=body,
+            headers=self._account(),
+            idempotency_key=idempotency_key,
         )
         entry: dict[str, Any] = response.json()
         return entry
 
     async def create(self, body: dict[str, Any], *, idempotency_key: str) -> Reservation:
         response = await self.api.request(
-            "POST", f"{self.reservations_url}/", endpoint="create", json=body, headers=self._account(),
+            "POST",
+            f"{self.reservations_url}/",
+            endpoint="create",
+            json=body,
+            headers=self._account(),
             idempotency_key=idempotency_key,
         )
         return Reservation.model_validate(response.json())
 
     async def get(self, reservation_id: str) -> Reservation:
         response = await self.api.request(
-            "GET", f"{self.reservations_url}/{reservation_id}", endpoint="status", headers=self._account()
+            "GET",
+            f"{self.reservations_url}/{reservation_id}",
+            endpoint="status",
+            headers=self._account(),
         )
         return Reservation.model_validate(response.json())
 
-    async def modify(self, reservation_id: str, changes: dict[str, Any], *, idempotency_key: str) -> Reservation:
+    async def modify(
+        self, reservation_id: str, changes: dict[str, Any], *, idempotency_key: str
+    ) -> Reservation:
         response = await self.api.request(
-            "PATCH", f"{self.reservations_url}/{reservation_id}", endpoint="modify", json=changes,
-            headers=self._account(), idempotency_key=idempotency_key,
+            "PATCH",
+            f"{self.reservations_url}/{reservation_id}",
+            endpoint="modify",
+            json=changes,
+            headers=self._account(),
+            idempotency_key=idempotency_key,
         )
         return Reservation.model_validate(response.json())
 
-    async def cancel(self, reservation_id: str, *, reason: str | None = None, idempotency_key: str) -> Reservation:
+    async def cancel(
+        self, reservation_id: str, *, reason: str | None = None, idempotency_key: str
+    ) -> Reservation:
         response = await self.api.request(
-            "POST", f"{self.reservations_url}/{reservation_id}/cancel", endpoint="cancel",
-            json={"reason": reason} if reason else {}, headers=self._account(), idempotency_key=idempotency_key,
+            "POST",
+            f"{self.reservations_url}/{reservation_id}/cancel",
+            endpoint="cancel",
+            json={"reason": reason} if reason else {},
+            headers=self._account(),
+            idempotency_key=idempotency_key,
         )
         return Reservation.model_validate(response.json())

@@ -23,7 +23,9 @@ def samples() -> tuple[Sample, ...]:
 
 
 SPEC = ProviderSpec(
-    "shell_recharge", ShellRechargeAdapter(), samples,
+    "shell_recharge",
+    ShellRechargeAdapter(),
+    samples,
     family="reservation",
     client=lazy("hookline.providers.shell_recharge.platform:from_settings"),
     reconcile=lazy("hookline.providers.shell_recharge.reconcile:check"),

@@ -48,7 +48,10 @@ def _cost(data: dict[str, Any]) -> dict[str, Any]:
             "session_fee": cost.get("session_fee"),
         }
     if isinstance(so_far, dict):
-        return {"amount": so_far.get("amount", 0.0), "currency": text(so_far.get("currency")) or currency}
+        return {
+            "amount": so_far.get("amount", 0.0),
+            "currency": text(so_far.get("currency")) or currency,
+        }
     if isinstance(so_far, (int, float)):
         return {"amount": so_far, "currency": currency}
     return {"amount": 0.0, "currency": currency}
@@ -64,7 +67,9 @@ def _duration_seconds(data: dict[str, Any]) -> int:
 
 def session(suffix: str, data: dict[str, Any]) -> dict[str, Any]:
     driver = submap(data.get("driver"))
-    status = text(data.get("status")) or {"started": "charging", "progress": "charging"}.get(suffix, suffix)
+    status = text(data.get("status")) or {"started": "charging", "progress": "charging"}.get(
+        suffix, suffix
+    )
     out: dict[str, Any] = {
         "session_id": text(data.get("session_id")),
         "station_id": text(data.get("station_id")),
@@ -86,7 +91,10 @@ def session(suffix: str, data: dict[str, Any]) -> dict[str, Any]:
     }
     if suffix == "failed":
         failure = mapping(data.get("failure"), "data.failure")
-        out["failure"] = {"code": text(failure.get("code")), "message": text(failure.get("message"))}
+        out["failure"] = {
+            "code": text(failure.get("code")),
+            "message": text(failure.get("message")),
+        }
     return out
 
 
@@ -98,7 +106,11 @@ def booking(suffix: str, data: dict[str, Any]) -> dict[str, Any]:
         "reservation_id": text(data.get("reservation_id")),
         "provider": "shell_recharge",
         "confirmation": text(data.get("reservation_id")),
-        "venue": {"id": text(data.get("station_id")), "name": text(data.get("station_name")), "kind": "charging_station"},
+        "venue": {
+            "id": text(data.get("station_id")),
+            "name": text(data.get("station_name")),
+            "kind": "charging_station",
+        },
         "site_id": text(data.get("connector_id")),
         "date": start[:10] or None,
         "time": start[11:16] or None,
@@ -137,6 +149,12 @@ class ShellRechargeAdapter(PlatformAdapter):
             # (providers/shell_recharge/reconcile.py) builds the same from GET /sessions/{id}.
             event_id = f"{model.session_id}:{suffix}"
         return [
-            build(raw, type_=f"charging.session.{suffix}", subject=model.session_id, data=model,
-                  provider_event_id=event_id, time=time)
+            build(
+                raw,
+                type_=f"charging.session.{suffix}",
+                subject=model.session_id,
+                data=model,
+                provider_event_id=event_id,
+                time=time,
+            )
         ]

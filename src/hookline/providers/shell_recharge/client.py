@@ -40,7 +40,6 @@ ERRORS = error_map(CODES)
 CLIENT_DEFAULTS = Defaults(120, 100, {"/stations": 300, "/stations/*/availability": 30})
 
 
-
 class ShellRechargeClient:
     """Stations, connector reservations and charging sessions at Shell Recharge."""
 
@@ -56,36 +55,62 @@ class ShellRechargeClient:
         stations = response.json().get("stations", [])
         return list(stations) if isinstance(stations, list) else []
 
-    async def availability(self, station_id: str, *, connector_id: str, duration_minutes: int) -> dict[str, Any]:
+    async def availability(
+        self, station_id: str, *, connector_id: str, duration_minutes: int
+    ) -> dict[str, Any]:
         response = await self.api.request(
-            "GET", f"/stations/{station_id}/availability", endpoint="availability",
+            "GET",
+            f"/stations/{station_id}/availability",
+            endpoint="availability",
             params={"connector_id": connector_id, "duration_minutes": duration_minutes},
         )
         body: dict[str, Any] = response.json()
         return body
 
     async def reserve(self, body: dict[str, Any], *, idempotency_key: str) -> ConnectorReservation:
-        response = await self.api.request("POST", "/reservations", endpoint="reserve", json=body, idempotency_key=idempotency_key)
-        return ConnectorReservation.model_validate(response.json())
-
-    async def modify_reservation(self, reservation_id: str, changes: dict[str, Any], *, idempotency_key: str) -> ConnectorReservation:
         response = await self.api.request(
-            "PATCH", f"/reservations/{reservation_id}", endpoint="modify", json=changes, idempotency_key=idempotency_key
+            "POST", "/reservations", endpoint="reserve", json=body, idempotency_key=idempotency_key
         )
         return ConnectorReservation.model_validate(response.json())
 
-    async def cancel_reservation(self, reservation_id: str, *, reason: str | None = None, idempotency_key: str) -> ConnectorReservation:
+    async def modify_reservation(
+        self, reservation_id: str, changes: dict[str, Any], *, idempotency_key: str
+    ) -> ConnectorReservation:
         response = await self.api.request(
-            "POST", f"/reservations/{reservation_id}/cancel", endpoint="cancel",
-            json={"reason": reason} if reason else {}, idempotency_key=idempotency_key,
+            "PATCH",
+            f"/reservations/{reservation_id}",
+            endpoint="modify",
+            json=changes,
+            idempotency_key=idempotency_key,
         )
         return ConnectorReservation.model_validate(response.json())
 
-    async def start(self, station_id: str, connector_id: str, reservation_id: str | None = None, *, idempotency_key: str) -> Session:
+    async def cancel_reservation(
+        self, reservation_id: str, *, reason: str | None = None, idempotency_key: str
+    ) -> ConnectorReservation:
+        response = await self.api.request(
+            "POST",
+            f"/reservations/{reservation_id}/cancel",
+            endpoint="cancel",
+            json={"reason": reason} if reason else {},
+            idempotency_key=idempotency_key,
+        )
+        return ConnectorReservation.model_validate(response.json())
+
+    async def start(
+        self,
+        station_id: str,
+        connector_id: str,
+        reservation_id: str | None = None,
+        *,
+        idempotency_key: str,
+    ) -> Session:
         body: dict[str, Any] = {"station_id": station_id, "connector_id": connector_id}
         if reservation_id:
             body["reservation_id"] = reservation_id
-        response = await self.api.request("POST", "/sessions", endpoint="start", json=body, idempotency_key=idempotency_key)
+        response = await self.api.request(
+            "POST", "/sessions", endpoint="start", json=body, idempotency_key=idempotency_key
+        )
         return Session.model_validate(response.json())
 
     async def session(self, session_id: str) -> Session:
@@ -99,14 +124,22 @@ class ShellRechargeClient:
         if reason:
             body["reason"] = reason
         response = await self.api.request(
-            "POST", f"/sessions/{session_id}/emergency-stop", endpoint="emergency_stop", json=body,
+            "POST",
+            f"/sessions/{session_id}/emergency-stop",
+            endpoint="emergency_stop",
+            json=body,
             idempotency_key=idempotency_key,
         )
         return Session.model_validate(response.json())
 
-    async def stop(self, session_id: str, *, reason: str | None = None, idempotency_key: str) -> Receipt:
+    async def stop(
+        self, session_id: str, *, reason: str | None = None, idempotency_key: str
+    ) -> Receipt:
         response = await self.api.request(
-            "POST", f"/sessions/{session_id}/stop", endpoint="stop", json={"reason": reason} if reason else {},
+            "POST",
+            f"/sessions/{session_id}/stop",
+            endpoint="stop",
+            json={"reason": reason} if reason else {},
             idempotency_key=idempotency_key,
         )
         return Receipt.model_validate(response.json())

@@ -26,7 +26,9 @@ class Session(_Wire):
     """``POST /sessions`` and ``GET /sessions/{id}`` answers."""
 
     session_id: str = Field(examples=["sr_sess_3b9e"])
-    status: str = Field(description="starting | charging | stopping | completed | failed", examples=["charging"])
+    status: str = Field(
+        description="starting | charging | stopping | completed | failed", examples=["charging"]
+    )
     started_at: str | None = None
     station_id: str | None = None
     connector_id: str | None = None

@@ -36,7 +36,9 @@ class ShellPlatform:
     name = "shell_recharge"
     MODIFIABLE = ("start_time", "duration_minutes")
 
-    def __init__(self, client: ShellRechargeClient, *, retry_later: float = CONNECTOR_RETRY_SECONDS) -> None:
+    def __init__(
+        self, client: ShellRechargeClient, *, retry_later: float = CONNECTOR_RETRY_SECONDS
+    ) -> None:
         self.client = client
         self.retry_later = retry_later
 
@@ -47,8 +49,9 @@ class ShellPlatform:
         except ProviderRejected as exc:
             spec = CODES.get(exc.code or "")
             if spec is not None and spec.later:
-                raise RetryableError(str(exc), retry_after=self.retry_later, code=exc.code,
-                                     details=exc.details) from exc
+                raise RetryableError(
+                    str(exc), retry_after=self.retry_later, code=exc.code, details=exc.details
+                ) from exc
             raise
 
     async def create(self, command: ShellCreate, key: str) -> Outcome:
@@ -76,9 +79,14 @@ class ShellPlatform:
         return Outcome(res.reservation_id, self._result(res))
 
     async def start(self, command: SessionStart, key: str) -> Outcome:
-        session = await self._busy_means_later(self.client.start(
-            command.station_id, command.connector_id, command.reservation_id, idempotency_key=key
-        ))
+        session = await self._busy_means_later(
+            self.client.start(
+                command.station_id,
+                command.connector_id,
+                command.reservation_id,
+                idempotency_key=key,
+            )
+        )
         return Outcome(
             session.session_id,
             {

@@ -39,7 +39,9 @@ class StripeAdapter:
             raise NormalizationError("a Stripe event needs an id")
         data = payload.get("data")
         obj = data.get("object") if isinstance(data, dict) else None
-        subject = obj.get("id") if isinstance(obj, dict) and isinstance(obj.get("id"), str) else None
+        subject = (
+            obj.get("id") if isinstance(obj, dict) and isinstance(obj.get("id"), str) else None
+        )
         extra = {k: payload[k] for k in ("livemode", "api_version", "account") if k in payload}
         return [
             make_event(

@@ -14,7 +14,9 @@ def samples() -> tuple[Sample, ...]:
 
 
 SPEC = ProviderSpec(
-    "twilio", TwilioAdapter(), samples,
+    "twilio",
+    TwilioAdapter(),
+    samples,
     family="sms",
     client=lazy("hookline.providers.twilio.client:from_settings"),
     reconcile=lazy("hookline.providers.twilio.reconcile:check"),

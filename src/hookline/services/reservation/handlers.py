@@ -110,16 +110,22 @@ class ReservationHandlers(CommandHandlers):
             "charging.session.emergency_stop": self.emergency_stop,
         }
 
-    async def report_failure(self, event: CloudEvent, ctx: HandlerContext, type_: str,
-                             failure: Failure) -> None:
+    async def report_failure(
+        self, event: CloudEvent, ctx: HandlerContext, type_: str, failure: Failure
+    ) -> None:
         data = event.data if isinstance(event.data, dict) else {}
-        provider = data.get("provider") if data.get("provider") in PROVIDERS else _default_provider(type_)
+        provider = (
+            data.get("provider") if data.get("provider") in PROVIDERS else _default_provider(type_)
+        )
         entity = data.get("reservation_id") or data.get("session_id")
         result = CommandResult(
             command_id=event.id,
             command_type=type_,
-            provider=provider or ("shell_recharge" if type_.startswith("charging.") else "opentable"),
-            reservation_id=data.get("reservation_id") if isinstance(data.get("reservation_id"), str) else None,
+            provider=provider
+            or ("shell_recharge" if type_.startswith("charging.") else "opentable"),
+            reservation_id=data.get("reservation_id")
+            if isinstance(data.get("reservation_id"), str)
+            else None,
             session_id=data.get("session_id") if isinstance(data.get("session_id"), str) else None,
             error=CommandError(
                 code=failure.code,
@@ -131,9 +137,17 @@ class ReservationHandlers(CommandHandlers):
         )
         domain = _domain(type_)
         subject = entity if isinstance(entity, str) and entity else event.id
-        await ctx.emit(result_event(event, f"{domain}.command.failed", result, subject), ctx.topics.events(domain))
-        log.warning("reservation.command_failed", command_id=event.id, type=type_, provider=provider,
-                    code=result.error.code if result.error else None)
+        await ctx.emit(
+            result_event(event, f"{domain}.command.failed", result, subject),
+            ctx.topics.events(domain),
+        )
+        log.warning(
+            "reservation.command_failed",
+            command_id=event.id,
+            type=type_,
+            provider=provider,
+            code=result.error.code if result.error else None,
+        )
 
     @staticmethod
     def _parse(event: CloudEvent, model: type[M]) -> M:
@@ -141,63 +155,108 @@ class ReservationHandlers(CommandHandlers):
             command = model.model_validate(event.data)
         except ValidationError as exc:
             details = [
-                {"field": ".".join(str(p) for p in e["loc"]) or "data", "issue": e["msg"]} for e in exc.errors()
+                {"field": ".".join(str(p) for p in e["loc"]) or "data", "issue": e["msg"]}
+                for e in exc.errors()
             ]
             pairs = ", ".join(f"{d['field']}: {d['issue']}" for d in details[:5])
-            raise PermanentError(f"invalid {event.type} command ({pairs})", code="INVALID_COMMAND",
-                                 details={"fields": details}) from exc
+            raise PermanentError(
+                f"invalid {event.type} command ({pairs})",
+                code="INVALID_COMMAND",
+                details={"fields": details},
+            ) from exc
         body = command.root if hasattr(command, "root") else command
         given = getattr(body, "command_id", None)
         if given is not None and given != event.id:
-            raise PermanentError(f"data.command_id {given!r} differs from the CloudEvent id {event.id!r}",
-                                 code="COMMAND_ID_MISMATCH")
+            raise PermanentError(
+                f"data.command_id {given!r} differs from the CloudEvent id {event.id!r}",
+                code="COMMAND_ID_MISMATCH",
+            )
         return command
 
     def _platform(self, name: str) -> Platform:
         platform = self.platforms.get(name)
         if platform is None:
             configured = ", ".join(sorted(self.platforms)) or "none"
-            raise PermanentError(f"provider {name!r} is not configured for worker reservation (configured: {configured})",
-                                 code="PROVIDER_NOT_CONFIGURED")
+            raise PermanentError(
+                f"provider {name!r} is not configured for worker reservation (configured: {configured})",
+                code="PROVIDER_NOT_CONFIGURED",
+            )
         return platform
 
     def _charging(self, name: str) -> ChargingPlatform:
         platform = self._platform(name)
         if not isinstance(platform, ChargingPlatform):
-            raise PermanentError(f"provider {name!r} does not run charging sessions",
-                                 code="UNSUPPORTED_COMMAND")
+            raise PermanentError(
+                f"provider {name!r} does not run charging sessions", code="UNSUPPORTED_COMMAND"
+            )
         return platform
 
     def _searching(self, name: str) -> SearchPlatform:
         platform = self._platform(name)
         if not isinstance(platform, SearchPlatform):
-            raise PermanentError(f"provider {name!r} does not search venues", code="UNSUPPORTED_COMMAND")
+            raise PermanentError(
+                f"provider {name!r} does not search venues", code="UNSUPPORTED_COMMAND"
+            )
         return platform
 
     def _permits(self, name: str) -> PermitPlatform:
         platform = self._platform(name)
         if not isinstance(platform, PermitPlatform):
-            raise PermanentError(f"provider {name!r} does not issue permits", code="UNSUPPORTED_COMMAND")
+            raise PermanentError(
+                f"provider {name!r} does not issue permits", code="UNSUPPORTED_COMMAND"
+            )
         return platform
 
-    async def _answered(self, event: CloudEvent, ctx: HandlerContext, provider: str,
-                        result: dict[str, Any]) -> None:
+    async def _answered(
+        self, event: CloudEvent, ctx: HandlerContext, provider: str, result: dict[str, Any]
+    ) -> None:
         """A read's result (search, availability, permits): keyed by the command id, no entity."""
         domain = _domain(event.type)
-        data = CommandResult.model_validate({"command_id": event.id, "command_type": event.type,
-                                             "provider": provider, "result": result})
-        await ctx.emit(result_event(event, f"{domain}.command.succeeded", data, event.id), ctx.topics.events(domain))
-        log.info("reservation.command_succeeded", command_id=event.id, type=event.type, provider=provider)
+        data = CommandResult.model_validate(
+            {
+                "command_id": event.id,
+                "command_type": event.type,
+                "provider": provider,
+                "result": result,
+            }
+        )
+        await ctx.emit(
+            result_event(event, f"{domain}.command.succeeded", data, event.id),
+            ctx.topics.events(domain),
+        )
+        log.info(
+            "reservation.command_succeeded", command_id=event.id, type=event.type, provider=provider
+        )
 
-    async def _succeeded(self, event: CloudEvent, ctx: HandlerContext, provider: str, outcome: Outcome,
-                         entity: str = "reservation_id") -> None:
+    async def _succeeded(
+        self,
+        event: CloudEvent,
+        ctx: HandlerContext,
+        provider: str,
+        outcome: Outcome,
+        entity: str = "reservation_id",
+    ) -> None:
         domain = _domain(event.type)
-        result = CommandResult.model_validate({"command_id": event.id, "command_type": event.type, "provider": provider,
-                                               "result": outcome.result, entity: outcome.entity_id})
-        await ctx.emit(result_event(event, f"{domain}.command.succeeded", result, outcome.entity_id),
-                       ctx.topics.events(domain))
-        log.info("reservation.command_succeeded", command_id=event.id, type=event.type, provider=provider,
-                 entity_id=outcome.entity_id)
+        result = CommandResult.model_validate(
+            {
+                "command_id": event.id,
+                "command_type": event.type,
+                "provider": provider,
+                "result": outcome.result,
+                entity: outcome.entity_id,
+            }
+        )
+        await ctx.emit(
+            result_event(event, f"{domain}.command.succeeded", result, outcome.entity_id),
+            ctx.topics.events(domain),
+        )
+        log.info(
+            "reservation.command_succeeded",
+            command_id=event.id,
+            type=event.type,
+            provider=provider,
+            entity_id=outcome.entity_id,
+        )
 
     # ---------------------------------------------------------------- commands
 
@@ -226,7 +285,6 @@ class ReservationHandlers(CommandHandlers):
         outcome = await self._charging(command.provider).stop(command, ctx.idempotency_key)
         await self._succeeded(event, ctx, command.provider, outcome, "session_id")
 
-
     async def search(self, event: CloudEvent, ctx: HandlerContext) -> None:
         command = self._parse(event, ReservationSearch)
         result = await self._searching(command.provider).search(command)
@@ -247,10 +305,16 @@ class ReservationHandlers(CommandHandlers):
         platform = self._permits(command.provider)
         outcome = await platform.enter_lottery(command, ctx.idempotency_key)
         domain = _domain(event.type)
-        data = CommandResult(command_id=event.id, command_type=event.type, provider=command.provider,
-                             result=outcome.result)
-        await ctx.emit(result_event(event, f"{domain}.command.succeeded", data, outcome.entity_id),
-                       ctx.topics.events(domain))
+        data = CommandResult(
+            command_id=event.id,
+            command_type=event.type,
+            provider=command.provider,
+            result=outcome.result,
+        )
+        await ctx.emit(
+            result_event(event, f"{domain}.command.succeeded", data, outcome.entity_id),
+            ctx.topics.events(domain),
+        )
 
     async def station_search(self, event: CloudEvent, ctx: HandlerContext) -> None:
         command = self._parse(event, StationSearch)
@@ -264,7 +328,9 @@ class ReservationHandlers(CommandHandlers):
 
     async def emergency_stop(self, event: CloudEvent, ctx: HandlerContext) -> None:
         command = self._parse(event, EmergencyStop)
-        outcome = await self._charging(command.provider).emergency_stop(command, ctx.idempotency_key)
+        outcome = await self._charging(command.provider).emergency_stop(
+            command, ctx.idempotency_key
+        )
         log.warning("reservation.emergency_stop", session_id=command.session_id, code=command.code)
         await self._succeeded(event, ctx, command.provider, outcome, "session_id")
 
