@@ -71,6 +71,14 @@ def _forwarded_for(scope: Scope) -> str | None:
     return ",".join(lines) if lines else None
 
 
+class _Refused(Exception):
+    """A request refused before its body is read in full (carries the outcome and the answer)."""
+
+    def __init__(self, outcome: str, response: Response) -> None:
+        super().__init__(outcome)
+        self.answer: tuple[str, str | None, Response] = (outcome, None, response)
+
+
 def _raw_headers(scope: Scope) -> Headers:
     return Headers.from_asgi(scope["headers"])
 
@@ -226,71 +234,22 @@ class WebhookEndpoint:
     async def _handle(
         self, scope: Scope, receive: Receive, source: Source
     ) -> tuple[str, str | None, Response]:
-        settings = source.settings
         method: str = scope["method"]
-        if method not in source.methods:
-            # What the router answered before GET deliveries existed, Allow included.
-            allow = {"Allow": ", ".join(source.methods)}
-            detail = "Method not allowed on this route."
-            return "method_not_allowed", None, problem(405, detail, allow)
+        refused = self._admission(scope, source, method)
+        if refused is not None:
+            return refused
         headers = _raw_headers(scope)
-        if settings.allow_ips:
-            client = scope.get("client")
-            peer = client[0] if client else None
-            address = client_address(peer, _forwarded_for(scope), self.server.trusted_proxies)
-            if not allowed(address, settings.allow_ips):
-                log.warning("ingress.address_denied", source=source.name, address=str(address))
-                return "forbidden", None, problem(403, "This address may not post to this source.")
-
-        if method == "GET":
-            # A delivery by GET (Mitake's reports) carries its fields in the query only.
-            content_type, body = "", b""
-        else:
-            content_type = headers.get("content-type", "")
-            if not accepts(source.adapter.content_types, content_type):
-                wanted = ", ".join(source.adapter.content_types)
-                detail = f"Content-Type must be {wanted}."
-                return "unsupported_media_type", None, problem(415, detail)
-            try:
-                body = await read_limited(
-                    receive, self.server.max_body_bytes, headers.get("content-length")
-                )
-            except BodyTooLarge:
-                limit = self.server.max_body_bytes
-                return "too_large", None, problem(413, f"The body exceeds {limit} bytes.")
-            except BadContentLength:
-                return "bad_request", None, problem(400, "Content-Length is not a valid size.")
-
+        try:
+            content_type, body = await self._read(receive, source, method, headers)
+        except _Refused as refused_body:
+            return refused_body.answer
         if source.scheme is not None:
-            signed = SignedRequest(
-                body=body,
-                headers=headers,
-                # Only URL-signing schemes read it; building it costs ~5% of a request.
-                url=public_url(scope, self.server) if reads_url(source.scheme) else "",
-                method=method,
-            )
-            try:
-                if tracing.ENABLED:
-                    with tracing.span(
-                        "verify", attributes={"hookline.scheme": source.settings.verify.scheme}
-                    ):
-                        source.scheme.verify(signed, self.clock())
-                else:
-                    source.scheme.verify(signed, self.clock())
-            except VerificationError as exc:
-                metrics.VERIFICATION_FAILURES.labels(source.name, exc.reason).inc()
-                scope.setdefault("state", {})[REJECTION_DETAIL] = (exc.reason, body)
-                log.warning(
-                    "ingress.verification_failed",
-                    source=source.name,
-                    reason=exc.reason,
-                    detail=exc.detail,
-                )
-                return "unverified", None, unauthorized()
-
+            refused = self._verify(scope, source, method, headers, body)
+            if refused is not None:
+                return refused
         raw = RawWebhook(
             source=source.name,
-            provider=settings.provider,
+            provider=source.settings.provider,
             body=body,
             content_type=content_type,
             headers=headers,
@@ -306,24 +265,104 @@ class WebhookEndpoint:
         except UnrepresentableBody as exc:
             return await self._dead_letter(raw, exc, exc.reason)
         try:
-            if tracing.ENABLED:
-                with tracing.span("normalize"):
-                    events = source.adapter.normalize(raw)
-                # Consumers continue from this request's (exported) span.
-                for event in events:
-                    event.traceparent = tracing.current_traceparent(event.traceparent)
-            else:
-                events = source.adapter.normalize(raw)
-            if not events:
-                raise NormalizationError("the adapter produced no event")
+            events = self._normalize(source, raw)
         except NormalizationError as exc:
             return await self._dead_letter(raw, exc, "normalization_failed")
         except Exception as exc:
             # An adapter bug met by a verified delivery: keep the delivery, answer 202.
             log.error("ingress.adapter_failed", source=source.name, exc_info=True)
             return await self._dead_letter(raw, exc, "adapter_error")
-
         return await self._publish(source, raw, events)
+
+    def _admission(
+        self, scope: Scope, source: Source, method: str
+    ) -> tuple[str, str | None, Response] | None:
+        """A refusal before reading anything: a method the provider does not use, an address."""
+        if method not in source.methods:
+            # What the router answered before GET deliveries existed, Allow included.
+            allow = {"Allow": ", ".join(source.methods)}
+            detail = "Method not allowed on this route."
+            return "method_not_allowed", None, problem(405, detail, allow)
+        if source.settings.allow_ips:
+            client = scope.get("client")
+            peer = client[0] if client else None
+            address = client_address(peer, _forwarded_for(scope), self.server.trusted_proxies)
+            if not allowed(address, source.settings.allow_ips):
+                log.warning("ingress.address_denied", source=source.name, address=str(address))
+                return "forbidden", None, problem(403, "This address may not post to this source.")
+        return None
+
+    async def _read(
+        self, receive: Receive, source: Source, method: str, headers: Headers
+    ) -> tuple[str, bytes]:
+        """``(content type, body)``; raises :class:`_Refused` for a body the source cannot take."""
+        if method == "GET":
+            # A delivery by GET (Mitake's reports) carries its fields in the query only.
+            return "", b""
+        content_type = headers.get("content-type", "")
+        if not accepts(source.adapter.content_types, content_type):
+            wanted = ", ".join(source.adapter.content_types)
+            raise _Refused(
+                "unsupported_media_type", problem(415, f"Content-Type must be {wanted}.")
+            )
+        try:
+            body = await read_limited(
+                receive, self.server.max_body_bytes, headers.get("content-length")
+            )
+        except BodyTooLarge:
+            limit = self.server.max_body_bytes
+            raise _Refused("too_large", problem(413, f"The body exceeds {limit} bytes.")) from None
+        except BadContentLength:
+            raise _Refused(
+                "bad_request", problem(400, "Content-Length is not a valid size.")
+            ) from None
+        return content_type, body
+
+    def _verify(
+        self, scope: Scope, source: Source, method: str, headers: Headers, body: bytes
+    ) -> tuple[str, str | None, Response] | None:
+        """None when the signature holds; else the one 401 every cause gets."""
+        assert source.scheme is not None
+        signed = SignedRequest(
+            body=body,
+            headers=headers,
+            # Only URL-signing schemes read it; building it costs ~5% of a request.
+            url=public_url(scope, self.server) if reads_url(source.scheme) else "",
+            method=method,
+        )
+        try:
+            if tracing.ENABLED:
+                with tracing.span(
+                    "verify", attributes={"hookline.scheme": source.settings.verify.scheme}
+                ):
+                    source.scheme.verify(signed, self.clock())
+            else:
+                source.scheme.verify(signed, self.clock())
+        except VerificationError as exc:
+            metrics.VERIFICATION_FAILURES.labels(source.name, exc.reason).inc()
+            scope.setdefault("state", {})[REJECTION_DETAIL] = (exc.reason, body)
+            log.warning(
+                "ingress.verification_failed",
+                source=source.name,
+                reason=exc.reason,
+                detail=exc.detail,
+            )
+            return "unverified", None, unauthorized()
+        return None
+
+    @staticmethod
+    def _normalize(source: Source, raw: RawWebhook) -> list[CloudEvent]:
+        if tracing.ENABLED:
+            with tracing.span("normalize"):
+                events = source.adapter.normalize(raw)
+            # Consumers continue from this request's (exported) span.
+            for event in events:
+                event.traceparent = tracing.current_traceparent(event.traceparent)
+        else:
+            events = source.adapter.normalize(raw)
+        if not events:
+            raise NormalizationError("the adapter produced no event")
+        return events
 
     async def _publish(
         self, source: Source, raw: RawWebhook, events: list[CloudEvent]
