@@ -7,7 +7,7 @@ JSON only, no auth; simulators bind to 127.0.0.1. Invalid input answers
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.requests import Request
@@ -76,14 +76,24 @@ class CallbackHold(BaseModel):
     delay_seconds: float = Field(default=0.0, ge=0, le=3600)
 
 
+M = TypeVar("M", bound=BaseModel)
+
+
+async def _parsed(request: Request, model: type[M], what: str) -> M | Response:
+    """The request's JSON body as ``model``, or the 400 that says what is wrong with it."""
+    try:
+        return model.model_validate(await _json(request))
+    except _BadInput as exc:
+        return _error(400, str(exc))
+    except ValidationError as exc:
+        return _error(400, f"invalid {what}", _validation_details(exc))
+
+
 def admin_routes(sim: Simulator) -> list[BaseRoute]:
     async def add_fault(request: Request) -> Response:
-        try:
-            spec = FaultSpec.model_validate(await _json(request))
-        except _BadInput as exc:
-            return _error(400, str(exc))
-        except ValidationError as exc:
-            return _error(400, "invalid fault spec", _validation_details(exc))
+        spec = await _parsed(request, FaultSpec, "fault spec")
+        if isinstance(spec, Response):
+            return spec
         fault = sim.faults.add(spec)
         return JSONResponse(fault.as_json(), status_code=201)
 
@@ -103,12 +113,9 @@ def admin_routes(sim: Simulator) -> list[BaseRoute]:
         return Response(status_code=204)
 
     async def emit(request: Request) -> Response:
-        try:
-            order = EmitRequest.model_validate(await _json(request))
-        except _BadInput as exc:
-            return _error(400, str(exc))
-        except ValidationError as exc:
-            return _error(400, "invalid emit request", _validation_details(exc))
+        order = await _parsed(request, EmitRequest, "emit request")
+        if isinstance(order, Response):
+            return order
         try:
             event_id = await sim.emit(order)
         except EmitRejected as exc:
@@ -116,12 +123,9 @@ def admin_routes(sim: Simulator) -> list[BaseRoute]:
         return JSONResponse({"event_id": event_id}, status_code=202)
 
     async def hold_callbacks(request: Request) -> Response:
-        try:
-            hold = CallbackHold.model_validate(await _json(request))
-        except _BadInput as exc:
-            return _error(400, str(exc))
-        except ValidationError as exc:
-            return _error(400, "invalid callback hold", _validation_details(exc))
+        hold = await _parsed(request, CallbackHold, "callback hold")
+        if isinstance(hold, Response):
+            return hold
         sim.callbacks.drop = hold.drop
         sim.callbacks.hold_seconds = hold.delay_seconds
         return JSONResponse(sim.callbacks.counters()["hold"])
