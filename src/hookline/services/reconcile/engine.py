@@ -130,27 +130,51 @@ class Reconciler:
         data: Any = event.data if isinstance(event.data, dict) else {}
         now = self.clock()
         kind = event.type
-        if kind == "sms.message.accepted" and data.get("provider_message_id"):
-            entity = Entity(
-                provider=str(data["provider"]),
-                entity_id=str(data["provider_message_id"]),
-                kind="sms.message",
-                subject=str(data.get("message_id") or event.subject or ""),
-                status=str(data.get("provider_status") or "accepted"),
-                opened_at=now,
-                last_news_at=now,
-                context={"to": data.get("to")},
+        if kind.startswith("sms.message."):
+            await self._track_sms(event, data, now)
+        elif kind.startswith("colt.order."):
+            await self._track_colt(event, data, now)
+        elif kind.startswith("charging."):
+            await self._track_charging(event, data, now)
+
+    async def _open(self, entity: Entity) -> None:
+        if await self.store.open(entity):
+            log.info("reconcile.opened", key=entity.key, subject=entity.subject)
+
+    async def _news(
+        self, event: CloudEvent, key: str, final: bool, status: str, now: float
+    ) -> None:
+        """A final state closes the entity; any other news touches it."""
+        if final:
+            if await self.store.close(key):
+                log.info("reconcile.closed", key=key, by=event.type)
+        else:
+            await self._touch(key, status, now)
+
+    async def _track_sms(self, event: CloudEvent, data: Any, now: float) -> None:
+        if not data.get("provider_message_id"):
+            return
+        if event.type == "sms.message.accepted":
+            await self._open(
+                Entity(
+                    provider=str(data["provider"]),
+                    entity_id=str(data["provider_message_id"]),
+                    kind="sms.message",
+                    subject=str(data.get("message_id") or event.subject or ""),
+                    status=str(data.get("provider_status") or "accepted"),
+                    opened_at=now,
+                    last_news_at=now,
+                    context={"to": data.get("to")},
+                )
             )
-            if await self.store.open(entity):
-                log.info("reconcile.opened", key=entity.key, subject=entity.subject)
-        elif kind.startswith("sms.message.") and data.get("provider_message_id"):
-            key = f"{data.get('provider')}:{data['provider_message_id']}"
-            if kind in SMS_FINAL:
-                if await self.store.close(key):
-                    log.info("reconcile.closed", key=key, by=event.type)
-            else:
-                await self._touch(key, str(data.get("provider_status") or ""), now)
-        elif kind == "colt.order.submit":
+            return
+        key = f"{data.get('provider')}:{data['provider_message_id']}"
+        status = str(data.get("provider_status") or "")
+        await self._news(event, key, event.type in SMS_FINAL, status, now)
+
+    async def _track_colt(self, event: CloudEvent, data: Any, now: float) -> None:
+        kind = event.type
+        if kind == "colt.order.submit":
             await self.store.remember(
                 f"colt:{event.id}",
                 {
@@ -164,46 +188,45 @@ class Reconciler:
             # handled first, the pass recalls the command's context later (context_key).
             context_key = f"colt:{data.get('command_id')}"
             context = {"context_key": context_key, **(await self.store.recall(context_key) or {})}
-            entity = Entity(
-                provider="colt",
-                entity_id=str(data["order_id"]),
-                kind="colt.order",
-                subject=str(data["order_id"]),
-                status=str(data.get("status") or "acknowledged"),
-                opened_at=now,
-                last_news_at=now,
-                context=context,
+            await self._open(
+                Entity(
+                    provider="colt",
+                    entity_id=str(data["order_id"]),
+                    kind="colt.order",
+                    subject=str(data["order_id"]),
+                    status=str(data.get("status") or "acknowledged"),
+                    opened_at=now,
+                    last_news_at=now,
+                    context=context,
+                )
             )
-            if await self.store.open(entity):
-                log.info("reconcile.opened", key=entity.key, subject=entity.subject)
-        elif kind == "charging.command.succeeded" and data.get("session_id"):
+        elif kind == "colt.order.state_changed" and data.get("order_id"):
+            final = data.get("status") in COLT_FINAL
+            status = str(data.get("status") or "")
+            await self._news(event, f"colt:{data['order_id']}", final, status, now)
+
+    async def _track_charging(self, event: CloudEvent, data: Any, now: float) -> None:
+        if not data.get("session_id"):
+            return
+        provider = str(data.get("provider") or "shell_recharge")
+        if event.type == "charging.command.succeeded":
             if data.get("command_type") != "charging.session.start":
                 return
-            entity = Entity(
-                provider=str(data.get("provider") or "shell_recharge"),
-                entity_id=str(data["session_id"]),
-                kind="charging.session",
-                subject=str(data["session_id"]),
-                status="starting",
-                opened_at=now,
-                last_news_at=now,
+            await self._open(
+                Entity(
+                    provider=provider,
+                    entity_id=str(data["session_id"]),
+                    kind="charging.session",
+                    subject=str(data["session_id"]),
+                    status="starting",
+                    opened_at=now,
+                    last_news_at=now,
+                )
             )
-            if await self.store.open(entity):
-                log.info("reconcile.opened", key=entity.key, subject=entity.subject)
-        elif kind.startswith("charging.session.") and data.get("session_id"):
-            key = f"{data.get('provider') or 'shell_recharge'}:{data['session_id']}"
-            if kind in CHARGING_FINAL:
-                if await self.store.close(key):
-                    log.info("reconcile.closed", key=key, by=event.type)
-            else:
-                await self._touch(key, str(data.get("status") or ""), now)
-        elif kind == "colt.order.state_changed" and data.get("order_id"):
-            key = f"colt:{data['order_id']}"
-            if data.get("status") in COLT_FINAL:
-                if await self.store.close(key):
-                    log.info("reconcile.closed", key=key, by=event.type)
-            else:
-                await self._touch(key, str(data.get("status") or ""), now)
+        elif event.type.startswith("charging.session."):
+            final = event.type in CHARGING_FINAL
+            status = str(data.get("status") or "")
+            await self._news(event, f"{provider}:{data['session_id']}", final, status, now)
 
     async def _touch(self, key: str, status: str, now: float) -> None:
         entity = await self.store.get(key)
