@@ -9,7 +9,7 @@ each is listed here.
 
 from __future__ import annotations
 
-from hookline.messages import audit, colt, ingress, reservation, sms
+from hookline.messages import audit, colt, ingress, reconcile, reservation, sms
 from hookline.messages.base import MessageType
 
 __all__ = ["all_types"]
@@ -20,6 +20,7 @@ _GROUPS: tuple[tuple[MessageType, ...], ...] = (
     colt.MESSAGE_TYPES,
     reservation.MESSAGE_TYPES,
     audit.MESSAGE_TYPES,
+    reconcile.MESSAGE_TYPES,
 )
 
 
