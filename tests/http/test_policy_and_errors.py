@@ -203,6 +203,7 @@ def test_exported_names_exist() -> None:
     """hookline.http.__all__ lists exactly the public names it exports."""
     public = {name for name in dir(hookline.http) if not name.startswith("_")}
     modules = {
+        "audit",
         "auth",
         "breaker",
         "breaker_redis",
