@@ -77,24 +77,27 @@ class Follower:
         quiet_until = loop.time() + quiet_seconds
         while loop.time() < quiet_until:
             batch = await self._consumer.getmany(timeout_ms=200)
-            for records in batch.values():
-                for record in records:
-                    hop = self._hop(record)
-                    if hop is None or (hop.attribute("correlationid") or hop.id) != correlation:
-                        continue
-                    # A retried or dead-lettered record is the command itself, parked.
-                    parked = hop.kind in (DEAD_LETTER, RETRY)
-                    parent = hop.id if parked else hop.attribute("causationid")
-                    level = depth.get(parent or "", -1) + 1
-                    if not parked and hop.kind != HTTP:
-                        depth.setdefault(hop.id, level)
-                        kinds.setdefault(hop.id, f"{hop.kind} {hop.attribute('type')}")
-                    root_ms = hop.when_ms if root_ms is None else root_ms
-                    # Arrival order interleaves branches: each line names its cause.
-                    cause = kinds.get(parent or "")
-                    show(line(hop, level, root_ms) + (f"  ← {cause}" if cause else ""))
-                    printed += 1
-                    quiet_until = loop.time() + quiet_seconds
+            # One fetch spans partitions in no particular order: the write time puts a
+            # cause before what it caused.
+            for record in sorted(
+                (r for records in batch.values() for r in records), key=lambda r: r.timestamp
+            ):
+                hop = self._hop(record)
+                if hop is None or (hop.attribute("correlationid") or hop.id) != correlation:
+                    continue
+                # A retried or dead-lettered record is the command itself, parked.
+                parked = hop.kind in (DEAD_LETTER, RETRY)
+                parent = hop.id if parked else hop.attribute("causationid")
+                level = depth.get(parent or "", -1) + 1
+                if not parked and hop.kind != HTTP:
+                    depth.setdefault(hop.id, level)
+                    kinds.setdefault(hop.id, f"{hop.kind} {hop.attribute('type')}")
+                root_ms = hop.when_ms if root_ms is None else root_ms
+                # Arrival order interleaves branches: each line names its cause.
+                cause = kinds.get(parent or "")
+                show(line(hop, level, root_ms) + (f"  ← {cause}" if cause else ""))
+                printed += 1
+                quiet_until = loop.time() + quiet_seconds
         return printed
 
     def _hop(self, record: Any) -> Hop | None:
