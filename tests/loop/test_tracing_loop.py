@@ -11,8 +11,6 @@ the child of the hop before it.
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -21,6 +19,7 @@ import pytest
 
 from tests.loop.test_run_loop import HOOKLINE, config_with_free_ports
 from tests.support.otlp import ReceivedSpan, Receiver, otlp_receiver
+from tests.support.run import clean_environment, hookline_run
 
 SERVER, CLIENT, PRODUCER, CONSUMER = 2, 3, 4, 5
 SMS_SOURCES = {"twilio": "sms-twilio", "every8d": "every8d-dlr", "mitake": "mitake-dlr"}
@@ -35,35 +34,13 @@ async def receiver() -> AsyncIterator[Receiver]:
 @pytest.fixture
 def traced_run(tmp_path: Path, receiver: Receiver) -> Iterator[Path]:
     config, _ = config_with_free_ports(tmp_path)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HOOKLINE_", "OTEL_"))}
-    env |= {
+    env = clean_environment() | {
         "OTEL_TRACES_EXPORTER": "otlp",
         "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
         "OTEL_BSP_SCHEDULE_DELAY": "200",
     }
-    process = subprocess.Popen(
-        [*HOOKLINE, "--config", str(config), "run"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env=env,
-    )
-    assert process.stdout is not None
-    try:
-        for line in process.stdout:
-            if line.startswith("Ctrl-C"):
-                break
-        else:
-            pytest.fail("hookline run exited before it was ready")
+    with hookline_run(config, env):
         yield config
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        process.stdout.close()
 
 
 def _one(spans: list[ReceivedSpan], what: str, **match: object) -> ReceivedSpan:

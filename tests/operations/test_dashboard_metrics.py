@@ -7,7 +7,6 @@ import json
 import os
 import re
 import runpy
-import signal
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.loop.test_run_loop import config_with_free_ports
 from tests.operations.support import DASHBOARD, ROOT, RULES, metric_names
+from tests.support.run import hookline_run
 
 HOOKLINE = [sys.executable, "-m", "hookline"]
 ENV = {k: v for k, v in os.environ.items() if not k.startswith("HOOKLINE_")}
@@ -71,29 +71,8 @@ def exported(scraped: tuple[str, float]) -> set[str]:
 @contextlib.contextmanager
 def _running(config: Path) -> Iterator[None]:
     """`hookline run` (embedded broker, ingress, workers, reactor, simulators) until the block ends."""
-    process = subprocess.Popen(
-        [*HOOKLINE, "--config", str(config), "run"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env=ENV,
-    )
-    assert process.stdout is not None
-    try:
-        for line in process.stdout:
-            if line.startswith("Ctrl-C"):
-                break
-        else:
-            pytest.fail("hookline run exited before it was ready")
+    with hookline_run(config, ENV):
         yield
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        process.stdout.close()
 
 
 def _families(exposed: set[str]) -> set[str]:
