@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 import uuid
@@ -144,20 +145,27 @@ async def eventually(
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def start_worker_process(config: Path, log: Path) -> subprocess.Popen[bytes]:
-    """``hookline worker tests.worker.crash_worker:build`` as its own process, output to ``log``."""
+def start_worker_process(
+    config: Path, log: Path, worker: str = "tests.worker.crash_worker:build"
+) -> subprocess.Popen[bytes]:
+    """``hookline worker WORKER`` as its own process (HOOKLINE_* not inherited), output to ``log``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOOKLINE_")}
     with log.open("ab") as out:
         return subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "hookline",
-                "--config",
-                str(config),
-                "worker",
-                "tests.worker.crash_worker:build",
-            ],
+            [sys.executable, "-m", "hookline", "--config", str(config), "worker", worker],
             cwd=ROOT,
             stdout=out,
             stderr=out,
+            env=env,
         )
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL after 10 s, and reap it."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)

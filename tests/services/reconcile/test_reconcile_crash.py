@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -15,29 +13,13 @@ import yaml
 from hookline.bus.broker import EmbeddedBroker
 from tests.services.reconcile.loop import ReconcileLoop, reconcile_loop
 from tests.support.servers import RedisServer
+from tests.worker.support import start_worker_process, stop_process
 
 MESSAGES = 12
 
 
 def _spawn(config: Path, log: Path) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HOOKLINE_")}
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "hookline", "--config", str(config), "worker", "reconcile"],
-            stdout=out,
-            stderr=out,
-            env=env,
-        )
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+    return start_worker_process(config, log, "reconcile")
 
 
 def _delivered(loop: ReconcileLoop) -> Counter[str]:
@@ -80,9 +62,9 @@ async def test_sigkilled_mid_pass_restarted_reconciles_each_message_once(
                 await _until(lambda: len(_delivered(loop)) >= MESSAGES, 60, "every report")
                 await asyncio.sleep(2)
             finally:
-                _stop(second)
+                stop_process(second)
         finally:
-            _stop(first)
+            stop_process(first)
         delivered = _delivered(loop)
         assert set(delivered) == {c.id for c in commands}
         assert set(delivered.values()) == {1}, delivered

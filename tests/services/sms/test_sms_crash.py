@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -16,29 +14,13 @@ import yaml
 from hookline.bus.broker import EmbeddedBroker
 from tests.services.sms.loop import SmsLoop, sms_loop
 from tests.support.servers import RedisServer
+from tests.worker.support import start_worker_process, stop_process
 
 MESSAGES = 300
 
 
 def _spawn(config: Path, log: Path) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HOOKLINE_")}
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "hookline", "--config", str(config), "worker", "sms"],
-            stdout=out,
-            stderr=out,
-            env=env,
-        )
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+    return start_worker_process(config, log, "sms")
 
 
 async def _count(loop: SmsLoop, type_: str) -> int:
@@ -84,9 +66,9 @@ async def test_sigkilled_worker_restarted_sends_each_message_exactly_once(
             try:
                 await _wait(loop, "sms.message.delivered", MESSAGES, timeout=60)
             finally:
-                _stop(second)
+                stop_process(second)
         finally:
-            _stop(first)
+            stop_process(first)
 
         by_ref: Counter[str] = Counter()
         for sim in ("twilio", "every8d", "mitake"):
