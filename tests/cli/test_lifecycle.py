@@ -20,8 +20,7 @@ from hookline.bus.topics import Topics, all_topics
 from hookline.config.check import prepare
 from hookline.config.models import HooklineSettings
 from hookline.providers.registry import names
-from hookline.signatures import build_scheme
-from hookline.signatures.base import Headers, SignedRequest
+from tests.support.ingress import signed_invoice
 from tests.support.kafka import consume_all
 from tests.support.processes import Hookline, children, exists
 
@@ -62,17 +61,7 @@ def ingress_config(tmp_path: Path, http_port: int, bootstrap: str) -> tuple[Path
 
 
 def signed_delivery(settings: HooklineSettings) -> tuple[bytes, dict[str, str]]:
-    body = json.dumps(
-        {"type": "invoice.paid", "data": {"id": f"inv_{uuid.uuid4().hex[:8]}"}}
-    ).encode()
-    request = SignedRequest(
-        body=body,
-        headers=Headers(
-            {"content-type": "application/json", "webhook-id": f"msg_{uuid.uuid4().hex}"}
-        ),
-    )
-    signed = build_scheme(settings.sources["billing"].verify).sign(request, time.time())
-    return body, dict(signed.headers)
+    return signed_invoice(settings)
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-import uuid
 from collections.abc import Iterator
 
 import httpx
@@ -15,9 +14,7 @@ from hookline.bus.admin import create_topics as hookline_create_topics
 from hookline.bus.broker import EmbeddedBroker
 from hookline.bus.topics import Topics, all_topics
 from hookline.config.models import HooklineSettings
-from hookline.signatures import build_scheme
-from hookline.signatures.base import Headers, SignedRequest
-from tests.support.ingress import running_ingress, settings_for
+from tests.support.ingress import running_ingress, settings_for, signed_invoice
 from tests.support.kafka import consume_all
 from tests.support.servers import running_broker
 
@@ -32,17 +29,7 @@ def own_broker() -> Iterator[EmbeddedBroker]:
 
 
 def delivery(settings: HooklineSettings) -> tuple[bytes, dict[str, str]]:
-    body = json.dumps(
-        {"type": "invoice.paid", "data": {"id": f"inv_{uuid.uuid4().hex[:8]}"}}
-    ).encode()
-    request = SignedRequest(
-        body=body,
-        headers=Headers(
-            {"content-type": "application/json", "webhook-id": f"msg_{uuid.uuid4().hex}"}
-        ),
-    )
-    signed = build_scheme(settings.sources["billing"].verify).sign(request, time.time())
-    return body, dict(signed.headers)
+    return signed_invoice(settings)
 
 
 async def post(client: httpx.AsyncClient, url: str, settings: HooklineSettings) -> httpx.Response:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import json
+import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -12,6 +14,8 @@ from hookline.config.check import prepare
 from hookline.config.models import HooklineSettings
 from hookline.ingress.app import create_app
 from hookline.providers.registry import names
+from hookline.signatures import build_scheme
+from hookline.signatures.base import Headers, SignedRequest
 from tests.support.kafka import create_topics
 from tests.support.servers import serve
 
@@ -65,3 +69,20 @@ async def running_ingress(
     app = create_app(settings, bootstrap_servers=bootstrap, embedded=True, **app_options)
     async with serve(app) as url:
         yield url
+
+
+def signed_invoice(
+    settings: HooklineSettings, source: str = "billing"
+) -> tuple[bytes, dict[str, str]]:
+    """A fresh ``invoice.paid`` delivery signed for ``source`` (Standard Webhooks): body, headers."""
+    body = json.dumps(
+        {"type": "invoice.paid", "data": {"id": f"inv_{uuid.uuid4().hex[:8]}"}}
+    ).encode()
+    request = SignedRequest(
+        body=body,
+        headers=Headers(
+            {"content-type": "application/json", "webhook-id": f"msg_{uuid.uuid4().hex}"}
+        ),
+    )
+    signed = build_scheme(settings.sources[source].verify).sign(request, time.time())
+    return body, dict(signed.headers)
