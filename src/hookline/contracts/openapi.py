@@ -254,8 +254,12 @@ def document(sources: Mapping[str, SourceView] | None = None) -> dict[str, Any]:
                     "summary": "Prometheus metrics",
                     "responses": {
                         "200": {
-                            "description": "Text exposition format.",
-                            "content": {"text/plain": {"schema": {"type": "string"}}},
+                            "description": "OpenMetrics (with exemplars) when Accept asks "
+                            "for application/openmetrics-text, else the classic text format.",
+                            "content": {
+                                "text/plain": {"schema": {"type": "string"}},
+                                "application/openmetrics-text": {"schema": {"type": "string"}},
+                            },
                         },
                     },
                 }

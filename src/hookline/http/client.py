@@ -63,7 +63,7 @@ from hookline.http.ratelimit import (
 from hookline.http.registry import BREAKERS, REDIS_PREFIX, BreakerRegistry
 from hookline.http.retry import IDEMPOTENT_METHODS, RetryPolicy
 from hookline.http.token_store import RedisRefreshTokenStore
-from hookline.observability import tracing
+from hookline.observability import exemplars, tracing
 
 log = structlog.get_logger("hookline.http")
 
@@ -311,7 +311,7 @@ class ApiClient:
             self.breaker.fail_fast()
             await self._wait_for_limits(call_deadline)
         except CircuitOpenError as exc:
-            metrics.REQUESTS.labels(self.name, label, "circuit_open").inc()
+            self._count(label, "circuit_open")
             raise _Failed(exc, "circuit_open") from None
         except RedisError as exc:
             raise self._coordination_failed(label, exc) from None
@@ -319,7 +319,7 @@ class ApiClient:
             try:
                 admission = await self.breaker.allow()
             except CircuitOpenError as exc:
-                metrics.REQUESTS.labels(self.name, label, "circuit_open").inc()
+                self._count(label, "circuit_open")
                 raise _Failed(exc, "circuit_open") from None
             except RedisError as exc:
                 raise self._coordination_failed(label, exc) from None
@@ -423,14 +423,14 @@ class ApiClient:
             exc, HooklineError
         ):  # from the auth flow: the token endpoint failed or refused
             await self._record(admission, success=False)
-            metrics.REQUESTS.labels(self.name, label, "auth").inc()
+            self._count(label, "auth")
             raise _Failed(exc, "auth", status=getattr(exc, "status", None)) from None
         if not isinstance(exc, httpx.RequestError):
             raise exc  # cancellation, or a bug: not the provider's doing
         await self._record(admission, success=False)
         timed_out = isinstance(exc, httpx.TimeoutException)
-        metrics.REQUESTS.labels(self.name, label, "timeout" if timed_out else "network").inc()
-        metrics.LATENCY.labels(self.name, label).observe(self.clock.monotonic() - sent)
+        self._count(label, "timeout" if timed_out else "network")
+        self._latency(label, sent)
         failure = Unavailable(
             f"{type(exc).__name__} calling {self.name} {label}",
             code="TIMEOUT" if timed_out else "NETWORK",
@@ -445,8 +445,8 @@ class ApiClient:
         self, response: httpx.Response, admission: Admission, label: str, sent: float
     ) -> httpx.Response:
         status = response.status_code
-        metrics.LATENCY.labels(self.name, label).observe(self.clock.monotonic() - sent)
-        metrics.REQUESTS.labels(self.name, label, metrics.status_class(status)).inc()
+        self._latency(label, sent)
+        self._count(label, metrics.status_class(status))
         error = self.errors.classify(response)
         await self._record(admission, success=not _counts_against_breaker(error, status))
         if error is None:
@@ -461,10 +461,19 @@ class ApiClient:
             not_processed=status == 429,
         )
 
+    def _count(self, label: str, status_class: str) -> None:
+        # The exemplar names the command (and request, trace) this attempt served.
+        metrics.REQUESTS.labels(self.name, label, status_class).inc(exemplar=exemplars.current())
+
+    def _latency(self, label: str, sent: float) -> None:
+        metrics.LATENCY.labels(self.name, label).observe(
+            self.clock.monotonic() - sent, exemplar=exemplars.current()
+        )
+
     def _coordination_failed(self, label: str, exc: RedisError) -> _Failed:
         # Shared limits and breaker state are unknown: calling anyway could break the provider's
         # limits for every replica, so the call is refused as retryable (like the ingress's dedup).
-        metrics.REQUESTS.labels(self.name, label, "redis_unavailable").inc()
+        self._count(label, "redis_unavailable")
         log.warning("http.redis_unavailable", provider=self.name, error=type(exc).__name__)
         error = Unavailable(
             f"Redis is unreachable: {self.name}'s shared breaker and rate limit cannot be checked",

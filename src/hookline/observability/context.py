@@ -9,9 +9,12 @@ from typing import Any
 # One ContextVar set per request: much cheaper on the hot path than binding
 # structlog's contextvars (a get/set/reset per key).
 REQUEST_ID: ContextVar[str | None] = ContextVar("hookline_request_id", default=None)
-# The record a worker is handling: (CloudEvent id, type). Its handler's log lines,
-# outbound ``http.call`` lines included, name the command they serve.
-HANDLING: ContextVar[tuple[str, str] | None] = ContextVar("hookline_handling", default=None)
+# The record a worker is handling: (CloudEvent id, type, request id of the webhook
+# delivery behind it or None). Its handler's log lines, outbound ``http.call`` lines
+# included, name the command they serve and the request that carried it.
+HANDLING: ContextVar[tuple[str, str, str | None] | None] = ContextVar(
+    "hookline_handling", default=None
+)
 
 __all__ = ["HANDLING", "REQUEST_ID", "add_request_id"]
 
@@ -26,4 +29,6 @@ def add_request_id(
     if handling is not None:
         event_dict.setdefault("command_id", handling[0])
         event_dict.setdefault("event_type", handling[1])
+        if handling[2] is not None:
+            event_dict.setdefault("request_id", handling[2])
     return event_dict

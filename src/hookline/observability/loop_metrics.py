@@ -8,6 +8,13 @@ its event loop's thread (it starts no threads), so plain additions are exact.
 The values are exposed through the same registry as ordinary counter and
 histogram families, with prometheus_client's names and bucket labels.
 
+An update may carry an exemplar, ``((name, id), ...)``: the tuple is kept as
+given (the latest per series or bucket) and only turned into an OpenMetrics
+exemplar at a scrape, trimmed to the 128-character limit there
+(:func:`hookline.observability.exemplars.fit`). Exemplars stay in the process
+that recorded them: after :func:`share` a scrape shows the summed values with
+the exemplars of the process it reached.
+
 After :func:`share` (``hookline serve --workers N``) every series lives in
 cells shared with the server's other processes (:mod:`.cells`) and a scrape
 answers the sum over all of them. A child switches class in place, so
@@ -26,9 +33,16 @@ from typing import Any, Generic, Literal, TypeVar
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector, CollectorRegistry
+from prometheus_client.samples import Exemplar
 from prometheus_client.utils import floatToGoString
 
 from hookline.observability.cells import CellReader, Cells, CellWriter, Series, alive, cells_of
+from hookline.observability.exemplars import fit
+
+# An exemplar as recorded on the hot path: (label name, id) pairs, kept unvalidated.
+Ids = tuple[tuple[str, str | None], ...]
+# What a series keeps of its latest exemplar: the ids, the value observed, when.
+_Kept = tuple[Ids, float, float]
 
 # prometheus_client's own bucket label format (untyped upstream).
 _le: Callable[[float], str] = floatToGoString
@@ -39,19 +53,22 @@ _Child = TypeVar("_Child", "CounterChild", "HistogramChild", "GaugeChild")
 
 
 class CounterChild:
-    __slots__ = ("_at", "_cells", "created", "value")
+    __slots__ = ("_at", "_cells", "created", "exemplar", "value")
 
     def __init__(self) -> None:
         self.value = 0.0
         self.created = time.time()
+        self.exemplar: _Kept | None = None
         self._cells, self._at = _NO_CELLS, 0
 
     width = 1
 
-    def inc(self, amount: float = 1.0) -> None:
+    def inc(self, amount: float = 1.0, exemplar: Ids | None = None) -> None:
         if amount < 0:
             raise ValueError("Counters can only be incremented by non-negative amounts.")
         self.value += amount
+        if exemplar is not None:
+            self.exemplar = (exemplar, amount, time.time())
 
     def share(self, cells: Cells, at: int) -> None:
         cells[at] = self.value
@@ -62,10 +79,12 @@ class CounterChild:
 class _SharedCounterChild(CounterChild):
     __slots__ = ()
 
-    def inc(self, amount: float = 1.0) -> None:
+    def inc(self, amount: float = 1.0, exemplar: Ids | None = None) -> None:
         if amount < 0:
             raise ValueError("Counters can only be incremented by non-negative amounts.")
         self._cells[self._at] += amount
+        if exemplar is not None:
+            self.exemplar = (exemplar, amount, time.time())
 
 
 class GaugeChild:
@@ -95,11 +114,12 @@ class _SharedGaugeChild(GaugeChild):
 
 
 class HistogramChild:
-    __slots__ = ("_at", "_cells", "_sum_at", "bounds", "counts", "created", "sum")
+    __slots__ = ("_at", "_cells", "_sum_at", "bounds", "counts", "created", "exemplars", "sum")
 
     def __init__(self, bounds: tuple[float, ...]) -> None:
         self.bounds = bounds
         self.counts = [0] * (len(bounds) + 1)  # per bucket, not cumulative; the last is +Inf
+        self.exemplars: list[_Kept | None] = [None] * (len(bounds) + 1)
         self.sum = 0.0
         self.created = time.time()
         self._cells, self._at, self._sum_at = _NO_CELLS, 0, 0
@@ -108,10 +128,13 @@ class HistogramChild:
     def width(self) -> int:
         return len(self.counts) + 1  # the buckets, then the sum
 
-    def observe(self, amount: float) -> None:
+    def observe(self, amount: float, exemplar: Ids | None = None) -> None:
         # A value equal to a bound belongs to that bucket (le), as in prometheus_client.
-        self.counts[bisect_left(self.bounds, amount)] += 1
+        bucket = bisect_left(self.bounds, amount)
+        self.counts[bucket] += 1
         self.sum += amount
+        if exemplar is not None:
+            self.exemplars[bucket] = (exemplar, amount, time.time())
 
     def share(self, cells: Cells, at: int) -> None:
         for i, count in enumerate(self.counts):
@@ -125,10 +148,13 @@ class HistogramChild:
 class _SharedHistogramChild(HistogramChild):
     __slots__ = ()
 
-    def observe(self, amount: float) -> None:
+    def observe(self, amount: float, exemplar: Ids | None = None) -> None:
         cells = self._cells
-        cells[self._at + bisect_left(self.bounds, amount)] += 1
+        bucket = bisect_left(self.bounds, amount)
+        cells[self._at + bucket] += 1
         cells[self._sum_at] += amount
+        if exemplar is not None:
+            self.exemplars[bucket] = (exemplar, amount, time.time())
 
 
 class _Sharing:
@@ -218,14 +244,18 @@ class LoopCounter(_Family[CounterChild]):
         shared = self._shared()
         if shared is None:
             for key, child in list(self._children.items()):
-                family.add_metric(key, child.value, created=child.created)
+                family.add_metric(
+                    key, child.value, created=child.created, exemplar=_exemplar(child.exemplar)
+                )
         else:
             totals: dict[tuple[str, ...], tuple[float, float]] = {}
             for series in shared:
                 value, created = totals.get(series.labels, (0.0, series.created))
                 totals[series.labels] = (value + series.values[0], min(created, series.created))
             for key, (value, created) in totals.items():
-                family.add_metric(key, value, created=created)
+                mine = self._children.get(key)
+                kept = mine.exemplar if mine is not None else None
+                family.add_metric(key, value, created=created, exemplar=_exemplar(kept))
         yield family
 
 
@@ -313,9 +343,21 @@ class LoopHistogram(_Family[HistogramChild]):
                     into[i] += value
             rows = [(key, values[:-1], values[-1]) for key, values in totals.items()]
         for key, counts, total_sum in rows:
-            total, buckets = 0.0, []
-            for name, count in zip(names, counts, strict=True):
+            child = self._children.get(key)
+            kept = child.exemplars if child is not None else [None] * len(names)
+            total = 0.0
+            buckets: list[tuple[str, float] | tuple[str, float, Exemplar]] = []
+            for name, count, latest in zip(names, counts, kept, strict=True):
                 total += count
-                buckets.append((name, total))
+                exemplar = _exemplar(latest)
+                buckets.append((name, total) if exemplar is None else (name, total, exemplar))
             family.add_metric(key, buckets, total_sum)
         yield family
+
+
+def _exemplar(kept: _Kept | None) -> Exemplar | None:
+    if kept is None:
+        return None
+    ids, value, at = kept
+    labels = fit(ids)
+    return None if labels is None else Exemplar(labels, value, at)

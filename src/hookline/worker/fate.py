@@ -345,7 +345,7 @@ class Fate:
         """Run the handler once: None when it returned, else what its failure means."""
         context = HandlerContext(event, attempt, self._settings, self._topics, self._emit)
         # The handler's log lines (http.call included) name the command they serve.
-        handling = HANDLING.set((event.id, event.type))
+        handling = HANDLING.set((event.id, event.type, event.requestid))
         trail = auditing = None
         if self._audit_topic is not None:
             trail = Trail(self.service, self._audit_topic, event, attempt)
