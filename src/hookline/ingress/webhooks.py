@@ -190,11 +190,13 @@ class WebhookEndpoint:
             raise
         finally:
             elapsed = time.perf_counter() - started
-            self._requests(label, outcome).inc()
+            # OpenMetrics exemplars (only the tuple here; built into labels at a scrape).
+            ids = (("request_id", REQUEST_ID.get()), ("event_id", event_id))
+            self._requests(label, outcome).inc(1.0, ids)
             if self.rejections is not None:
                 status = response.status_code if response is not None else 500
                 self.rejections.observe(name, outcome, scope, status)
-            self._latency(label).observe(elapsed)
+            self._latency(label).observe(elapsed, ids)
             logger = request_log.for_info()
             if logger is not None:
                 logger.info(
