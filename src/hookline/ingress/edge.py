@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from hookline.config.models import ServerSettings
 from hookline.ingress.problems import problem
 from hookline.ingress.request_ids import REQUEST_ID_HEADER, echoing_request_id, request_id_for
+from hookline.ingress.server import EdgeCycle
 from hookline.observability.context import REQUEST_ID
 
 log = structlog.get_logger("hookline.ingress")
@@ -93,5 +94,10 @@ async def _send(response: Response, send: Send, request_id: str) -> None:
     # What Response.__call__ sends (none of the ingress's responses has a
     # background task), with the request id appended as for every other answer.
     headers = [*response.raw_headers, (REQUEST_ID_HEADER, request_id.encode())]
+    cycle = getattr(send, "__self__", None)
+    if type(cycle) is EdgeCycle:
+        # Our own server (ingress/server.py): status, headers and body in one write.
+        await cycle.send_whole(response.status_code, headers, bytes(response.body))
+        return
     await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
     await send({"type": "http.response.body", "body": response.body})

@@ -19,7 +19,13 @@ from typing import Any
 import httptools
 import structlog
 from uvicorn.config import Config
-from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import (
+    HEADER_RE,
+    HEADER_VALUE_RE,
+    STATUS_LINE,
+    HttpToolsProtocol,
+    RequestResponseCycle,
+)
 from uvicorn.server import ServerState
 
 from hookline.config.models import ServerSettings
@@ -48,6 +54,47 @@ def server_settings_of(app: Any) -> ServerSettings:
         if app is None:
             break
     return ServerSettings()
+
+
+class EdgeCycle(RequestResponseCycle):
+    """uvicorn's request cycle, with a whole response written in one ``write``.
+
+    uvicorn writes the status line and headers, then the body: two sends per
+    answer, each waking the client. The ingress always has its whole answer at
+    once (``ingress/edge.py``), so it hands it over in one piece: after a
+    produce round is acknowledged, each of the round's requests costs one
+    socket write.
+    """
+
+    async def send_whole(
+        self, status: int, headers: list[tuple[bytes, bytes]], body: bytes
+    ) -> None:
+        """``http.response.start`` then a final ``http.response.body``, as one write."""
+        if self.flow.write_paused and not self.disconnected:
+            await self.flow.drain()
+        if self.disconnected:
+            return
+        if self.response_started:
+            raise RuntimeError("A response was already started.")
+        self.response_started = True
+        self.waiting_for_100_continue = False
+        content = [STATUS_LINE[status]]
+        for name, value in self.default_headers + headers:
+            if HEADER_RE.search(name):
+                raise RuntimeError("Invalid HTTP header name.")
+            if HEADER_VALUE_RE.search(value):
+                raise RuntimeError("Invalid HTTP header value.")
+            content.extend([name.lower(), b": ", value, b"\r\n"])
+        # The caller's headers carry its content-length; HEAD never comes this way.
+        if not self.keep_alive:
+            content.append(b"connection: close\r\n")
+        content.extend([b"\r\n", body])
+        self.transport.write(b"".join(content))
+        self.response_complete = True
+        self.message_event.set()
+        if not self.keep_alive:
+            self.transport.close()
+        self.on_response()
 
 
 class EdgeProtocol(HttpToolsProtocol):
@@ -109,6 +156,9 @@ class EdgeProtocol(HttpToolsProtocol):
 
     def _expired(self, phase: str) -> None:
         self._phase = None
+        if phase == "keep-alive":
+            self.timeout_keep_alive_handler()
+            return
         log.info("ingress.slow_client_closed", phase=phase, client=_peer(self.client))
         if phase == "headers":
             self._refuse(408, "The request headers did not arrive in time.")
@@ -203,7 +253,8 @@ class EdgeProtocol(HttpToolsProtocol):
         self._began_here = True
         self._in_headers = True
         self._header_bytes = 0
-        if self._phase is None:  # the first request's deadline runs from the connection
+        # The first request's deadline runs from the connection; a later one's from here.
+        if self._phase is None or self._phase == "keep-alive":
             self._arm(self.header_timeout, "headers")
 
     def on_headers_complete(self) -> None:
@@ -216,10 +267,27 @@ class EdgeProtocol(HttpToolsProtocol):
                 raise _Refusal(431, f"The request headers exceed {self.max_header_bytes} bytes.")
         self._arm(self.body_timeout, "body")
         super().on_headers_complete()
+        if type(self.cycle) is RequestResponseCycle:
+            # Same state, one method more (send_whole): cheaper than rebuilding the cycle.
+            self.cycle.__class__ = EdgeCycle
 
     def on_message_complete(self) -> None:
         self._disarm()
         super().on_message_complete()
+
+    def on_response_complete(self) -> None:
+        # uvicorn's, with the idle deadline on the connection's one timer: uvicorn
+        # creates a keep-alive timer per response and cancels it when the next
+        # request arrives (~10 us per request with uvloop).
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        self.flow.resume_reading()
+        if self.pipeline:
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+        else:
+            self._arm(self.timeout_keep_alive, "keep-alive")
 
 
 def _peer(client: tuple[str, int] | None) -> str | None:
