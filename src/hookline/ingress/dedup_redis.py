@@ -1,19 +1,32 @@
-"""Dedup shared by every replica through Redis (``redis_url``).
+"""Dedup shared by every replica through Redis (``redis_url``), one round trip per batch.
 
 One key per delivery, ``{prefix}{source}:{event id}``:
 
-* ``claim``: ``SET key pending:<token> NX PX lease``. The winner publishes;
-  everyone else polls the key until it turns ``done:<event id>`` (duplicate)
-  or disappears (the winner's publish failed: the next claim wins and
-  publishes for real). The lease is the publish timeout plus a margin, so a
-  replica that dies mid-publish blocks its delivery only that long.
-* ``complete``: ``SET key done:<event id> EX window`` once Kafka acknowledged,
+* ``claim``: ``SET key pending:<token> NX PX lease``, and the key's value when
+  it is taken. The winner publishes; everyone else polls the key until it
+  turns ``done:<event id>`` (duplicate) or disappears (the winner's publish
+  failed: the next claim wins and publishes for real). The lease is the
+  publish timeout plus a margin, so a replica that dies mid-publish blocks
+  its delivery only that long.
+* ``complete``: ``SET key done:<event id> PX window`` once Kafka acknowledged,
   followed by a newline and the delivery's receipt (where its events are
   stored, :func:`hookline.ingress.receipts.encode`) when there is one.
 * ``release``: delete the key, but only if it still holds the token the
-  claim returned (a compare-and-delete script), so a late release never
-  frees someone else's claim. The token travels with the request, so the
-  store keeps nothing per claim in the process.
+  claim returned (compare-and-delete), so a late release never frees someone
+  else's claim. The token travels with the request, so the store keeps
+  nothing per claim in the process.
+
+**Batched.** The requests of one event-loop pass claim together, and the
+completions and releases of one pass (a produce round's acknowledgement
+resolves all its requests in one pass) finish together: each kind is one Lua
+script call over all its keys, and both travel in one pipeline, so Redis
+costs one round trip per batch instead of one or two per request. At most
+one batch is on the wire; what arrives meanwhile waits and goes in the next,
+so a batch grows with the load, as the publisher's produce rounds do. Each
+key is handled by itself inside the script (``pcall``): one key Redis refuses
+answers its own request 503 and leaves the others alone. The keys of a batch
+are many, so a Redis Cluster would need them in one slot (a ``{hash tag}`` in
+the prefix).
 
 Redis unreachable during ``claim`` raises :class:`DedupUnavailable` (503 and
 the provider retries): we do not accept what we cannot de-duplicate. After
@@ -27,6 +40,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from typing import Any
 
 import structlog
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -39,12 +53,46 @@ log = structlog.get_logger("hookline.ingress.dedup")
 
 _DONE = b"done:"
 _PENDING = "pending:"
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
+_FAILED = b"!"  # a key the script could not handle: its error follows
+
+# KEYS: the batch's keys; ARGV: token, lease ms per key. Per key: 1 when taken, else
+# its value (false when it lapsed in between: the caller asks again), or "!<error>".
+_CLAIM = """
+local out = {}
+for i, key in ipairs(KEYS) do
+  local taken = redis.pcall('SET', key, ARGV[2 * i - 1], 'NX', 'PX', ARGV[2 * i])
+  if type(taken) == 'table' and taken.err then
+    out[i] = '!' .. taken.err
+  elseif taken then
+    out[i] = 1
+  else
+    local value = redis.pcall('GET', key)
+    if type(value) == 'table' and value.err then
+      out[i] = '!' .. value.err
+    else
+      out[i] = value
+    end
+  end
 end
-return 0
+return out
 """
+# ARGV per key: "c", the done value, window ms (complete); or "r", the token, "" (release).
+_FINISH = """
+for i, key in ipairs(KEYS) do
+  local op, value = ARGV[3 * i - 2], ARGV[3 * i - 1]
+  if op == 'c' then
+    redis.pcall('SET', key, value, 'PX', ARGV[3 * i])
+  elseif redis.pcall('GET', key) == value then
+    redis.pcall('DEL', key)
+  end
+end
+return #KEYS
+"""
+
+# (key, token, lease ms, the caller's future)
+_ClaimRequest = tuple[str, str, int, "asyncio.Future[bytes | int | None]"]
+# (key, "c" or "r", value or token, window ms or "", the caller's future)
+_FinishRequest = tuple[str, str, bytes | str, int | str, "asyncio.Future[None]"]
 
 
 class RedisDedupStore:
@@ -64,7 +112,9 @@ class RedisDedupStore:
         self._prefix = prefix
         self._margin = lease_margin_seconds
         self._poll = poll_seconds
-        self._release = client.register_script(_RELEASE)
+        self._claims: list[_ClaimRequest] = []
+        self._finishes: list[_FinishRequest] = []
+        self._flushing: asyncio.Task[None] | None = None
 
     @classmethod
     def from_url(
@@ -88,24 +138,30 @@ class RedisDedupStore:
         )
         return cls(Redis.from_pool(pool), window_seconds, prefix=prefix)
 
+    # ---- the contract -------------------------------------------------------------------
+
     async def claim(self, key: str, event_id: str, wait: float) -> Claim:
         name = self._prefix + key
         token = f"{_PENDING}{uuid.uuid4().hex}"
         lease_ms = max(1, int((wait + self._margin) * 1000))
         deadline = time.monotonic() + wait + self._margin
         while True:
-            try:
-                if await self._client.set(name, token, nx=True, px=lease_ms):
-                    return Claim("new", token=token)
-                value = await self._client.get(name)
-            except (RedisError, OSError) as exc:
-                log.warning("dedup.unavailable", operation="claim", error=type(exc).__name__)
-                raise DedupUnavailable("the dedup store (Redis) is unreachable") from exc
-            raw = value.encode() if isinstance(value, str) else value
-            if raw is not None and raw.startswith(_DONE):
+            future: asyncio.Future[bytes | int | None] = asyncio.get_running_loop().create_future()
+            self._claims.append((name, token, lease_ms, future))
+            self._schedule()
+            answer = await future
+            if answer == 1:
+                return Claim("new", token=token)
+            raw = answer.encode() if isinstance(answer, str) else answer
+            if isinstance(raw, bytes) and raw.startswith(_FAILED):
+                log.warning("dedup.unavailable", operation="claim", error=raw[1:].decode())
+                raise DedupUnavailable("the dedup store (Redis) refused the claim")
+            if isinstance(raw, bytes) and raw.startswith(_DONE):
                 # Event ids never hold a newline; a value written before receipts has none.
                 first, _, receipt = raw[len(_DONE) :].partition(b"\n")
                 return Claim("done", first.decode(), receipt=decode(receipt))
+            if raw is None:
+                continue  # the owner let go (or its lease lapsed) in between: ask again
             if time.monotonic() >= deadline:
                 # The owner neither finished nor let go within its lease; try rather than refuse.
                 return Claim("new")
@@ -117,19 +173,89 @@ class RedisDedupStore:
         value = _DONE + event_id.encode()
         if receipt:
             value += b"\n" + encode(receipt).encode()
-        try:
-            await self._client.set(self._prefix + key, value, px=self._window_ms)
-        except (RedisError, OSError) as exc:
-            log.error("dedup.complete_failed", key=key, error=type(exc).__name__)
+        await self._finish(self._prefix + key, "c", value, self._window_ms)
 
     async def release(self, key: str, token: str | None) -> None:
         if token is None:
             return
-        try:
-            await self._release(keys=[self._prefix + key], args=[token])
-        except (RedisError, OSError) as exc:
-            # The lease expires by itself; the provider's retry then claims anew.
-            log.warning("dedup.release_failed", key=key, error=type(exc).__name__)
+        await self._finish(self._prefix + key, "r", token, "")
 
     async def close(self) -> None:
+        if self._flushing is not None:
+            await asyncio.wait([self._flushing])
         await self._client.aclose()
+
+    # ---- batching -----------------------------------------------------------------------
+
+    async def _finish(self, name: str, op: str, value: bytes | str, ms: int | str) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._finishes.append((name, op, value, ms, future))
+        self._schedule()
+        # Never raises: a failed complete or release is logged by the batch.
+        await future
+
+    def _schedule(self) -> None:
+        # The task's first step runs in the next pass of the loop: every request of
+        # this pass has queued by then. While a batch is on the wire, the next waits.
+        if self._flushing is None:
+            self._flushing = asyncio.get_running_loop().create_task(self._flush())
+
+    async def _flush(self) -> None:
+        try:
+            while self._claims or self._finishes:
+                claims, self._claims = self._claims, []
+                finishes, self._finishes = self._finishes, []
+                await self._round_trip(claims, finishes)
+        finally:
+            self._flushing = None
+
+    async def _round_trip(
+        self, claims: list[_ClaimRequest], finishes: list[_FinishRequest]
+    ) -> None:
+        pipe = self._client.pipeline(transaction=False)
+        if claims:
+            args: list[Any] = []
+            for _, token, lease_ms, _ in claims:
+                args += (token, lease_ms)
+            pipe.eval(_CLAIM, len(claims), *(c[0] for c in claims), *args)
+        if finishes:
+            args = []
+            for _, op, value, ms, _ in finishes:
+                args += (op, value, ms)
+            pipe.eval(_FINISH, len(finishes), *(f[0] for f in finishes), *args)
+        try:
+            answers = await pipe.execute(raise_on_error=False)
+        except (RedisError, OSError) as exc:
+            answers = [exc] * (bool(claims) + bool(finishes))
+        if claims:
+            self._answer_claims(claims, answers[0])
+        if finishes:
+            self._answer_finishes(finishes, answers[-1])
+
+    def _answer_claims(self, claims: list[_ClaimRequest], answer: Any) -> None:
+        if isinstance(answer, BaseException):
+            log.warning("dedup.unavailable", operation="claim", error=type(answer).__name__)
+            unavailable = DedupUnavailable("the dedup store (Redis) is unreachable")
+            for *_, future in claims:
+                if not future.done():
+                    future.set_exception(unavailable)
+            return
+        for (name, token, _, future), result in zip(claims, answer, strict=True):
+            if not future.done():
+                future.set_result(result)
+            elif result == 1:
+                # Its request is gone (cancelled): nobody will complete it, let it go now.
+                self._finishes.append(
+                    (name, "r", token, "", asyncio.get_running_loop().create_future())
+                )
+
+    def _answer_finishes(self, finishes: list[_FinishRequest], answer: Any) -> None:
+        if isinstance(answer, BaseException):
+            # A complete lost: the event is in Kafka, a retry may publish it again
+            # (at-least-once). A release lost: the lease expires by itself.
+            for name, op, *_ in finishes:
+                event = "dedup.complete_failed" if op == "c" else "dedup.release_failed"
+                log.warning(event, key=name, error=type(answer).__name__)
+        for *_, future in finishes:
+            if not future.done():
+                future.set_result(None)
