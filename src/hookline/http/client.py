@@ -32,7 +32,7 @@ from redis.exceptions import RedisError
 from hookline.config.models import ProviderSettings
 from hookline.errors import CircuitOpenError, HooklineError, RetryableError
 from hookline.http import metrics
-from hookline.http.audit import CALLS, Call
+from hookline.http.audit import Call, finished
 from hookline.http.auth import build_auth, token_source
 from hookline.http.breaker import Admission, CircuitBreaker
 from hookline.http.breaker_redis import RedisBreakerStore
@@ -516,32 +516,9 @@ class ApiClient:
         error: HooklineError | None = None,
         reason: str | None = None,
     ) -> None:
-        fields: dict[str, Any] = {
-            "provider": self.name,
-            "endpoint": endpoint,
-            "method": method,
-            "path": path,
-            "status": status,
-            "attempt": attempts,
-            "latency_ms": round((self.clock.monotonic() - started) * 1000, 1),
-            "outcome": outcome,
-        }
-        calls = CALLS.get()
-        if calls is not None:  # someone audits this call (the worker running a handler)
-            calls.append(
-                Call(
-                    self.name, endpoint, method, path, status, attempts, fields["latency_ms"],
-                    outcome, type(error).__name__ if error is not None else None,
-                    getattr(error, "code", None),
-                )
-            )  # fmt: skip
-        if error is None:
-            log.info("http.call", **fields)
-            return
-        fields["error"] = type(error).__name__
-        fields["code"] = getattr(error, "code", None)
-        fields["reason"] = reason
-        retry_after = getattr(error, "retry_after", None)
-        if retry_after is not None:
-            fields["retry_after_ms"] = round(retry_after * 1000)
-        log.warning("http.call_failed", **fields)
+        latency_ms = round((self.clock.monotonic() - started) * 1000, 1)
+        call = Call(
+            self.name, endpoint, method, path, status, attempts, latency_ms, outcome,
+            type(error).__name__ if error is not None else None, getattr(error, "code", None),
+        )  # fmt: skip
+        finished(call, reason=reason, retry_after=getattr(error, "retry_after", None))

@@ -13,6 +13,11 @@
 - A token remembers the client credentials it was fetched with: when a
   ``file:`` client secret rotates, the next call fetches a new token with the
   new secret instead of using one the old secret obtained.
+- Every fetch (after its retries) is an outbound call like any other: one
+  ``http.call`` / ``http.call_failed`` line and, inside a handler, one audit
+  record (endpoint ``oauth.token``, the token URL's path without its query)
+  under the command whose call needed the token. Neither holds the form, the
+  answer or any header: no secret, no token.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import structlog
 
 from hookline.config.secrets import Credential, current
 from hookline.http import metrics
+from hookline.http.audit import Call, finished
 from hookline.http.clock import CALL_DEADLINE, SYSTEM_CLOCK, Clock
 from hookline.http.errors import (
     AuthFailed,
@@ -38,6 +44,7 @@ from hookline.http.errors import (
     json_body,
 )
 from hookline.http.retry import RetryPolicy
+from hookline.observability import exemplars
 
 log = structlog.get_logger("hookline.http")
 
@@ -214,11 +221,29 @@ class _EndpointBusy(Exception):
     """One token request failed in a way worth retrying."""
 
     def __init__(
-        self, reason: str, status: int | None = None, headers: httpx.Headers | None = None
+        self,
+        reason: str,
+        status: int | None = None,
+        headers: httpx.Headers | None = None,
+        outcome: str | None = None,
     ) -> None:
         super().__init__(reason)
         self.status = status
         self.headers = headers
+        # The metrics' status class: 5xx, 4xx, network, timeout.
+        self.outcome = outcome or (metrics.status_class(status) if status else "network")
+
+
+class _TokenFetchFailed(Exception):
+    """A fetch gave up: the error its callers see, and what the audit record says."""
+
+    def __init__(
+        self, error: AuthFailed | TokenUnavailable, status: int | None, outcome: str
+    ) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.status = status
+        self.outcome = outcome
 
 
 @dataclass(frozen=True)
@@ -289,13 +314,42 @@ class TokenSource:
             self._token = task.result()
 
     async def _fetch(self) -> AccessToken:
-        attempt = 0
+        """One token, fetched with retries, and told as one outbound call (audit and log)."""
         started = self.clock.monotonic()
+        attempts = [0]
+        try:
+            token = await self._fetch_retrying(started, attempts)
+        except _TokenFetchFailed as failed:
+            self._audit(started, attempts[0], failed.status, failed.outcome, failed.error)
+            raise failed.error from failed.error.__cause__
+        self._audit(started, attempts[0], 200, "ok", None)
+        return token
+
+    def _audit(
+        self,
+        started: float,
+        attempts: int,
+        status: int | None,
+        outcome: str,
+        error: AuthFailed | TokenUnavailable | None,
+    ) -> None:
+        latency_ms = round((self.clock.monotonic() - started) * 1000, 1)
+        call = Call(
+            self.provider, "oauth.token", "POST", httpx.URL(self.grant.token_url).path,
+            status, attempts, latency_ms, outcome,
+            type(error).__name__ if error is not None else None,
+            error.code if error is not None else None,
+        )  # fmt: skip
+        finished(call, retry_after=getattr(error, "retry_after", None))
+
+    async def _fetch_retrying(self, started: float, attempts: list[int]) -> AccessToken:
+        attempt = 0
         deadline = CALL_DEADLINE.get()
         retried_refusal = False
         await self.grant.begin()
         while True:
             attempt += 1
+            attempts[0] = attempt
             try:
                 token = await self._fetch_once()
             except _EndpointBusy as exc:
@@ -313,7 +367,9 @@ class TokenSource:
                     remaining=remaining,
                 )
                 if not decision.retry:
-                    metrics.TOKEN_REFRESHES.labels(self.provider, "unavailable").inc()
+                    metrics.TOKEN_REFRESHES.labels(self.provider, "unavailable").inc(
+                        exemplar=exemplars.current()
+                    )
                     log.warning(
                         "http.token_failed",
                         provider=self.provider,
@@ -321,23 +377,29 @@ class TokenSource:
                         status=exc.status,
                         reason=decision.reason,
                     )
-                    raise TokenUnavailable(
+                    unavailable = TokenUnavailable(
                         f"token endpoint of {self.provider} unavailable after {attempt} attempt(s): {exc}",
                         status=exc.status,
                         retry_after=decision.delay,
                         code="TOKEN_ENDPOINT_UNAVAILABLE",
-                    ) from exc
+                    )
+                    unavailable.__cause__ = exc
+                    raise _TokenFetchFailed(unavailable, exc.status, exc.outcome) from exc
                 await self.clock.sleep(decision.delay)
                 continue
-            except AuthFailed:
+            except AuthFailed as refused:
                 if not retried_refusal and await self.grant.newer():
                     # Another replica rotated the refresh token under us: once more with it.
                     retried_refusal = True
                     continue
-                metrics.TOKEN_REFRESHES.labels(self.provider, "rejected").inc()
-                raise
+                metrics.TOKEN_REFRESHES.labels(self.provider, "rejected").inc(
+                    exemplar=exemplars.current()
+                )
+                status = getattr(refused, "status", None)
+                outcome = metrics.status_class(status) if status else "auth"
+                raise _TokenFetchFailed(refused, status, outcome) from None
             self.fetches += 1
-            metrics.TOKEN_REFRESHES.labels(self.provider, "ok").inc()
+            metrics.TOKEN_REFRESHES.labels(self.provider, "ok").inc(exemplar=exemplars.current())
             return token
 
     async def _fetch_once(self) -> AccessToken:
@@ -347,7 +409,10 @@ class TokenSource:
                 self.grant.token_url, data=self.grant.form(), headers={"Accept": "application/json"}
             )
         except httpx.TransportError as exc:
-            raise _EndpointBusy(f"{type(exc).__name__} calling the token endpoint") from exc
+            outcome = "timeout" if isinstance(exc, httpx.TimeoutException) else "network"
+            raise _EndpointBusy(
+                f"{type(exc).__name__} calling the token endpoint", outcome=outcome
+            ) from exc
         body = json_body(response)
         fate = fate_for_status(response.status_code)
         if fate is not None:
