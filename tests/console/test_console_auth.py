@@ -18,7 +18,7 @@ from tests.console.conftest import Running
 PAGES = [
     "/console", "/console/events", "/console/events?q=x", "/console/events/hookline.events.billing/0/0",
     "/console/rejected", "/console/dlq", "/console/dlq/letter?dlq=x", "/console/breakers",
-    "/console/sources",
+    "/console/sources", "/console/reconcile", "/console/reconcile?provider=twilio",
 ]  # fmt: skip
 ACTIONS = ["/console/logout", "/console/dlq/replay", "/console/breakers/twilio/reset"]
 ADMIN = [
@@ -27,6 +27,7 @@ ADMIN = [
     "/admin/events/x",
     "/admin/rejected",
     "/admin/dlq/letters",
+    "/admin/reconcile/open",
 ]
 
 

@@ -18,7 +18,7 @@ from tests.console.conftest import Running
 from tests.console.support import PHONE, QUOTE, Pages, clear_fault, command, fault, publish
 
 PAGES = ("/console", "/console/events", "/console/rejected", "/console/dlq", "/console/breakers",
-         "/console/sources")  # fmt: skip
+         "/console/reconcile", "/console/sources")  # fmt: skip
 seen: dict[str, Any] = {}
 
 

@@ -11,6 +11,7 @@ __all__ = [
     "operations",
     "overview",
     "reading",
+    "reconcile",
     "rejected",
     "tally",
 ]

@@ -71,5 +71,6 @@ def console_routes(
         Route("/console/breakers", page(console.breakers), methods=["GET"]),
         Route("/console/breakers/{name}/reset", action(console.reset_breaker), methods=["POST"]),
         Route("/console/sources", page(console.sources), methods=["GET"]),
+        Route("/console/reconcile", page(console.reconcile), methods=["GET"]),
         Route("/console/static/{name}", static, methods=["GET"]),
     ]

@@ -22,7 +22,7 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from hookline.admin import dead_letters, events, operations, overview, rejected
+from hookline.admin import dead_letters, events, operations, overview, reconcile, rejected
 from hookline.admin.queries import BadQuery, event_query, letter_filter
 from hookline.config.models import HooklineSettings
 from hookline.console import auth
@@ -30,6 +30,7 @@ from hookline.console.charts import stacked_bars
 from hookline.http.registry import BreakerRegistry
 from hookline.observability.masking import mask_text
 from hookline.worker import dlq
+from hookline.worker.open_entities import OpenStore, open_store
 
 log = structlog.get_logger("hookline.console")
 
@@ -55,6 +56,7 @@ NAV = (
     ("rejected", "/console/rejected", "Rejected"),
     ("dlq", "/console/dlq", "Dead letters"),
     ("breakers", "/console/breakers", "Breakers"),
+    ("reconcile", "/console/reconcile", "Reconciliation"),
     ("sources", "/console/sources", "Sources"),
 )
 
@@ -73,7 +75,23 @@ def _environment() -> Environment:
         timespec="milliseconds"
     )
     env.filters["short"] = lambda value: str(value)[:19].replace("T", " ") if value else ""
+    env.filters["duration"] = duration
     return env
+
+
+def duration(seconds: float) -> str:
+    """``42 s``, ``4 min 10 s``, ``2 h 03 min``, ``3 d 4 h``: two units at most."""
+    whole = max(int(seconds), 0)
+    if whole < 60:
+        return f"{whole} s"
+    minutes, secs = divmod(whole, 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes:02d} min"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h"
 
 
 class Console:
@@ -86,6 +104,14 @@ class Console:
         self.state = state
         self.registry = registry
         self.env = _environment()
+        self._store: OpenStore | None = None
+
+    @property
+    def store(self) -> OpenStore:
+        """The reconcile worker's open-entity store, opened at the first page that reads it."""
+        if self._store is None:
+            self._store = open_store(self.settings)
+        return self._store
 
     @property
     def servers(self) -> str:
@@ -223,6 +249,12 @@ class Console:
         }
         probes = self.state.get("probes")
         health = [s.as_dict() for s in probes.statuses()] if probes is not None else []
+        try:
+            open_now: reconcile.OpenEntities | None = await reconcile.open_entities(
+                self.store, time.time(), limit=1
+            )
+        except reconcile.StoreUnavailable:
+            open_now = None
         return self.render(
             request,
             "overview.html",
@@ -231,6 +263,8 @@ class Console:
             found=found,
             health=health,
             explained=rejected.REASONS,
+            open_now=open_now,
+            reconciled=reconcile.counters(),
         )
 
     async def events(self, request: Request, session: auth.Session) -> Response:
@@ -367,6 +401,28 @@ class Console:
             f"/console/breakers?{urlencode({'reset': name})}", 303, headers=SECURITY_HEADERS
         )
 
+    async def reconcile(self, request: Request, session: auth.Session) -> Response:
+        provider = request.query_params.get("provider") or None
+        try:
+            found = await reconcile.open_entities(self.store, time.time(), provider, limit=100)
+        except reconcile.StoreUnavailable as exc:
+            message = f"{exc}. Retry in a few seconds."
+            return self.render(request, "error.html", session, 503, message=message)
+        counted = reconcile.counters()
+        providers = {*found.by_provider, *(counted.providers() if counted else ())}
+        if provider is not None:
+            providers.add(provider)  # the filter stays selectable when nothing matches it
+        return self.render(
+            request,
+            "reconcile.html",
+            session,
+            found=found,
+            counted=counted,
+            provider=provider,
+            providers=sorted(providers),
+            buckets=_bucket_labels(),
+        )
+
     async def sources(self, request: Request, session: auth.Session) -> Response:
         return self.render(
             request, "sources.html", session, sources=operations.sources(self.settings)
@@ -394,6 +450,20 @@ async def read_form(request: Request) -> FormData | None:
     except UnicodeDecodeError:
         return None
     return FormData(fields)
+
+
+def _bucket_labels() -> list[tuple[str, str]]:
+    """Each age bucket with the range it covers: ``≤ 5m``, ``5m – 1h``, …, ``> 1d``."""
+    labels, previous = [], None
+    for name, bound in reconcile.AGE_BUCKETS:
+        if previous is None:
+            labels.append((name, f"≤ {name}"))
+        elif bound == float("inf"):
+            labels.append((name, f"> {previous}"))
+        else:
+            labels.append((name, f"{previous} – {name}"))
+        previous = name
+    return labels
 
 
 _FILTER_FIELDS = ("service", "reason", "error_class", "since", "until", "replayed")
