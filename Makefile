@@ -37,6 +37,10 @@ chromium:
 	@scripts/install-package.sh chromium
 	@scripts/install-package.sh chromedriver chromium-driver
 
+# Three processes, whole files each: module fixtures (a `hookline run`, a simulator) stay
+# shared within a file, and each process has its own broker and redis-server.
+PYTEST_ARGS ?= -n 3 --dist loadfile --durations=15
+
 test: $(STAMP) redis promtool chromium lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
