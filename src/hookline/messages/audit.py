@@ -14,7 +14,10 @@ class HttpCall(BaseModel):
 
     service: str = Field(description="The worker that made the call.")
     provider: str
-    endpoint: str = Field(description="The client's name for the call, e.g. orders.submit.")
+    endpoint: str = Field(
+        description="The client's name for the call, e.g. orders.submit; oauth.token for an "
+        "access-token fetch (under the command whose call needed the token)."
+    )
     method: str
     path: str
     status: int | None = Field(
