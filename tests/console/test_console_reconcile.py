@@ -197,6 +197,7 @@ def test_open_reconciled_and_stale_entities_of_real_messages(pages: Pages, run: 
     pages.open("/console")
     assert "1 open, the oldest for" in pages.text
     assert re.search(r"[12] published, 0 duplicate, 1 stale\.", pages.text), pages.text
+    pages.shot("overview-reconcile")
 
     # A provider filter lists only its own.
     pages.open("/console/reconcile?provider=twilio")
