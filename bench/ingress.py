@@ -1,6 +1,7 @@
 """Ingress throughput against bare Starlette and the peers a user would build instead, in one run.
 
     python bench/ingress.py [--duration 10] [--connections 64 256] [--rounds 1] [--body-bytes 1024]
+                            [--redis]
 
 Starts the embedded broker and, each under uvicorn with the same settings and
 pinned to the same CPU: a bare Starlette app that only reads the body and
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import json
@@ -32,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,12 +45,12 @@ from hookline.bus.broker import EmbeddedBroker, free_port  # noqa: E402
 SECRET = "bench-secret-0123456789"
 CONFIG = """
 server: {{host: 127.0.0.1, port: {port}, max_body_bytes: 1048576, publish_timeout_seconds: 10}}
-kafka: {{bootstrap_servers: "127.0.0.1:{kafka}", idempotence: "off", topic_prefix: bench, partitions: 6}}
+{redis}kafka: {{bootstrap_servers: "127.0.0.1:{kafka}", idempotence: "off", topic_prefix: bench, partitions: 6}}
 observability: {{log_level: warning}}
 sources:
   bench:
     provider: standard
-    dedup: false
+    dedup: {dedup}
     verify: {{scheme: hmac, header: X-Bench-Signature, prefix: "sha256=", secrets: ["{secret}"]}}
 """
 LUA = """
@@ -55,6 +58,17 @@ wrk.method = "POST"
 wrk.body = {body}
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["X-Bench-Signature"] = "{signature}"
+"""
+# The dedup rows: every request a delivery of its own (the id is not signed: hmac signs
+# the body), under a prefix of its own per wrk run (Redis keeps the keys between runs).
+LUA_UNIQUE = """
+local prefix = string.format("%x-%x-", os.time(), math.floor(os.clock() * 1e6))
+local n = 0
+request = function()
+  n = n + 1
+  wrk.headers["webhook-id"] = prefix .. n
+  return wrk.format()
+end
 """
 
 
@@ -158,7 +172,28 @@ async def create_topics(bootstrap: str) -> None:
         await admin.close()
 
 
+@contextlib.contextmanager
+def redis_server(wanted: bool) -> Iterator[str]:
+    """A redis-server of the bench's own (nothing on disk), on the load generator's side."""
+    if not wanted:
+        yield ""
+        return
+    port = free_port()
+    process = subprocess.Popen(
+        [*("redis-server", "--port", str(port), "--bind", "127.0.0.1"), "--save", ""],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_port(port)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        stop(process)
+
+
 SERVERS = ["bare starlette", "hookline", "naive aiokafka", "librdkafka"]
+# --redis: hookline deduplicating every delivery, in-process store vs redis_url.
+DEDUP = {"hookline dedup mem": False, "hookline dedup redis": True}
 PEERS = {
     "bare starlette": "bench.bare_app:app",
     "naive aiokafka": "bench.peers.naive_aiokafka:app",
@@ -174,8 +209,17 @@ def main() -> int:
     parser.add_argument("--connections", type=int, nargs="+", default=[64, 256])
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--body-bytes", type=int, default=1024)
-    parser.add_argument("--only", nargs="+", choices=SERVERS, default=SERVERS)
+    parser.add_argument("--only", nargs="+", choices=SERVERS + list(DEDUP), default=SERVERS)
+    parser.add_argument(
+        "--redis",
+        action="store_true",
+        help="also hookline deduplicating every delivery: in-process store vs redis_url",
+    )
     args = parser.parse_args()
+    if args.redis:
+        args.only = [*args.only, *(name for name in DEDUP if name not in args.only)]
+    if any(name in DEDUP for name in args.only) and not shutil.which("redis-server"):
+        raise SystemExit("--redis needs redis-server (apt-get install redis-server)")
     if not shutil.which("wrk"):
         raise SystemExit("bench needs wrk (make bench installs it: apt-get install wrk)")
     try:
@@ -193,10 +237,16 @@ def main() -> int:
     # (server, connections) -> one result per round
     results: dict[tuple[str, int], list[dict[str, float]]] = {}
 
-    with tempfile.TemporaryDirectory() as tmp, EmbeddedBroker(port=free_port()) as broker:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        EmbeddedBroker(port=free_port()) as broker,
+        redis_server(any(name in DEDUP for name in args.only)) as redis_url,
+    ):
         asyncio.run(create_topics(broker.bootstrap_servers))
         script = Path(tmp) / "post.lua"
         script.write_text(LUA.format(body=json.dumps(body), signature=signature))
+        unique_script = Path(tmp) / "unique.lua"
+        unique_script.write_text(script.read_text() + LUA_UNIQUE)
         uvicorn_flags = [
             "--host",
             "127.0.0.1",
@@ -216,9 +266,18 @@ def main() -> int:
             shift = round_no % len(args.only)
             for name in args.only[shift:] + args.only[:shift]:
                 port = free_port()
-                if name == "hookline":
+                if name == "hookline" or name in DEDUP:
+                    redis = f"redis_url: {redis_url}\n" if DEDUP.get(name) else ""
                     config = Path(tmp) / "hookline.yaml"
-                    config.write_text(CONFIG.format(port=port, kafka=broker.port, secret=SECRET))
+                    config.write_text(
+                        CONFIG.format(
+                            port=port,
+                            kafka=broker.port,
+                            secret=SECRET,
+                            redis=redis,
+                            dedup="true" if name in DEDUP else "false",
+                        )
+                    )
                     cmd = [
                         *server_pin,
                         sys.executable,
@@ -245,7 +304,7 @@ def main() -> int:
                     for connections in args.connections:
                         result = run_wrk(
                             f"http://127.0.0.1:{port}/webhooks/bench",
-                            script,
+                            unique_script if name in DEDUP else script,
                             args.duration,
                             connections,
                             load_pin,
@@ -266,7 +325,7 @@ def main() -> int:
     for connections in args.connections:
         print(f"\n{connections} connections")
         print(
-            f"{'server':<16}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'CPU/req us':>12}{'non-2xx':>9}{'timeouts':>10}"
+            f"{'server':<22}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'CPU/req us':>12}{'non-2xx':>9}{'timeouts':>10}"
         )
         for name in args.only:
             row = [
@@ -274,7 +333,7 @@ def main() -> int:
                 for k in ("rps", "p50", "p99", "cpu_us", "non2xx", "timeouts")
             ]
             print(
-                f"{name:<16}{row[0]:>9.0f}{row[1]:>9.2f}{row[2]:>9.2f}{row[3]:>12.0f}{row[4]:>9.0f}{row[5]:>10.0f}"
+                f"{name:<22}{row[0]:>9.0f}{row[1]:>9.2f}{row[2]:>9.2f}{row[3]:>12.0f}{row[4]:>9.0f}{row[5]:>10.0f}"
             )
         if "hookline" in args.only:
             hook = median("hookline", connections, "rps")
@@ -284,6 +343,9 @@ def main() -> int:
                 if other != "hookline"
             ]
             print("hookline req/s ratio to: " + ", ".join(ratios))
+        if all(name in args.only for name in DEDUP):
+            memory, redis = (median(name, connections, "rps") for name in DEDUP)
+            print(f"dedup with redis_url / in-process store, req/s: {redis / memory:.2f}")
     return 0
 
 

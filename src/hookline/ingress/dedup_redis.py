@@ -18,9 +18,9 @@ One key per delivery, ``{prefix}{source}:{event id}``:
 
 **Batched.** The requests of one event-loop pass claim together, and the
 completions and releases of one pass (a produce round's acknowledgement
-resolves all its requests in one pass) finish together: each kind is one Lua
-script call over all its keys, and both travel in one pipeline, so Redis
-costs one round trip per batch instead of one or two per request. At most
+resolves all its requests in one pass) finish together: one Lua script call
+over all their keys, so Redis costs one round trip per batch instead of one
+or two per request. At most
 one batch is on the wire; what arrives meanwhile waits and goes in the next,
 so a batch grows with the load, as the publisher's produce rounds do. Each
 key is handled by itself inside the script (``pcall``): one key Redis refuses
@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from typing import Any
 
 import structlog
@@ -48,6 +47,7 @@ from redis.exceptions import RedisError
 
 from hookline.ingress.dedup import Claim, DedupUnavailable
 from hookline.ingress.receipts import Receipt, decode, encode
+from hookline.observability.entropy import uuid4_hex
 
 log = structlog.get_logger("hookline.ingress.dedup")
 
@@ -55,38 +55,44 @@ _DONE = b"done:"
 _PENDING = "pending:"
 _FAILED = b"!"  # a key the script could not handle: its error follows
 
-# KEYS: the batch's keys; ARGV: token, lease ms per key. Per key: 1 when taken, else
-# its value (false when it lapsed in between: the caller asks again), or "!<error>".
-_CLAIM = """
-local out = {}
-for i, key in ipairs(KEYS) do
-  local taken = redis.pcall('SET', key, ARGV[2 * i - 1], 'NX', 'PX', ARGV[2 * i])
+# One call per batch. ARGV[1]: how many of the keys come first to be finished. Per such
+# key three ARGV: "c", the done value, window ms (complete) or "r", the token, "" (release,
+# compare-and-delete). Per claimed key after them two ARGV: token, lease ms. Finishing
+# first lets a claim in the same batch see its key done. Answers, per claimed key: 1 when
+# taken, else its value (false when it lapsed in between: the caller asks again), or
+# "!<error>"; then how many finishes failed.
+_BATCH = """
+local finishes, failed, out = tonumber(ARGV[1]), 0, {}
+for i = 1, finishes do
+  local key, op, value = KEYS[i], ARGV[3 * i - 1], ARGV[3 * i]
+  local done
+  if op == 'c' then
+    done = redis.pcall('SET', key, value, 'PX', ARGV[3 * i + 1])
+  else
+    done = redis.pcall('GET', key)
+    if done == value then done = redis.pcall('DEL', key) end
+  end
+  if type(done) == 'table' and done.err then failed = failed + 1 end
+end
+local base = 3 * finishes + 1
+for i = finishes + 1, #KEYS do
+  local key, at = KEYS[i], base + 2 * (i - finishes) - 1
+  local taken = redis.pcall('SET', key, ARGV[at], 'NX', 'PX', ARGV[at + 1])
   if type(taken) == 'table' and taken.err then
-    out[i] = '!' .. taken.err
+    out[#out + 1] = '!' .. taken.err
   elseif taken then
-    out[i] = 1
+    out[#out + 1] = 1
   else
     local value = redis.pcall('GET', key)
     if type(value) == 'table' and value.err then
-      out[i] = '!' .. value.err
+      out[#out + 1] = '!' .. value.err
     else
-      out[i] = value
+      out[#out + 1] = value
     end
   end
 end
+out[#out + 1] = failed
 return out
-"""
-# ARGV per key: "c", the done value, window ms (complete); or "r", the token, "" (release).
-_FINISH = """
-for i, key in ipairs(KEYS) do
-  local op, value = ARGV[3 * i - 2], ARGV[3 * i - 1]
-  if op == 'c' then
-    redis.pcall('SET', key, value, 'PX', ARGV[3 * i])
-  elseif redis.pcall('GET', key) == value then
-    redis.pcall('DEL', key)
-  end
-end
-return #KEYS
 """
 
 # (key, token, lease ms, the caller's future)
@@ -142,7 +148,7 @@ class RedisDedupStore:
 
     async def claim(self, key: str, event_id: str, wait: float) -> Claim:
         name = self._prefix + key
-        token = f"{_PENDING}{uuid.uuid4().hex}"
+        token = _PENDING + uuid4_hex()
         lease_ms = max(1, int((wait + self._margin) * 1000))
         deadline = time.monotonic() + wait + self._margin
         while True:
@@ -212,25 +218,25 @@ class RedisDedupStore:
     async def _round_trip(
         self, claims: list[_ClaimRequest], finishes: list[_FinishRequest]
     ) -> None:
-        pipe = self._client.pipeline(transaction=False)
-        if claims:
-            args: list[Any] = []
-            for _, token, lease_ms, _ in claims:
-                args += (token, lease_ms)
-            pipe.eval(_CLAIM, len(claims), *(c[0] for c in claims), *args)
-        if finishes:
-            args = []
-            for _, op, value, ms, _ in finishes:
-                args += (op, value, ms)
-            pipe.eval(_FINISH, len(finishes), *(f[0] for f in finishes), *args)
+        args: list[Any] = [len(finishes)]
+        for _, op, value, ms, _ in finishes:
+            args += (op, value, ms)
+        for _, token, lease_ms, _ in claims:
+            args += (token, lease_ms)
+        keys = [f[0] for f in finishes] + [c[0] for c in claims]
+        answer: Any
         try:
-            answers = await pipe.execute(raise_on_error=False)
+            answer = await self._client.eval(_BATCH, len(keys), *keys, *args)
         except (RedisError, OSError) as exc:
-            answers = [exc] * (bool(claims) + bool(finishes))
-        if claims:
-            self._answer_claims(claims, answers[0])
-        if finishes:
-            self._answer_finishes(finishes, answers[-1])
+            answer = exc
+        if isinstance(answer, BaseException):
+            self._answer_claims(claims, answer)
+            self._answer_finishes(finishes, answer)
+            return
+        self._answer_claims(claims, answer[:-1])
+        if answer[-1]:
+            log.warning("dedup.finish_failed", failed=answer[-1], of=len(finishes))
+        self._answer_finishes(finishes, None)
 
     def _answer_claims(self, claims: list[_ClaimRequest], answer: Any) -> None:
         if isinstance(answer, BaseException):
@@ -249,8 +255,10 @@ class RedisDedupStore:
                     (name, "r", token, "", asyncio.get_running_loop().create_future())
                 )
 
-    def _answer_finishes(self, finishes: list[_FinishRequest], answer: Any) -> None:
-        if isinstance(answer, BaseException):
+    def _answer_finishes(
+        self, finishes: list[_FinishRequest], answer: BaseException | None
+    ) -> None:
+        if answer is not None:
             # A complete lost: the event is in Kafka, a retry may publish it again
             # (at-least-once). A release lost: the lease expires by itself.
             for name, op, *_ in finishes:

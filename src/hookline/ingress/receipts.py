@@ -67,9 +67,9 @@ def body(event_id: str, duplicate: bool, receipt: Receipt | None) -> bytes:
 
 def encode(receipt: Receipt) -> str:
     """Compact text for a dedup store: ``[[id, topic, partition, offset], …]``."""
-    return json.dumps(
-        [[s.id, s.topic, s.partition, s.offset] for s in receipt], separators=(",", ":")
-    )
+    # What json.dumps(..., separators=(",", ":")) writes, without its generic encoder.
+    rows = ",".join(f"[{_quoted(i)},{_quoted(t)},{p},{o}]" for i, t, p, o in receipt)
+    return f"[{rows}]"
 
 
 def decode(text: str | bytes | None) -> Receipt | None:
