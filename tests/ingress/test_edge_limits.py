@@ -19,7 +19,9 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from hookline.bus.broker import EmbeddedBroker, free_port
 from tests.support.processes import Hookline, rss_kib
@@ -100,9 +102,23 @@ def parse(response: bytes) -> tuple[int, dict[str, str], bytes]:
     return status, headers, body
 
 
+def refusals(port: int, status: str, reason: str) -> float:
+    """hookline_ingress_edge_refusals_total{status, reason} as the server's /metrics says."""
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=GIVE_UP).text
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "hookline_ingress_edge_refusals_total" and sample.labels == {
+                "status": status,
+                "reason": reason,
+            }:
+                return sample.value
+    return 0.0
+
+
 def test_oversized_headers_answer_431_problem(edge: Hookline) -> None:
-    """Headers over server.max_header_bytes get a 431 problem; just under the limit pass."""
+    """Headers over server.max_header_bytes get a 431 problem, counted; just under the limit pass."""
     port = port_of(edge)
+    before = refusals(port, "431", "headers_too_large")
     small = (
         b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: "
         + b"a" * (MAX_HEADER_BYTES - 200)
@@ -118,6 +134,7 @@ def test_oversized_headers_answer_431_problem(edge: Hookline) -> None:
     assert status == 431
     assert headers["content-type"] == "application/problem+json"
     assert json.loads(body)["status"] == 431
+    assert refusals(port, "431", "headers_too_large") == before + 1
 
 
 def test_endless_headers_are_cut_and_memory_stays_bounded(edge: Hookline) -> None:
@@ -173,12 +190,15 @@ def closed_after(port: int, head: bytes, trickle: bytes) -> tuple[float, bytes]:
 
 
 def test_slow_headers_are_closed_with_408(edge: Hookline) -> None:
-    """A client sending its headers a byte a second gets 408 and is closed after the header timeout."""
+    """A client sending its headers a byte a second gets 408 (counted) and is closed after the header timeout."""
+    before = refusals(port_of(edge), "408", "header_timeout")
     elapsed, said = closed_after(
         port_of(edge), b"POST /webhooks/billing HTTP/1.1\r\n", b"X-Slow: yes"
     )
     assert elapsed >= HEADER_TIMEOUT * 0.9
     assert parse(said)[0] == 408
+    # Other tests of this module may time out headers at the same moment: at least ours.
+    assert refusals(port_of(edge), "408", "header_timeout") >= before + 1
 
 
 def test_silent_connection_is_closed(edge: Hookline) -> None:
@@ -270,12 +290,14 @@ async def test_slow_clients_are_closed_while_others_stay_fast(edge: Hookline) ->
 def test_framing_errors_answer_400_problem(
     edge: Hookline, request_bytes: bytes, reason: str
 ) -> None:
-    """Requests whose body cannot be framed get a 400 problem+json and the connection closes."""
+    """Requests whose body cannot be framed get a 400 problem+json (counted) and the connection closes."""
+    before = refusals(port_of(edge), "400", "bad_http")
     status, headers, body = parse(exchange(port_of(edge), request_bytes))
     assert status == 400, reason
     assert headers["content-type"] == "application/problem+json"
     assert headers["connection"] == "close"
     assert json.loads(body)["status"] == 400
+    assert refusals(port_of(edge), "400", "bad_http") == before + 1
 
 
 @pytest.mark.parametrize("path", ["/webhooks/billing/", "/healthz/"])
@@ -312,6 +334,8 @@ def test_connection_over_the_cap_gets_503(tmp_path: Path, broker: EmbeddedBroker
         for sock in held:
             sock.close()
         held = []
+        time.sleep(0.5)  # the server has seen them close: the scrape below gets a connection
+        assert refusals(port, "503", "max_connections") >= 1
         deadline = time.monotonic() + GIVE_UP
         while time.monotonic() < deadline:
             status = parse(

@@ -30,6 +30,7 @@ from uvicorn.server import ServerState
 
 from hookline.config.models import ServerSettings
 from hookline.ingress.problems import problem
+from hookline.observability.metrics import EDGE_REFUSALS
 
 log = structlog.get_logger("hookline.ingress")
 
@@ -38,10 +39,11 @@ PROTOCOL_PATH = "hookline.ingress.server:EdgeProtocol"
 
 
 class _Refusal(Exception):
-    def __init__(self, status: int, detail: str) -> None:
+    def __init__(self, status: int, detail: str, reason: str) -> None:
         super().__init__(detail)
         self.status = status
         self.detail = detail
+        self.reason = reason
 
 
 def server_settings_of(app: Any) -> ServerSettings:
@@ -161,9 +163,12 @@ class EdgeProtocol(HttpToolsProtocol):
             return
         log.info("ingress.slow_client_closed", phase=phase, client=_peer(self.client))
         if phase == "headers":
-            self._refuse(408, "The request headers did not arrive in time.")
+            self._refuse(
+                408, "The request headers did not arrive in time.", reason="header_timeout"
+            )
         else:
             # The app is waiting in receive(): closing tells it the client is gone.
+            EDGE_REFUSALS.labels("closed", f"{phase}_timeout").inc()
             self.transport.close()
 
     # ---- connection -----------------------------------------------------------------------
@@ -180,7 +185,7 @@ class EdgeProtocol(HttpToolsProtocol):
         # would never see the 503 and its Retry-After.
         log.warning("ingress.connection_refused", reason="max_connections")
         headers = {"Retry-After": str(self.retry_after)}
-        self._refuse(503, "Too many connections; retry later.", headers)
+        self._refuse(503, "Too many connections; retry later.", headers, reason="max_connections")
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
@@ -207,12 +212,12 @@ class EdgeProtocol(HttpToolsProtocol):
         except httptools.HttpParserError as exc:
             cause = exc.__context__
             if isinstance(cause, _Refusal):
-                self._refuse(cause.status, cause.detail)
+                self._refuse(cause.status, cause.detail, reason=cause.reason)
             else:
                 self._framing_error(str(exc))
             return
         except _Refusal as refusal:
-            self._refuse(refusal.status, refusal.detail)
+            self._refuse(refusal.status, refusal.detail, reason=refusal.reason)
             return
         if self._in_headers and not (self._began_here and self._messages > 1):
             # Every byte since the request began is header so far: bound it before
@@ -221,22 +226,30 @@ class EdgeProtocol(HttpToolsProtocol):
             # request's body (pipelining): its count starts with the next chunk.
             self._header_bytes += len(data)
             if self._header_bytes > self.max_header_bytes:
-                self._refuse(431, f"The request headers exceed {self.max_header_bytes} bytes.")
+                self._refuse(
+                    431,
+                    f"The request headers exceed {self.max_header_bytes} bytes.",
+                    reason="headers_too_large",
+                )
 
     def _framing_error(self, reason: str) -> None:
         log.info("ingress.bad_http", client=_peer(self.client), reason=reason)
         if self.cycle is not None and not self.cycle.response_complete:
             # The app is answering this request already: it hears of a disconnect instead.
+            EDGE_REFUSALS.labels("closed", "bad_http").inc()
             self.transport.close()
             return
-        self._refuse(400, f"The request is not valid HTTP/1.1 ({reason}).")
+        self._refuse(400, f"The request is not valid HTTP/1.1 ({reason}).", reason="bad_http")
 
-    def _refuse(self, status: int, detail: str, headers: dict[str, str] | None = None) -> None:
+    def _refuse(
+        self, status: int, detail: str, headers: dict[str, str] | None = None, *, reason: str
+    ) -> None:
         """Answer with a problem and close: no request reaches the app."""
         self._disarm()
         self._in_headers = False
         if self.transport.is_closing():
             return
+        EDGE_REFUSALS.labels(str(status), reason).inc()
         response = problem(status, detail, headers)
         lines = [STATUS_LINE.get(status) or f"HTTP/1.1 {status} \r\n".encode()]
         for name, value in [*self.server_state.default_headers, *response.raw_headers]:
@@ -264,7 +277,11 @@ class EdgeProtocol(HttpToolsProtocol):
         if self._header_bytes + self._chunk_bytes > self.max_header_bytes:
             size = len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
             if size > self.max_header_bytes:
-                raise _Refusal(431, f"The request headers exceed {self.max_header_bytes} bytes.")
+                raise _Refusal(
+                    431,
+                    f"The request headers exceed {self.max_header_bytes} bytes.",
+                    "headers_too_large",
+                )
         self._arm(self.body_timeout, "body")
         super().on_headers_complete()
         if type(self.cycle) is RequestResponseCycle:

@@ -36,6 +36,14 @@ VERIFICATION_FAILURES = LoopCounter(
     ["source", "reason"],
     registry=REGISTRY,
 )
+# Refused by the connection handling before any request reached the app (no source is
+# known yet): oversized or slow headers, bad framing, over max_connections.
+EDGE_REFUSALS = LoopCounter(
+    "hookline_ingress_edge_refusals_total",
+    "Requests answered by the HTTP edge before routing, by status and reason.",
+    ["status", "reason"],
+    registry=REGISTRY,
+)
 PUBLISH_LATENCY = LoopHistogram(
     "hookline_ingress_publish_seconds",
     "Time from publish to Kafka acknowledgement.",
