@@ -80,6 +80,22 @@ async def test_recreation_gov_search_by_amenities_and_distance_then_sites_for_th
     assert sites.data["result"]["nights"] == 2
 
 
+async def test_lottery_only_keeps_the_lottery_permits_of_an_activity(
+    rloop: ReservationLoop,
+) -> None:
+    """Backpacking has a walk-up permit and a lottery one: lottery_only keeps only the second."""
+    every = await _run(rloop, "reservation.permit.search", {"activity": "backpacking"})
+    lottery = await _run(
+        rloop, "reservation.permit.search", {"activity": "backpacking", "lottery_only": True}
+    )
+    assert sorted(p["permit_id"] for p in every.data["result"]["permits"]) == [
+        "PRM-2231",
+        "PRM-2245",
+    ]
+    assert [p["permit_id"] for p in lottery.data["result"]["permits"]] == ["PRM-2245"]
+    assert lottery.data["result"]["count"] == 1
+
+
 async def test_permits_by_activity_and_a_lottery_entry(rloop: ReservationLoop) -> None:
     """permit.search by activity and state; a lottery entry is submitted; a closed lottery fails for good."""
     hiking = await _run(rloop, "reservation.permit.search", {"activity": "hiking", "state": "CA"})

@@ -143,6 +143,14 @@ PERMITS: dict[str, dict[str, Any]] = {
         "AdvanceBookingDays": 180,
         "FacilityID": "PERMIT-9001",
     },
+    "PRM-2245": {
+        "PermitName": "Enchantment Permit Area, Core Zone",
+        "Activity": "backpacking",
+        "State": "WA",
+        "Lottery": True,
+        "AdvanceBookingDays": 120,
+        "FacilityID": None,
+    },
     "PRM-3310": {
         "PermitName": "Mount Whitney Trail",
         "Activity": "hiking",
