@@ -23,14 +23,16 @@ class Entity:
     """Something hookline started and has not seen finish (an open entity)."""
 
     provider: str
-    entity_id: str  # the provider's id: Twilio sid, Every8d batch, Mitake msgid, Colt order id
-    kind: str  # "sms.message", "colt.order"
-    subject: str  # hookline's subject: the message id, the order id
+    entity_id: str  # the provider's id: SMS message id, Colt order, session, reservation id
+    kind: str  # "sms.message", "colt.order", "charging.session", "reservation.booking"
+    subject: str  # hookline's subject: the message id, the order, session or reservation id
     status: str  # last known status, in the provider's words
     opened_at: float
     last_news_at: float
     context: dict[str, Any] = field(default_factory=dict)
     checks: int = 0
+    # When the provider last answered that nothing changed (0: never asked).
+    checked_at: float = 0.0
 
     @property
     def key(self) -> str:
@@ -43,7 +45,8 @@ class Observation:
 
     status: str
     final: bool
-    # The webhook's parsed body and query, as the adapter reads them.
+    # The webhook's parsed body and query, as the adapter reads them; None when no
+    # webhook stands for this status (the entity is closed or updated, nothing published).
     payload: Any
     query: dict[str, str] = field(default_factory=dict)
     content_type: str = "application/x-www-form-urlencoded"

@@ -11,12 +11,21 @@ class TestOpenTableAdapter(AdapterContract):
     source = "opentable"
     samples = staticmethod(samples)
     id_header = "webhook-id"
+    # The contract's id checks take the first sample: one whose id is the provider's own
+    # (a cancellation has "{reservation_id}:cancelled", below).
     expected = {
-        "reservation-cancelled": ("reservation.booking.cancelled", "ot_res_8f2a"),
         "reservation-created": ("reservation.booking.created", "ot_res_8f2a"),
         "reservation-modified": ("reservation.booking.modified", "ot_res_8f2a"),
         "reservation-reminder": ("reservation.booking.reminder", "ot_res_8f2a"),
+        "reservation-cancelled": ("reservation.booking.cancelled", "ot_res_8f2a"),
     }
+
+    def test_a_cancellation_has_an_id_the_reconciler_can_rebuild(self) -> None:
+        """cancelled: provider event id "{reservation_id}:cancelled", whatever the delivery's id."""
+        [first] = self.deliver(self.sample("reservation-cancelled"), "evt_one")
+        [other] = self.deliver(self.sample("reservation-cancelled"), "evt_two")
+        assert first.id == other.id
+        assert first.providereventid == "ot_res_8f2a:cancelled"
 
     def test_cancellation_keeps_who_and_why(self) -> None:
         """cancelled carries cancellation.by / reason and status cancelled."""

@@ -12,12 +12,21 @@ class TestRecreationGovAdapter(AdapterContract):
     samples = staticmethod(samples)
     id_field = "event_id"
     type_field = "event_type"
+    # The contract's id checks take the first sample: one whose id is the provider's own
+    # (a cancellation has "{reservation_id}:cancelled", below).
     expected = {
-        "reservation-cancelled": ("reservation.booking.cancelled", "rg_res_77d1"),
         "reservation-created": ("reservation.booking.created", "rg_res_77d1"),
         "reservation-modified": ("reservation.booking.modified", "rg_res_77d1"),
         "reservation-reminder": ("reservation.booking.reminder", "rg_res_77d1"),
+        "reservation-cancelled": ("reservation.booking.cancelled", "rg_res_77d1"),
     }
+
+    def test_a_cancellation_has_an_id_the_reconciler_can_rebuild(self) -> None:
+        """cancelled: provider event id "{reservation_id}:cancelled", whatever the delivery's id."""
+        [first] = self.deliver(self.sample("reservation-cancelled"), "evt_one")
+        [other] = self.deliver(self.sample("reservation-cancelled"), "evt_two")
+        assert first.id == other.id
+        assert first.providereventid == "rg_res_77d1:cancelled"
 
     def test_stay_and_party_are_normalized(self) -> None:
         """date/end_date are the stay, party_size is adults + children, reserved reads confirmed."""

@@ -23,6 +23,7 @@ from hookline.services.reservation.worker import create_worker as create_reserva
 from hookline.worker.runtime import Worker
 from tests.providers.colt.conftest import colt_settings
 from tests.services.reservation.loop import PLATFORMS as RESERVATION_PLATFORMS
+from tests.services.reservation.loop import SOURCES
 from tests.services.reservation.loop import raw_settings as reservation_settings
 from tests.services.sms.loop import SIMS, SmsLoop, raw_settings
 from tests.support.loop import collecting, simulated_world
@@ -33,7 +34,15 @@ FAST_RECONCILE: dict[str, Any] = {
     "interval_seconds": 0.5,
     "providers": {
         name: {"after_seconds": 1.5, "give_up_after_seconds": 600}
-        for name in ("twilio", "every8d", "mitake", "colt", "shell_recharge")
+        for name in (
+            "twilio",
+            "every8d",
+            "mitake",
+            "colt",
+            "shell_recharge",
+            "opentable",
+            "recreation_gov",
+        )
     },
 }
 
@@ -118,6 +127,22 @@ def _with_charging(raw: dict[str, Any], bootstrap: str, ports: dict[str, int]) -
     raw["sandbox"]["providers"]["shell_recharge"] = shell["sandbox"]["providers"]["shell_recharge"]
 
 
+BOOKING_PLATFORMS = ("opentable", "recreation_gov")
+
+
+def _with_bookings(raw: dict[str, Any], bootstrap: str, ports: dict[str, int]) -> None:
+    """Add OpenTable and Recreation.gov (sources, providers, simulators) as tests/services/reservation does."""
+    every = {name: ports.get(name, ports["opentable"]) for name in RESERVATION_PLATFORMS}
+    booking = reservation_settings(
+        bootstrap, {**every, "ingress": ports["ingress"]}, redis_url=None
+    )
+    for name in BOOKING_PLATFORMS:
+        source = SOURCES[name]
+        raw["sources"][source] = booking["sources"][source]
+        raw["providers"][name] = booking["providers"][name]
+        raw["sandbox"]["providers"][name] = booking["sandbox"]["providers"][name]
+
+
 @contextlib.asynccontextmanager
 async def reconcile_loop(
     bootstrap: str,
@@ -126,18 +151,28 @@ async def reconcile_loop(
     reconcile: dict[str, Any] | None = None,
     colt: bool = False,
     charging: bool = False,
+    bookings: bool = False,
     reconciler: bool = True,
     **options: Any,
 ) -> AsyncIterator[ReconcileLoop]:
     """The SMS loop and the reconcile worker; with ``colt``, also Colt's simulator and
-    the colt and reactor workers (an order's completion becomes an SMS)."""
-    sims = (*SIMS, *(["colt"] if colt else []), *(["shell_recharge"] if charging else []))
+    the colt and reactor workers (an order's completion becomes an SMS); with ``charging``
+    Shell Recharge, with ``bookings`` OpenTable and Recreation.gov, and the reservation
+    and reactor workers (a cancellation becomes an SMS)."""
+    sims = (
+        *SIMS,
+        *(["colt"] if colt else []),
+        *(["shell_recharge"] if charging else []),
+        *(BOOKING_PLATFORMS if bookings else []),
+    )
     ports = {name: free_port() for name in ("ingress", *sims)}
     raw = raw_settings(bootstrap, ports, redis_url=await fresh_redis(redis_url), **options)
     if colt:
         _with_colt(raw, bootstrap, ports)
     if charging:
         _with_charging(raw, bootstrap, ports)
+    if bookings:
+        _with_bookings(raw, bootstrap, ports)
     raw["services"]["reconcile"] = reconcile if reconcile is not None else FAST_RECONCILE
     raw["admin_token"] = ADMIN_TOKEN
     settings = prepare(HooklineSettings.model_validate(raw), names())
@@ -147,11 +182,12 @@ async def reconcile_loop(
         "sms",
         *(["colt"] if colt else []),
         *(["charging", "reservation"] if charging else []),
+        *(["reservation"] if bookings and not charging else []),
     ]
     factories = [
         *([create_colt] if colt else []),
-        *([create_reservation] if charging else []),
-        *([create_reactor] if colt or charging else []),
+        *([create_reservation] if charging or bookings else []),
+        *([create_reactor] if colt or charging or bookings else []),
     ]
     others: list[Worker] = []
     async with (

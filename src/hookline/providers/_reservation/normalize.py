@@ -111,6 +111,15 @@ def provider_event_id(value: Any, what: str) -> str:
     return value
 
 
+def cancelled_event_id(reservation_id: Any) -> str:
+    """A booking is cancelled once, so the cancellation's provider event id names it:
+    ``"{reservation_id}:cancelled"``, the same from the callback and from the reconciler
+    (providers/opentable/reconcile.py, providers/recreation_gov/reconcile.py)."""
+    if not isinstance(reservation_id, str) or not reservation_id:
+        raise NormalizationError("reservation_id is missing")
+    return f"{reservation_id}:cancelled"
+
+
 def booking_event(
     raw: RawWebhook, suffix: str, fields: dict[str, Any], *, event_id: str, time: datetime
 ) -> list[CloudEvent]:

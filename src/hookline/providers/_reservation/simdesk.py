@@ -134,6 +134,9 @@ class BookingDesk:
     # (None: the emitted cancel carries no cancellation fields).
     cancelled_by: ClassVar[str]
     closed_by: ClassVar[tuple[str, str] | None] = None
+    # Whether a read of a cancelled reservation shows the cancellation callback's fields
+    # (who cancelled and why), as OpenTable's and Recreation.gov's do (docs/reconcile.md).
+    reads_cancellation: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -191,10 +194,18 @@ class BookingDesk:
         if event == "reservation.reminder":
             return {"hours_before": 24}
         if event == "reservation.cancelled":
-            self.world.cancel(reservation["reservation_id"])
+            _, changed = self.world.cancel(reservation["reservation_id"])
             if self.closed_by is not None:
-                return self.cancellation(reservation, *self.closed_by)
+                fields = self.cancellation(reservation, *self.closed_by)
+                if changed:
+                    self.keep_cancellation(reservation, fields)
+                return fields
         return {}
+
+    def keep_cancellation(self, reservation: Reservation, fields: dict[str, Any]) -> None:
+        """Show who cancelled and why in later reads of ``reservation``."""
+        if self.reads_cancellation:
+            reservation.update(fields)
 
     def emit_other(self, order: EmitRequest) -> Callback:
         """An event that is not about a reservation (Shell's sessions); none by default."""
@@ -238,6 +249,7 @@ class BookingDesk:
         reservation, changed = self.world.cancel(request.path_params["reservation_id"])
         if changed:
             fields = self.cancellation(reservation, self.cancelled_by, body.get("reason"))
+            self.keep_cancellation(reservation, fields)
             self.send("reservation.cancelled", reservation, **fields)
         return JSONResponse(self.cancelled_view(reservation))
 

@@ -27,6 +27,7 @@ SPEC = ProviderSpec(
     samples,
     family="reservation",
     client=lazy("hookline.providers.opentable.platform:from_settings"),
+    reconcile=lazy("hookline.providers.opentable.reconcile:check"),
     simulator=lazy("hookline.providers.opentable.simulator:create_app"),
     simulator_port=8105,
     callback_source="opentable",

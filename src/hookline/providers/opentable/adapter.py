@@ -2,7 +2,8 @@
 
 Body: ``{"type": "reservation.<event>", "timestamp", "data": {<reservation>,
 …event fields}}``, signed with Standard Webhooks; the provider event id is the
-``webhook-id`` header.
+``webhook-id`` header, except for a cancellation: ``"{reservation_id}:cancelled"``
+(a booking is cancelled once; the reconciler rebuilds the same id from a read).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from hookline.providers._reservation.normalize import (
     BOOKING_EVENTS,
     PlatformAdapter,
     booking_event,
+    cancelled_event_id,
     event_suffix,
     mapping,
     parse_time,
@@ -57,8 +59,11 @@ class OpenTableAdapter(PlatformAdapter):
         payload = require_mapping(raw.payload)
         suffix = event_suffix(payload.get("type"), "reservation", BOOKING_EVENTS)
         data = mapping(payload.get("data"), "data")
-        event_id = provider_event_id(
-            raw.headers.get("webhook-id") or raw.headers.get("svix-id"), "webhook-id header"
-        )
+        if suffix == "cancelled":
+            event_id = cancelled_event_id(data.get("reservation_id"))
+        else:
+            event_id = provider_event_id(
+                raw.headers.get("webhook-id") or raw.headers.get("svix-id"), "webhook-id header"
+            )
         time = parse_time(payload.get("timestamp"), raw.received_at)
         return booking_event(raw, suffix, booking(suffix, data), event_id=event_id, time=time)

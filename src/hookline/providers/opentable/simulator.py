@@ -235,6 +235,7 @@ class OpenTableSimulator(BookingDesk):
     events = EVENTS
     cancelled_by = "diner"
     closed_by = ("restaurant", "restaurant closed")
+    reads_cancellation = True
 
     def __init__(self, settings: HooklineSettings, sim_settings: SimulatorSettings) -> None:
         self.tokens = TokenIssuer(sim_settings)

@@ -27,6 +27,7 @@ SPEC = ProviderSpec(
     samples,
     family="reservation",
     client=lazy("hookline.providers.recreation_gov.platform:from_settings"),
+    reconcile=lazy("hookline.providers.recreation_gov.reconcile:check"),
     simulator=lazy("hookline.providers.recreation_gov.simulator:create_app"),
     simulator_port=8106,
     callback_source="recreation-gov",

@@ -2,7 +2,9 @@
 
 Body: ``{"event_id", "event_type": "reservation.<event>", "occurred_at",
 "reservation": {…}, "cancellation"?: {reason, refund}, "changes"?,
-"hours_before"?}``, signed with ``X-RecGov-Signature``.
+"hours_before"?}``, signed with ``X-RecGov-Signature``. The provider event id is
+``event_id``, except for a cancellation: ``"{reservation_id}:cancelled"`` (a
+booking is cancelled once; the reconciler rebuilds the same id from a read).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from hookline.providers._reservation.normalize import (
     BOOKING_EVENTS,
     PlatformAdapter,
     booking_event,
+    cancelled_event_id,
     event_suffix,
     mapping,
     parse_time,
@@ -83,5 +86,8 @@ class RecreationGovAdapter(PlatformAdapter):
         payload = require_mapping(raw.payload)
         suffix = event_suffix(payload.get("event_type"), "reservation", BOOKING_EVENTS)
         event_id = provider_event_id(payload.get("event_id"), "event_id")
+        fields = booking(suffix, payload)
+        if suffix == "cancelled":
+            event_id = cancelled_event_id(fields["reservation_id"])
         time = parse_time(payload.get("occurred_at"), raw.received_at)
-        return booking_event(raw, suffix, booking(suffix, payload), event_id=event_id, time=time)
+        return booking_event(raw, suffix, fields, event_id=event_id, time=time)

@@ -394,6 +394,7 @@ class RecreationGovSimulator(BookingDesk):
     events = EVENTS
     cancelled_by = "customer"
     closed_by = ("facility", "fire closure")
+    reads_cancellation = True
 
     def __init__(self, settings: HooklineSettings, sim_settings: SimulatorSettings) -> None:
         self.camps = RecreationGovWorld()

@@ -16,6 +16,9 @@ class ProviderReconcile(BaseModel):
     enabled: bool = True
     # Ask the provider once an entity has had no news for this long.
     after_seconds: float = Field(default=300.0, gt=0)
+    # After an answer that changed nothing, ask again only this long after it (default:
+    # ``after_seconds``): a booking open for weeks is asked once per this, not once per pass.
+    recheck_seconds: float | None = Field(default=None, gt=0)
     # Still open this long after it started: a ``*.stale`` event, and no more asking.
     give_up_after_seconds: float = Field(default=172_800.0, gt=0)
     # The ingress source whose callbacks the reconciled events stand for (the event id
@@ -34,6 +37,9 @@ class ReconcileSettings(BaseModel):
     # times longer, doubling up to the cap (a provider that pushes back is asked less).
     max_backoff_factor: int = Field(default=16, ge=1)
     providers: dict[str, ProviderReconcile] = Field(default_factory=dict)
+    # Without ``redis_url``: the SQLite file of the open entities (worker/open_entities.py
+    # reads it; default ``$XDG_STATE_HOME/hookline/{kafka.topic_prefix}/open-entities.sqlite3``).
+    store_path: str | None = None
 
     def provider(self, name: str) -> ProviderReconcile:
         return self.providers.get(name) or ProviderReconcile()

@@ -1,8 +1,9 @@
 """One reconciliation pass, and the bookkeeping of open entities (docs/reconcile.md).
 
 The ``reconcile`` worker records an entity when a result says it started
-(``sms.message.accepted``, ``colt.order.submitted``) and forgets it when its
-final state is seen, whichever path brought it. A pass asks the provider about
+(``sms.message.accepted``, ``colt.order.submitted``, a session start's or a
+booking's ``*.command.succeeded``) and forgets it when its final state is seen,
+whichever path brought it. A pass asks the provider about
 every entity quiet for ``after_seconds``; a changed status becomes the event
 the callback would have carried: the provider's own adapter turns the webhook
 the status stands for into the event, so its id is the callback's.
@@ -31,7 +32,12 @@ from redis.exceptions import RedisError
 from hookline.bus.topics import Topics
 from hookline.config.models import HooklineSettings
 from hookline.envelope import CloudEvent, make_event, source_uri
-from hookline.errors import CircuitOpenError, HooklineError, RetryableError
+from hookline.errors import (
+    CircuitOpenError,
+    HooklineError,
+    NormalizationError,
+    RetryableError,
+)
 from hookline.providers import registry
 from hookline.providers.base import ProviderSpec, RawWebhook
 from hookline.providers.reconcile import Entity, Observation
@@ -50,6 +56,11 @@ _DONE = b"done:"
 SMS_FINAL = ("sms.message.delivered", "sms.message.undelivered")
 COLT_FINAL = frozenset({"completed", "rejected", "cancelled"})
 CHARGING_FINAL = ("charging.session.completed", "charging.session.failed")
+# The platforms whose bookings are reconciled (Shell's connector reservations are not:
+# its check reads sessions); a booking ends with its cancellation (or its stay, see below).
+BOOKING_PROVIDERS = frozenset({"opentable", "recreation_gov"})
+BOOKING_FINAL = ("reservation.booking.cancelled",)
+DAY = 86_400.0
 
 
 @dataclass
@@ -58,7 +69,8 @@ class Finding:
 
     key: str
     subject: str
-    action: str  # published, duplicate, unchanged, stale, error, skipped, would_publish
+    # published, duplicate, unchanged, closed, stale, error, would_publish, would_close
+    action: str
     status: str
     event_type: str | None = None
     event_id: str | None = None
@@ -85,6 +97,19 @@ def reconcilable(settings: HooklineSettings) -> dict[str, ProviderSpec]:
         and name in settings.providers
         and config.provider(name).enabled
     }
+
+
+def stay_until(booking: Any) -> float:
+    """The epoch a booking's stay is surely over: a day after its last day (any time zone),
+    from ``end_date`` (a stay) or ``date`` (a table); 0 when the booking says neither."""
+    if not isinstance(booking, dict):
+        return 0.0
+    last = booking.get("end_date") or booking.get("date") or booking.get("start_date")
+    try:
+        day = datetime.fromisoformat(str(last)[:10]).replace(tzinfo=UTC)
+    except ValueError:
+        return 0.0
+    return day.timestamp() + 2 * DAY
 
 
 class Reconciler:
@@ -136,6 +161,8 @@ class Reconciler:
             await self._track_colt(event, data, now)
         elif kind.startswith("charging."):
             await self._track_charging(event, data, now)
+        elif kind.startswith("reservation."):
+            await self._track_booking(event, data, now)
 
     async def _open(self, entity: Entity) -> None:
         if await self.store.open(entity):
@@ -228,6 +255,43 @@ class Reconciler:
             status = str(data.get("status") or "")
             await self._news(event, f"{provider}:{data['session_id']}", final, status, now)
 
+    async def _track_booking(self, event: CloudEvent, data: Any, now: float) -> None:
+        provider = str(data.get("provider") or "")
+        if provider not in BOOKING_PROVIDERS or not data.get("reservation_id"):
+            return
+        if event.type == "reservation.command.succeeded":
+            # Only a create opens: hookline's own modify and cancel still expect the
+            # platform's booking callback, so their results leave the entity as it is.
+            if data.get("command_type") != "reservation.create":
+                return
+            result = data.get("result") if isinstance(data.get("result"), dict) else {}
+            await self._open(
+                Entity(
+                    provider=provider,
+                    entity_id=str(data["reservation_id"]),
+                    kind="reservation.booking",
+                    subject=str(data["reservation_id"]),
+                    status=str(result.get("status") or "confirmed"),
+                    opened_at=now,
+                    last_news_at=now,
+                    context={"until": stay_until(result)},
+                )
+            )
+        elif event.type.startswith("reservation.booking."):
+            key = f"{provider}:{data['reservation_id']}"
+            status = str(data.get("status") or "")
+            await self._news(event, key, event.type in BOOKING_FINAL, status, now)
+            if event.type == "reservation.booking.modified":
+                await self._moved(key, data)
+
+    async def _moved(self, key: str, data: Any) -> None:
+        """A modification may move the stay: the entity stays open until its new end."""
+        until = stay_until(data)
+        entity = await self.store.get(key)
+        if entity is not None and until:
+            entity.context["until"] = until
+            await self.store.save(entity)
+
     async def _touch(self, key: str, status: str, now: float) -> None:
         entity = await self.store.get(key)
         if entity is None:
@@ -298,11 +362,16 @@ class Reconciler:
         True when the provider pushed back (429, 5xx, open breaker) and the pass stopped."""
         config = self.config.provider(spec.name)
         now = self.clock()
+        recheck = config.recheck_seconds or config.after_seconds
         for entity in sorted(entities, key=lambda e: e.last_news_at):
-            if now - entity.opened_at >= config.give_up_after_seconds:
+            # A booking is not stale before its stay: give-up counts from the later of both.
+            until = float(entity.context.get("until") or 0.0)
+            if now - max(entity.opened_at, until) >= config.give_up_after_seconds:
                 await self._stale(spec, entity, report, dry_run=dry_run)
                 continue
             if now - entity.last_news_at < config.after_seconds:
+                continue
+            if now - entity.checked_at < recheck:
                 continue
             await self._complete_context(entity)
             try:
@@ -337,27 +406,39 @@ class Reconciler:
         *,
         dry_run: bool,
     ) -> None:
-        if observation is None or observation.status == entity.status:
+        if observation is None or (observation.status == entity.status and not observation.final):
             metrics.CHECKS.labels(spec.name, "unchanged").inc()
             report.findings.append(Finding(entity.key, entity.subject, "unchanged", entity.status))
             if not dry_run:
                 entity.checks += 1
+                entity.checked_at = self.clock()
                 await self.store.save(entity)
             return
         metrics.CHECKS.labels(spec.name, "changed").inc()
+        if observation.payload is None:
+            await self._without_event(entity, observation, report, dry_run=dry_run)
+            return
         source = self.source(spec)
-        events = spec.adapter.normalize(
-            RawWebhook(
-                source=source,
-                provider=spec.name,
-                body=b"",
-                content_type=observation.content_type,
-                headers=Headers({}),
-                query=observation.query,
-                received_at=datetime.now(UTC),
-                payload=observation.payload,
+        try:
+            events = spec.adapter.normalize(
+                RawWebhook(
+                    source=source,
+                    provider=spec.name,
+                    body=b"",
+                    content_type=observation.content_type,
+                    headers=Headers({}),
+                    query=observation.query,
+                    received_at=datetime.now(UTC),
+                    payload=observation.payload,
+                )
             )
-        )
+        except NormalizationError as exc:
+            # One answer the adapter cannot read must not end the pass for every other entity.
+            report.findings.append(
+                Finding(entity.key, entity.subject, "error", observation.status, detail=str(exc))
+            )
+            log.warning("reconcile.unreadable_status", key=entity.key, error=str(exc))
+            return
         if dry_run:
             for event in events:
                 report.findings.append(
@@ -404,6 +485,24 @@ class Reconciler:
             entity.last_news_at = self.clock()
             entity.checks += 1
             await self.store.save(entity)
+
+    async def _without_event(
+        self, entity: Entity, observation: Observation, report: PassReport, *, dry_run: bool
+    ) -> None:
+        """A status no callback stands for (a booking seated, completed, past its stay):
+        nothing is published; a final one closes the entity, another one is recorded."""
+        action = "closed" if observation.final else "unchanged"
+        if dry_run:
+            action = "would_close" if observation.final else action
+        elif observation.final:
+            await self.store.close(entity.key)
+            log.info("reconcile.closed", key=entity.key, by="status", status=observation.status)
+        else:
+            entity.status = observation.status
+            entity.checks += 1
+            entity.checked_at = self.clock()
+            await self.store.save(entity)
+        report.findings.append(Finding(entity.key, entity.subject, action, observation.status))
 
     async def _publish(self, event: CloudEvent, topic: str) -> None:
         if self.publish is None:

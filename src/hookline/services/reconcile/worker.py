@@ -1,7 +1,8 @@
 """The ``reconcile`` worker: keeps the open entities and runs a pass every ``interval_seconds``.
 
-It consumes ``events.sms``, ``events.colt`` and ``events.charging`` (results that start an entity,
-reports and notifications that move or finish it) and ``commands.colt`` (the
+It consumes ``events.sms``, ``events.colt``, ``events.charging`` and
+``events.reservation`` (results that start an entity, reports and notifications
+that move or finish it) and ``commands.colt`` (the
 contacts an order was submitted with, which Colt's status answer lacks), in its
 own consumer group, and publishes what a pass finds with its own producer.
 """
@@ -34,6 +35,11 @@ TRACKED = (
     "charging.session.progress",
     "charging.session.completed",
     "charging.session.failed",
+    "reservation.command.succeeded",
+    "reservation.booking.created",
+    "reservation.booking.modified",
+    "reservation.booking.cancelled",
+    "reservation.booking.reminder",
 )
 
 
@@ -86,6 +92,7 @@ async def create_worker(settings: HooklineSettings) -> WorkerSpec:
             topics.events("sms"),
             topics.events("colt"),
             topics.events("charging"),
+            topics.events("reservation"),
             topics.commands("colt"),
         ],
         handlers=handlers,
