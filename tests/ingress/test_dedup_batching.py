@@ -21,6 +21,7 @@ from redis.asyncio import Redis
 from hookline.bus.broker import EmbeddedBroker
 from hookline.config.models import HooklineSettings
 from hookline.envelope import event_id, source_uri
+from hookline.ingress.dedup import DedupUnavailable
 from hookline.ingress.dedup_redis import RedisDedupStore
 from hookline.signatures import build_scheme
 from hookline.signatures.base import Headers, SignedRequest
@@ -158,4 +159,22 @@ async def test_redis_gone_mid_round_answers_503_to_every_delivery(
             answers = await post_all(url, deliveries[1:])
         assert [a.status_code for a in answers] == [503] * 19, [a.text for a in answers]
     finally:
+        own.stop()
+
+
+async def test_the_store_answers_again_once_a_restarted_redis_is_back() -> None:
+    """The store's own connection dies with Redis: claims answer DedupUnavailable meanwhile,
+    then the first claim after the restart goes through (new connection, the script sent
+    again to a Redis that forgot it)."""
+    own = RedisServer().start()
+    store = RedisDedupStore.from_url(own.url, 60, timeout_seconds=0.5)
+    try:
+        assert (await store.claim(f"src:{uuid.uuid4()}", "ev", 1.0)).state == "new"
+        own.stop()
+        with pytest.raises(DedupUnavailable):
+            await store.claim(f"src:{uuid.uuid4()}", "ev", 1.0)
+        own.start()
+        assert (await store.claim(f"src:{uuid.uuid4()}", "ev", 1.0)).state == "new"
+    finally:
+        await store.close()
         own.stop()

@@ -38,12 +38,14 @@ stands: the event is safe in Kafka, and at worst a retry publishes it again
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from typing import Any
 
 import structlog
 from redis.asyncio import BlockingConnectionPool, Redis
-from redis.exceptions import RedisError
+from redis.asyncio.connection import AbstractConnection
+from redis.exceptions import NoScriptError, RedisError, ResponseError
 
 from hookline.ingress.dedup import Claim, DedupUnavailable
 from hookline.ingress.receipts import Receipt, decode, encode
@@ -94,6 +96,9 @@ end
 out[#out + 1] = failed
 return out
 """
+_BATCH_SHA = hashlib.sha1(
+    _BATCH.encode(), usedforsecurity=False
+).hexdigest()  # what EVALSHA names it by
 
 # (key, token, lease ms, the caller's future)
 _ClaimRequest = tuple[str, str, int, "asyncio.Future[bytes | int | None]"]
@@ -121,6 +126,7 @@ class RedisDedupStore:
         self._claims: list[_ClaimRequest] = []
         self._finishes: list[_FinishRequest] = []
         self._flushing: asyncio.Task[None] | None = None
+        self._connection: AbstractConnection | None = None
 
     @classmethod
     def from_url(
@@ -189,6 +195,9 @@ class RedisDedupStore:
     async def close(self) -> None:
         if self._flushing is not None:
             await asyncio.wait([self._flushing])
+        if self._connection is not None:
+            await self._client.connection_pool.release(self._connection)
+            self._connection = None
         await self._client.aclose()
 
     # ---- batching -----------------------------------------------------------------------
@@ -226,7 +235,7 @@ class RedisDedupStore:
         keys = [f[0] for f in finishes] + [c[0] for c in claims]
         answer: Any
         try:
-            answer = await self._client.eval(_BATCH, len(keys), *keys, *args)
+            answer = await self._script(len(keys), *keys, *args)
         except (RedisError, OSError) as exc:
             answer = exc
         if isinstance(answer, BaseException):
@@ -237,6 +246,36 @@ class RedisDedupStore:
         if answer[-1]:
             log.warning("dedup.finish_failed", failed=answer[-1], of=len(finishes))
         self._answer_finishes(finishes, None)
+
+    async def _script(self, *keys_and_args: Any) -> Any:
+        """The batch script on the store's own connection.
+
+        At most one batch is on the wire, so one connection is enough, taken
+        from the pool once: redis-py's per-command path (pool checkout under a
+        lock, retry wrapper, command lookup) cost more than the batch itself.
+        """
+        connection = self._connection
+        if connection is None:
+            connection = await self._client.connection_pool.get_connection()  # type: ignore[no-untyped-call]
+            self._connection = connection
+        try:
+            try:
+                return await self._call(connection, "EVALSHA", _BATCH_SHA, *keys_and_args)
+            except NoScriptError:  # a Redis restarted or flushed: send the script itself
+                return await self._call(connection, "EVAL", _BATCH, *keys_and_args)
+        except ResponseError:
+            raise  # Redis answered: the connection is sound
+        except BaseException:
+            # Anything else may leave a reply unread on it: never reuse it.
+            self._connection = None
+            await connection.disconnect()
+            await self._client.connection_pool.release(connection)
+            raise
+
+    @staticmethod
+    async def _call(connection: AbstractConnection, *args: Any) -> Any:
+        await connection.send_packed_command(connection.pack_command(*args), check_health=False)
+        return await connection.read_response()
 
     def _answer_claims(self, claims: list[_ClaimRequest], answer: Any) -> None:
         if isinstance(answer, BaseException):
