@@ -90,6 +90,10 @@ ROWS: list[tuple[str, list[Panel]]] = [
                         f"sum(rate(hookline_ingress_rejections_dropped_total{RATE}))",
                         "not recorded (queue full)",
                     ),
+                    (
+                        f"sum by (status, reason) (rate(hookline_ingress_edge_refusals_total{RATE}))",
+                        "edge {{status}}: {{reason}}",
+                    ),
                 ],
                 "reqps",
             ),

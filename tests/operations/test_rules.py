@@ -21,6 +21,7 @@ ALERTS = {
     "HooklineKafkaUnreachable",
     "HooklineIngressUnavailable",
     "HooklineVerificationFailures",
+    "HooklineConnectionCapReached",
     "HooklineSourceSilent",
     "HooklineDeadLetters",
     "HooklineConsumerLagGrowing",

@@ -51,6 +51,17 @@ so that Helm leaves them alone.
         description: "{{`Source {{ $labels.source }} refuses {{ $value | humanize }} requests per second for failed verification (rotated secret, wrong scheme, or forged traffic).`}}"
         runbook_url: {{ $runbook }}#hooklineverificationfailures
 {{- end }}
+{{- if not (has "HooklineConnectionCapReached" $off) }}
+    - alert: HooklineConnectionCapReached
+      expr: sum(rate(hookline_ingress_edge_refusals_total{reason="max_connections"}[5m])) > {{ $r.connectionCap.perSecond }}
+      for: {{ $r.connectionCap.for }}
+      labels:
+        severity: warning
+      annotations:
+        summary: "Ingress processes are at server.max_connections"
+        description: "{{`{{ $value | humanize }}`}} connections per second are refused with 503 because an ingress process holds server.max_connections open connections."
+        runbook_url: {{ $runbook }}#hooklineconnectioncapreached
+{{- end }}
 {{- with $r.sourceSilence }}
 {{- $names := keys (.sources | default dict) | sortAlpha }}
 {{- if and (not (has "HooklineSourceSilent" $off)) (or $names .defaultSeconds) }}
