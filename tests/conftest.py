@@ -16,6 +16,16 @@ def _logging() -> None:
     configure_logging("info", "json")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _state_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """State files (the open-entity SQLite store without redis_url) of this session's processes
+    go under its temporary directory, not the user's ~/.local/state."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
+    yield
+    patch.undo()
+
+
 @pytest.fixture(scope="session")
 def broker() -> Iterator[EmbeddedBroker]:
     """The embedded tansu broker, a real process on a free port, shared by the session."""
