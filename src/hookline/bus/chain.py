@@ -27,6 +27,8 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from hookline.config.models import HooklineSettings
+from hookline.config.redis_auth import redis_from_url
+from hookline.config.secrets import Secret
 
 log = structlog.get_logger("hookline.bus.chain")
 
@@ -120,9 +122,9 @@ class RedisChainIndex:
         self._ttl_ms = max(1, int(ttl_seconds * 1000))
 
     @classmethod
-    def from_url(cls, url: str, *, prefix: str = "hookline:chain:") -> RedisChainIndex:
+    def from_url(cls, url: Secret | str, *, prefix: str = "hookline:chain:") -> RedisChainIndex:
         timeout = LOOKUP_TIMEOUT_SECONDS
-        client = Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+        client = redis_from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
         return cls(client, prefix=prefix)
 
     async def remember(self, subject: str, link: Link) -> None:
@@ -179,5 +181,5 @@ def open_index(settings: HooklineSettings) -> ChainIndex:
     """Redis when ``redis_url`` is set (every process), else this process's index."""
     if settings.redis_url is not None:
         prefix = f"{settings.kafka.topic_prefix}:chain:"
-        return RedisChainIndex.from_url(settings.redis_url.get(), prefix=prefix)
+        return RedisChainIndex.from_url(settings.redis_url, prefix=prefix)
     return ProcessChainIndex(process_index())

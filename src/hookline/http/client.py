@@ -30,6 +30,8 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from hookline.config.models import ProviderSettings
+from hookline.config.redis_auth import redis_from_url
+from hookline.config.secrets import Secret
 from hookline.errors import CircuitOpenError, HooklineError, RetryableError
 from hookline.http import metrics
 from hookline.http.audit import Call, finished
@@ -115,7 +117,7 @@ class ApiClient:
         settings: ProviderSettings,
         *,
         errors: ErrorMap | None = None,
-        redis_url: str | None = None,
+        redis_url: Secret | str | None = None,
         clock: Clock | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         auth: httpx.Auth | None = None,
@@ -147,7 +149,7 @@ class ApiClient:
         self._token_http = httpx.AsyncClient(
             timeout=self._timeout, transport=transport, headers=headers, verify=tls
         )
-        self._redis: Redis | None = Redis.from_url(redis_url) if redis_url else None
+        self._redis: Redis | None = redis_from_url(redis_url) if redis_url else None
         self.auth: httpx.Auth | None = (
             auth
             if auth is not None

@@ -22,6 +22,9 @@ from typing import Any, Literal, Protocol
 
 import redis.asyncio as redis
 
+from hookline.config.redis_auth import redis_from_url
+from hookline.config.secrets import Secret
+
 State = Literal["acquired", "done", "busy"]
 
 
@@ -154,8 +157,8 @@ class RedisIdempotencyStore:
         self._release = client.register_script(_RELEASE)
 
     @classmethod
-    def from_url(cls, url: str, namespace: str = "hookline:idem") -> RedisIdempotencyStore:
-        return cls(redis.Redis.from_url(url), namespace)
+    def from_url(cls, url: Secret | str, namespace: str = "hookline:idem") -> RedisIdempotencyStore:
+        return cls(redis_from_url(url), namespace)
 
     def _key(self, key: str) -> str:
         return f"{self._namespace}:{key}"

@@ -52,7 +52,7 @@ def open_store(settings: HooklineSettings, service: str) -> IdempotencyStore:
     """Redis when ``redis_url`` is set (shared by replicas), else in-process."""
     namespace = f"{settings.kafka.topic_prefix}:idem:{service}"
     if settings.redis_url is not None:
-        return RedisIdempotencyStore.from_url(settings.redis_url.get(), namespace)
+        return RedisIdempotencyStore.from_url(settings.redis_url, namespace)
     return MemoryIdempotencyStore()
 
 

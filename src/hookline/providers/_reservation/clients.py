@@ -50,5 +50,4 @@ def reservation_api(
     if configured is None:
         raise ConfigError(f"providers.{name} is not configured")
     provider = with_defaults(defaults, configured)
-    redis_url = settings.redis_url.get() if settings.redis_url is not None else None
-    return ApiClient(name, provider, errors=errors, redis_url=redis_url), provider
+    return ApiClient(name, provider, errors=errors, redis_url=settings.redis_url), provider

@@ -60,10 +60,13 @@ def api_client(
     """The gateway's ApiClient: the family defaults, then the gateway's own (``defaults``), under
     whatever ``providers.<name>`` sets."""
     provider = with_defaults(with_defaults(provider, defaults or {}), SMS_CLIENT_DEFAULTS)
-    redis_url = settings.redis_url.get() if settings.redis_url is not None else None
     # Breakers and rate windows shared through Redis are namespaced like the topics.
     return ApiClient(
-        name, provider, errors=errors, redis_url=redis_url, redis_prefix=settings.kafka.topic_prefix
+        name,
+        provider,
+        errors=errors,
+        redis_url=settings.redis_url,
+        redis_prefix=settings.kafka.topic_prefix,
     )
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 from hookline.config.models import HooklineSettings, ProviderSettings
+from hookline.config.secrets import Secret
 from hookline.errors import ConfigError, ProviderUnavailable
 from hookline.http.client import ApiClient
 from hookline.http.errors import PERMANENT, StatusErrorMap
@@ -184,7 +185,7 @@ class ColtClient:
         cls,
         settings: ProviderSettings,
         *,
-        redis_url: str | None = None,
+        redis_url: Secret | str | None = None,
         clock: Callable[[], float] = time.time,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> ColtClient:
@@ -322,5 +323,5 @@ def from_settings(settings: HooklineSettings) -> ColtClient:
     provider = settings.providers.get("colt")
     if provider is None:
         raise ConfigError("worker colt needs providers.colt (base_url, auth) in the configuration")
-    redis_url = settings.redis_url.get() if settings.redis_url is not None else None
-    return ColtClient.from_settings(provider, redis_url=redis_url)
+    # The Secret itself: a file: URL's password rotates with the file.
+    return ColtClient.from_settings(provider, redis_url=settings.redis_url)

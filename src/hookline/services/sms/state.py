@@ -18,6 +18,8 @@ from typing import Literal, Protocol
 from pydantic import BaseModel, Field
 from redis.asyncio import Redis
 
+from hookline.config.redis_auth import redis_from_url
+from hookline.config.secrets import Secret
 from hookline.errors import RetryableError
 from hookline.messages.sms import AttemptRecord, ErrorClass, ProviderName
 
@@ -133,8 +135,8 @@ return 1
 class RedisMessageStore:
     """State shared by every replica through Redis (one JSON value per message)."""
 
-    def __init__(self, url: str, *, prefix: str, ttl_seconds: int) -> None:
-        self._redis: Redis = Redis.from_url(url)
+    def __init__(self, url: Secret | str, *, prefix: str, ttl_seconds: int) -> None:
+        self._redis: Redis = redis_from_url(url)
         self._prefix = prefix
         self._ttl = ttl_seconds
         self._cas = self._redis.register_script(_CAS)

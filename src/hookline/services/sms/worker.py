@@ -38,7 +38,7 @@ def build_service(settings: HooklineSettings) -> SmsService:
     store: MessageStore
     if settings.redis_url is not None:
         store = RedisMessageStore(
-            settings.redis_url.get(),
+            settings.redis_url,
             prefix=settings.kafka.topic_prefix,
             ttl_seconds=config.state_ttl_seconds,
         )
