@@ -217,7 +217,7 @@ def build_auth(
         else:
             grant = RefreshTokenGrant(
                 token_url,
-                current(_need(provider, settings, "refresh_token")),
+                _need(provider, settings, "refresh_token"),
                 settings.client_id,
                 settings.client_secret,
                 settings.scope,

@@ -77,6 +77,10 @@ class RefreshTokenStore(Protocol):
 
     async def save(self, token: str) -> None: ...
 
+    async def adopt(self, configured: str) -> str:
+        """A new configured refresh token: it becomes the newest, unless a replica adopted it
+        already (then whatever that replica's refreshes rotated it to); the token to use."""
+
 
 class ClientCredentialsGrant:
     """``grant_type=client_credentials`` with the client id and secret in the form (Colt)."""
@@ -126,12 +130,18 @@ class RefreshTokenGrant:
     replicas. With a ``store`` (Redis when ``redis_url`` is set) every refresh
     starts from the newest token any replica saved, and a refusal waits briefly
     for a rotation another replica is saving right now before it counts.
+
+    The configured refresh token is read again before each refresh: when a
+    ``file:`` one changed (the operator issued a new one), it replaces whatever
+    the provider rotated ours to, once for all replicas (the store remembers
+    which configured value it adopted, so a replica that sees the file later
+    does not undo the rotations made since).
     """
 
     def __init__(
         self,
         token_url: str,
-        refresh_token: str,
+        refresh_token: Credential,
         client_id: Credential | None = None,
         client_secret: Credential | None = None,
         scope: str | None = None,
@@ -141,7 +151,9 @@ class RefreshTokenGrant:
         newer_wait: float = 1.0,
     ) -> None:
         self.token_url = token_url
-        self._refresh_token = refresh_token
+        self._configured = refresh_token
+        self._configured_seen: str | None = None  # adopted at the first refresh
+        self._refresh_token = current(refresh_token)
         self._client_id = client_id
         self._client_secret = client_secret
         self.scope = scope
@@ -164,9 +176,31 @@ class RefreshTokenGrant:
             return None
 
     async def begin(self) -> None:
+        configured = current(self._configured)
+        if configured != self._configured_seen:
+            replaced = self._configured_seen is not None
+            self._configured_seen = configured
+            self._refresh_token = await self._adopt(configured)
+            if replaced:
+                log.info("http.refresh_token_replaced", provider=self._provider)
+            return
         latest = await self._load()
         if latest:
             self._refresh_token = latest
+
+    async def _adopt(self, configured: str) -> str:
+        if self._store is None:
+            return configured
+        try:
+            return await self._store.adopt(configured)
+        except Exception as exc:
+            log.warning(
+                "http.refresh_token_store_failed",
+                provider=self._provider,
+                op="adopt",
+                error=type(exc).__name__,
+            )
+            return configured
 
     def identity(self) -> tuple[str, ...]:
         return tuple(

@@ -257,6 +257,14 @@ class TokenIssuer:
             self.current_refresh = answer["refresh_token"] = "rt_" + secrets.token_urlsafe(24)
         return JSONResponse(answer)
 
+    async def reissue(self, request: Request) -> Response:
+        """``POST /_sim/tokens/reissue``: the account consented again. A new refresh token is
+        the only one accepted from now on and every access token is revoked; the answer
+        holds the new refresh token, as the provider's console shows it to the operator."""
+        self.tokens.clear()
+        self.current_refresh = "rt_" + secrets.token_urlsafe(24)
+        return JSONResponse({"refresh_token": self.current_refresh}, status_code=201)
+
     def client_of(self, request: Request) -> str | None:
         auth = request.headers.get("authorization", "")
         scheme, _, token = auth.partition(" ")

@@ -589,6 +589,7 @@ class ShellSimulator(BookingDesk):
     def build(self) -> SimulatorLayer:
         sim, checks = self.sim, self.checks
         sim.route("/oauth/token", self.tokens.token_endpoint, methods=["POST"])
+        sim.route("/_sim/tokens/reissue", self.tokens.reissue, methods=["POST"])
         self.route(f"{BASE}/stations", self.stations, checks)
         self.route(f"{BASE}/stations/{{station_id}}/availability", self.availability, checks)
         self.route_bookings(f"{BASE}/reservations", checks)
