@@ -153,12 +153,14 @@ async def reconcile_loop(
     charging: bool = False,
     bookings: bool = False,
     reconciler: bool = True,
+    redis: bool = True,
     **options: Any,
 ) -> AsyncIterator[ReconcileLoop]:
     """The SMS loop and the reconcile worker; with ``colt``, also Colt's simulator and
     the colt and reactor workers (an order's completion becomes an SMS); with ``charging``
     Shell Recharge, with ``bookings`` OpenTable and Recreation.gov, and the reservation
-    and reactor workers (a cancellation becomes an SMS)."""
+    and reactor workers (a cancellation becomes an SMS). Without ``redis``, the one-machine
+    set-up: no shared Redis, the open entities in the SQLite file."""
     sims = (
         *SIMS,
         *(["colt"] if colt else []),
@@ -166,7 +168,8 @@ async def reconcile_loop(
         *(BOOKING_PLATFORMS if bookings else []),
     )
     ports = {name: free_port() for name in ("ingress", *sims)}
-    raw = raw_settings(bootstrap, ports, redis_url=await fresh_redis(redis_url), **options)
+    shared = await fresh_redis(redis_url) if redis else None
+    raw = raw_settings(bootstrap, ports, redis_url=shared, **options)
     if colt:
         _with_colt(raw, bootstrap, ports)
     if charging:

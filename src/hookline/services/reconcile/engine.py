@@ -81,6 +81,8 @@ class Finding:
 class PassReport:
     findings: list[Finding] = field(default_factory=list)
     open_entities: int = 0
+    # Every open entity of the providers the pass covered (due or not), oldest first.
+    entities: list[Entity] = field(default_factory=list)
 
     def count(self, action: str) -> int:
         return sum(1 for f in self.findings if f.action == action)
@@ -325,6 +327,10 @@ class Reconciler:
         report = PassReport()
         entities = await self.store.all()
         report.open_entities = len(entities)
+        report.entities = sorted(
+            (e for e in entities if provider is None or e.provider == provider),
+            key=lambda e: (e.opened_at, e.key),
+        )
         self._export_open(entities)
         for name, spec in self.specs.items():
             if provider is not None and name != provider:
