@@ -163,3 +163,36 @@ async def test_reissued_refresh_token_in_its_file_is_used_at_the_next_refresh(
             await logged(log, "http.refresh_token_replaced")
         finally:
             stop_process(process)
+
+
+def test_a_rotated_kafka_password_is_logged_as_needing_a_restart(tmp_path: Path) -> None:
+    """kafka.sasl_password is followed like every file: secret, and its change says a
+    restart is needed (aiokafka keeps the password it was built with)."""
+    from structlog.testing import capture_logs
+
+    from hookline.config.models import HooklineSettings
+    from hookline.config.watch import SecretWatcher
+
+    kafka_secret, webhook_secret = tmp_path / "kafka", tmp_path / "webhook"
+    write_secret(kafka_secret, "kafka-old")
+    write_secret(webhook_secret, "webhook-old")
+    settings = HooklineSettings.model_validate(
+        {
+            "kafka": {
+                "security_protocol": "SASL_PLAINTEXT",
+                "sasl_mechanism": "PLAIN",
+                "sasl_username": "hookline",
+                "sasl_password": f"file:{kafka_secret}",
+            },
+            "admin_token": f"file:{webhook_secret}",
+        }
+    )
+    watcher = SecretWatcher.for_settings(settings)
+    write_secret(kafka_secret, "kafka-new")
+    write_secret(webhook_secret, "webhook-new")
+    with capture_logs() as logs:
+        watcher.check(force=True)
+    needs = [entry["ref"] for entry in logs if entry["event"] == "config.secret_needs_restart"]
+    assert needs == [f"file:{kafka_secret}"]
+    assert settings.kafka.sasl_password is not None
+    assert settings.kafka.sasl_password.get() == "kafka-new"

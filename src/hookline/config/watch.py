@@ -15,6 +15,10 @@ Listeners hear which references changed and their previous values, so that
 objects built from a secret (the ingress's signature schemes) can be rebuilt
 and swapped whole. An unreadable or empty file keeps the old value and is
 logged; the next change of the file is picked up again.
+
+A secret that only a restart puts to use (:data:`RESTART_ONLY`, the Kafka SASL
+password: docs/secrets.md says why) is still followed, and its change is
+logged as ``config.secret_needs_restart`` so the operator knows to roll.
 """
 
 from __future__ import annotations
@@ -51,6 +55,9 @@ class Change:
 
 Listener = Callable[[list[Change]], None]
 
+# Settings paths whose new value only a restart puts to use.
+RESTART_ONLY = frozenset({"kafka.sasl_password"})
+
 
 def _stat(path: str) -> _Stat:
     found = os.stat(path)
@@ -60,8 +67,15 @@ def _stat(path: str) -> _Stat:
 class SecretWatcher:
     """Re-reads the ``file:`` secrets it is given when their files change."""
 
-    def __init__(self, secrets: Iterable[Secret], *, interval: float = 5.0) -> None:
+    def __init__(
+        self,
+        secrets: Iterable[Secret],
+        *,
+        interval: float = 5.0,
+        restart_only: Iterable[str] = (),
+    ) -> None:
         self.interval = interval
+        self.restart_only = frozenset(restart_only)  # references
         self._by_path: dict[str, list[Secret]] = {}
         for secret in secrets:
             if secret.path is None:
@@ -86,7 +100,9 @@ class SecretWatcher:
         """Every ``file:`` secret in a settings tree, checked as ``settings.secrets`` says."""
         rotation = getattr(settings, "secrets", None)
         interval = getattr(rotation, "reload_interval_seconds", 5.0)
-        return cls((secret for _, secret in iter_secrets(settings)), interval=interval)
+        found = list(iter_secrets(settings))
+        restart_only = {secret.ref for path, secret in found if path in RESTART_ONLY}
+        return cls((secret for _, secret in found), interval=interval, restart_only=restart_only)
 
     @property
     def paths(self) -> list[str]:
@@ -126,6 +142,9 @@ class SecretWatcher:
         if changes:
             self.reloads += len(changes)
             log.info("config.secrets_rotated", refs=[c.ref for c in changes], forced=force)
+            for change in changes:
+                if change.ref in self.restart_only:
+                    log.warning("config.secret_needs_restart", ref=change.ref)
             for listener in self._listeners:
                 try:
                     listener(changes)
@@ -200,4 +219,4 @@ class _Hangup:
 
 _hangup = _Hangup()
 
-__all__ = ["Change", "Listener", "SecretWatcher"]
+__all__ = ["RESTART_ONLY", "Change", "Listener", "SecretWatcher"]
