@@ -16,7 +16,7 @@ class EntityStale(BaseModel):
 
     provider: str = Field(description="The provider the entity lives at.", examples=["twilio"])
     provider_entity_id: str = Field(
-        description="The provider's id of the entity (message sid, order id, session id).",
+        description="The provider's id of the entity (message sid, order, session or reservation id).",
         examples=["SM1"],
     )
     last_status: str = Field(description="The last state hookline saw.", examples=["sent"])
@@ -35,4 +35,10 @@ MESSAGE_TYPES: tuple[MessageType, ...] = (
     _stale("sms.message.stale", "events.sms", "message id (= sms.send command id)", "An SMS"),
     _stale("colt.order.stale", "events.colt", "order id", "A Colt order"),
     _stale("charging.session.stale", "events.charging", "session id", "A charging session"),
+    _stale(
+        "reservation.booking.stale",
+        "events.reservation",
+        "reservation id",
+        "An OpenTable or Recreation.gov booking",
+    ),
 )
