@@ -127,6 +127,7 @@ class RedisDedupStore:
         self._finishes: list[_FinishRequest] = []
         self._flushing: asyncio.Task[None] | None = None
         self._connection: AbstractConnection | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     @classmethod
     def from_url(
@@ -158,7 +159,7 @@ class RedisDedupStore:
         lease_ms = max(1, int((wait + self._margin) * 1000))
         deadline = time.monotonic() + wait + self._margin
         while True:
-            future: asyncio.Future[bytes | int | None] = asyncio.get_running_loop().create_future()
+            future: asyncio.Future[bytes | int | None] = self._running_loop().create_future()
             self._claims.append((name, token, lease_ms, future))
             self._schedule()
             answer = await future
@@ -203,17 +204,25 @@ class RedisDedupStore:
     # ---- batching -----------------------------------------------------------------------
 
     async def _finish(self, name: str, op: str, value: bytes | str, ms: int | str) -> None:
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[None] = self._running_loop().create_future()
         self._finishes.append((name, op, value, ms, future))
         self._schedule()
         # Never raises: a failed complete or release is logged by the batch.
         await future
 
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        # get_running_loop() makes a getpid syscall per call on CPython 3.11 (dear in a
+        # VM); a store serves one loop, the app's, so it is looked up once.
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            loop = self._loop = asyncio.get_running_loop()
+        return loop
+
     def _schedule(self) -> None:
         # The task's first step runs in the next pass of the loop: every request of
         # this pass has queued by then. While a batch is on the wire, the next waits.
         if self._flushing is None:
-            self._flushing = asyncio.get_running_loop().create_task(self._flush())
+            self._flushing = self._running_loop().create_task(self._flush())
 
     async def _flush(self) -> None:
         try:
@@ -290,9 +299,7 @@ class RedisDedupStore:
                 future.set_result(result)
             elif result == 1:
                 # Its request is gone (cancelled): nobody will complete it, let it go now.
-                self._finishes.append(
-                    (name, "r", token, "", asyncio.get_running_loop().create_future())
-                )
+                self._finishes.append((name, "r", token, "", self._running_loop().create_future()))
 
     def _answer_finishes(
         self, finishes: list[_FinishRequest], answer: BaseException | None
