@@ -155,3 +155,66 @@ def test_exemplar_ids_fit_the_openmetrics_limit_whole_or_not_at_all() -> None:
     kept = fit((("command_id", command_id), ("trace_id", trace_id), ("request_id", long_request)))
     assert kept == {"command_id": command_id, "trace_id": trace_id}
     assert fit((("command_id", None), ("request_id", ""))) is None
+
+
+TRACED = """
+import asyncio, json, sys
+from prometheus_client.openmetrics.exposition import generate_latest
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
+from hookline.config.models import ProviderSettings
+from hookline.http.client import ApiClient
+from hookline.observability import metrics, tracing
+from hookline.observability.context import HANDLING
+
+assert tracing.configure_tracing("hookline-test", {"OTEL_TRACES_EXPORTER": "console"})
+
+async def main():
+    api = ApiClient("traced", ProviderSettings(base_url=sys.argv[1]))
+    HANDLING.set(("0b1c2d3e-0000-4000-8000-00000000abcd", "demo.command", "f" * 32))
+    try:
+        with tracing.span("handle command") as parent:
+            await api.request("GET", "/orders/42", endpoint="orders.get")
+    finally:
+        await api.aclose()
+    text = generate_latest(metrics.REGISTRY).decode()
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "hookline_http_requests_total" and sample.exemplar:
+                print("EXEMPLAR", json.dumps({
+                    "labels": sample.exemplar.labels,
+                    "trace_id": format(parent.get_span_context().trace_id, "032x"),
+                }), flush=True)
+
+asyncio.run(main())
+"""
+
+
+async def test_with_tracing_on_the_exemplar_carries_the_trace_id_beside_the_ids() -> None:
+    """A provider call inside a span: command_id, trace_id and request_id, all three (128
+    characters, the limit), the trace id being the span's."""
+    import json
+    import subprocess
+    import sys
+
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from tests.support.servers import serve
+
+    async def order(_: Any) -> JSONResponse:
+        return JSONResponse({"id": "42"})
+
+    async with serve(Starlette(routes=[Route("/orders/42", order)])) as url:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", TRACED, url, stdout=subprocess.PIPE
+        )
+        out, _ = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0
+    [line] = [ln for ln in out.decode().splitlines() if ln.startswith("EXEMPLAR ")]
+    found = json.loads(line.removeprefix("EXEMPLAR "))
+    assert found["labels"] == {
+        "command_id": "0b1c2d3e-0000-4000-8000-00000000abcd",
+        "trace_id": found["trace_id"],
+        "request_id": "f" * 32,
+    }
