@@ -366,3 +366,50 @@ def test_kept_alive_and_pipelined_requests_are_served(edge: Hookline) -> None:
         time.sleep(HEADER_TIMEOUT / 2)
         sock.sendall(one[10:])
         assert parse(sock.recv(65536))[0] == 200
+
+
+def test_an_idle_kept_alive_connection_is_closed_after_the_keep_alive_timeout(
+    edge: Hookline,
+) -> None:
+    """After its answer a connection left idle is closed (uvicorn's keep-alive timeout, 5 s,
+    kept on the connection's one timer): not at once, and not never."""
+    with socket.create_connection(("127.0.0.1", port_of(edge)), timeout=GIVE_UP) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        received = b""
+        while b'{"status":"ok"}' not in received:
+            chunk = sock.recv(65536)
+            assert chunk, f"closed after {received!r}"
+            received += chunk
+        answered = time.monotonic()
+        assert sock.recv(65536) == b""  # closed by the server (a timeout would raise)
+        assert time.monotonic() - answered >= 2.0
+
+
+def test_pipelined_webhook_answers_are_whole_and_connection_close_is_kept(
+    edge: Hookline,
+) -> None:
+    """Two webhook requests in one write, the second asking to close: two complete answers
+    in order (status line, headers with the request id, the body its length names), then
+    the server closes. The edge writes each such answer in one piece."""
+    body = b'{"type": "invoice.paid"}'
+    request = (
+        b"POST /webhooks/billing HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"X-Request-ID: %s\r\nContent-Length: %d\r\n%s\r\n%s"
+    )
+    first = request % (b"first-1", len(body), b"", body)
+    second = request % (b"second-2", len(body), b"Connection: close\r\n", body)
+    received = b""
+    with socket.create_connection(("127.0.0.1", port_of(edge)), timeout=GIVE_UP) as sock:
+        sock.sendall(first + second)
+        while chunk := sock.recv(65536):
+            received += chunk
+    answers = []
+    while received:
+        head, _, rest = received.partition(b"\r\n\r\n")
+        status, headers, _ = parse(head + b"\r\n\r\n")
+        length = int(headers["content-length"])
+        answers.append((status, headers, rest[:length]))
+        received = rest[length:]
+    assert [(s, h["x-request-id"]) for s, h, _ in answers] == [(401, "first-1"), (401, "second-2")]
+    assert all(json.loads(b)["status"] == 401 for _, _, b in answers)
+    assert answers[1][1].get("connection") == "close"
