@@ -50,6 +50,12 @@ class Observation:
     payload: Any
     query: dict[str, str] = field(default_factory=dict)
     content_type: str = "application/x-www-form-urlencoded"
+    # The webhook's headers, where the adapter reads its event id from one (OpenTable).
+    headers: dict[str, str] = field(default_factory=dict)
+    # News although the status reads the same (a booking moved to another day).
+    news: bool = False
+    # Merged into the entity's context once handled (what the check compares next time).
+    context: dict[str, Any] = field(default_factory=dict)
 
 
 Check = Callable[[Any, Entity], Awaitable[Observation | None]]

@@ -12,7 +12,7 @@ from hookline.bus.broker import EmbeddedBroker
 from hookline.envelope import CloudEvent, make_event
 from hookline.reactor.engine import command_id
 from tests.services.reconcile.loop import BOOKING_PLATFORMS, ReconcileLoop, reconcile_loop
-from tests.services.reservation.loop import create_data
+from tests.services.reservation.loop import create_data, modify_changes
 from tests.support.kafka import consume_all
 from tests.support.servers import RedisServer
 from tests.worker.support import produce
@@ -41,6 +41,10 @@ async def _result(loop: ReconcileLoop, command: CloudEvent, timeout: float = 30.
 async def _book(loop: ReconcileLoop, platform: str) -> str:
     created = await _result(loop, await _command(loop, "reservation.create", create_data(platform)))
     return str(created.data["reservation_id"])
+
+
+async def _book_result(loop: ReconcileLoop, platform: str) -> CloudEvent:
+    return await _result(loop, await _command(loop, "reservation.create", create_data(platform)))
 
 
 async def _emit_cancellation(loop: ReconcileLoop, platform: str, reservation_id: str) -> None:
@@ -128,3 +132,52 @@ async def test_cancellation_callback_delayed_past_reconciliation_is_one_event_do
             f"reconciled events ({platform}, callback delayed 8 s): "
             f"{loop.reconciled(platform) - before:.0f}"
         )
+
+
+@pytest.mark.parametrize("platform", BOOKING_PLATFORMS)
+async def test_modification_with_its_callback_dropped_arrives_once_under_an_id_of_its_own(
+    broker: EmbeddedBroker, redis_server: RedisServer, platform: str
+) -> None:
+    """Callbacks dropped, hookline modifies: the read differs from the booking, booking.modified (own id) once."""
+    async with reconcile_loop(broker.bootstrap_servers, redis_server.url, bookings=True) as loop:
+        before = loop.reconciled(platform)
+        await loop.hold_callbacks(platform, drop=True)
+        created = await _book_result(loop, platform)
+        reservation_id = str(created.data["reservation_id"])
+        changes = modify_changes(platform, created.data["result"])
+        modify = {"provider": platform, "reservation_id": reservation_id, "changes": changes}
+        await _result(loop, await _command(loop, "reservation.modify", modify))
+        modified = await loop.wait_event("reservation.booking.modified", reservation_id, 40)
+        assert modified.providereventid.startswith(f"reconciled:{reservation_id}:modified:")
+        [(field, change)] = modified.data["changes"].items()
+        assert change["to"] == next(iter(changes.values()))
+        assert change["from"] == created.data["result"][field] != change["to"]
+        await loop.settle(3)
+        assert loop.count("reservation.booking.modified", reservation_id) == 1
+        [entity] = (await loop.open_entities(platform))["entities"]
+        assert entity["entity_id"] == reservation_id
+        assert (await loop.state(platform))["callbacks"]["delivered"] == 0
+        reconciled = loop.reconciled(platform) - before
+        assert reconciled == 1
+        print(f"reconciled events ({platform}, modification, callbacks dropped): {reconciled:.0f}")
+
+
+@pytest.mark.parametrize("platform", BOOKING_PLATFORMS)
+async def test_a_modification_whose_callback_comes_is_not_published_again(
+    broker: EmbeddedBroker, redis_server: RedisServer, platform: str
+) -> None:
+    """Callbacks flowing: the modified callback updates what the reconciler compares, no second event."""
+    async with reconcile_loop(broker.bootstrap_servers, redis_server.url, bookings=True) as loop:
+        before = loop.reconciled(platform)
+        created = await _book_result(loop, platform)
+        reservation_id = str(created.data["reservation_id"])
+        changes = modify_changes(platform, created.data["result"])
+        modify = {"provider": platform, "reservation_id": reservation_id, "changes": changes}
+        await _result(loop, await _command(loop, "reservation.modify", modify))
+        modified = await loop.wait_event("reservation.booking.modified", reservation_id, 30)
+        assert not modified.providereventid.startswith("reconciled:")
+        await loop.settle(4)  # past after_seconds and several passes
+        assert loop.count("reservation.booking.modified", reservation_id) == 1
+        assert loop.reconciled(platform) - before == 0
+        [entity] = (await loop.open_entities(platform))["entities"]
+        assert entity["checks"] >= 1, "the reconciler never read the booking"

@@ -1,13 +1,15 @@
 """OpenTable's ``GET /reservations/{id}`` read as the webhook it stands for (docs/reconcile.md).
 
-A booking's state changes by callback are ``reservation.cancelled`` (final; its
-provider event id ``"{reservation_id}:cancelled"`` is the callback's, see
-providers/opentable/adapter.py) and the statuses no callback carries
-(``seated``, ``completed``, ``no_show``). The read rebuilds the cancellation
-(who and why from the read's ``cancelled_by`` / ``reason``); a ``completed`` or
-``no_show`` booking, or one still ``confirmed`` after its day, is closed with
-nothing published. A lost ``reservation.modified`` is not rebuilt: the read
-shows the booking as it is, not what changed.
+- ``cancelled`` (final): ``reservation.cancelled`` with provider event id
+  ``"{reservation_id}:cancelled"``, the callback's (providers/opentable/adapter.py);
+  who and why from the read's ``cancelled_by`` / ``reason``.
+- ``completed`` / ``no_show``, or still booked after its day: the entity is
+  closed, nothing published (no callback carries these).
+- a date, time or party size other than the last one hookline saw:
+  ``reservation.modified`` with the changes, under an id of its own
+  (``reconciled:{id}:modified:{date}:{time}:{party}``): the callback's
+  ``webhook-id`` cannot be rebuilt, so a late callback of the same change is a
+  second, distinct event (the limit Colt's intermediate statuses have).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from hookline.providers.reconcile import Entity, Observation
 
 # Statuses after which nothing about the booking changes any more (no callback carries them).
 ENDED = frozenset({"completed", "no_show"})
+# What a modification changes, in the read's words (the same as the events').
+DETAILS = ("date", "time", "party_size")
 
 
 async def check(platform: Any, entity: Entity) -> Observation | None:
@@ -36,4 +40,29 @@ async def check(platform: Any, entity: Entity) -> Observation | None:
         )
     if status in ENDED or time.time() >= float(entity.context.get("until") or "inf"):
         return Observation(status=status, final=True, payload=None)
-    return None
+    return _modified(entity, status, body)
+
+
+def _modified(entity: Entity, status: str, body: dict[str, Any]) -> Observation | None:
+    known: dict[str, Any] = entity.context.get("booking") or {}
+    now = {k: body.get(k) for k in DETAILS}
+    changes = {
+        k: {"from": known[k], "to": now[k]} for k in DETAILS if k in known and known[k] != now[k]
+    }
+    if not changes:
+        return None
+    event_id = f"reconciled:{entity.entity_id}:modified:" + ":".join(str(now[k]) for k in DETAILS)
+    payload = {
+        "type": "reservation.modified",
+        "timestamp": body.get("updated_at"),
+        "data": {**body, "changes": changes},
+    }
+    return Observation(
+        status=status,
+        final=False,
+        payload=payload,
+        content_type="application/json",
+        headers={"webhook-id": event_id},
+        news=True,
+        context={"booking": {**known, **now}},
+    )

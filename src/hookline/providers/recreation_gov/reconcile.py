@@ -1,11 +1,14 @@
 """Recreation.gov's ``GET {reservations_url}/{id}`` read as the webhook it stands for (docs/reconcile.md).
 
-The one state change a callback carries is ``reservation.cancelled`` (final;
-its provider event id ``"{reservation_id}:cancelled"`` is the callback's, see
-providers/recreation_gov/adapter.py): the read rebuilds it, with the read's
-``cancellation`` (who, why) and ``refund``. A booking still ``reserved`` after
-its stay is closed with nothing published. A lost ``reservation.modified`` is
-not rebuilt: the read shows the stay as it is, not what changed.
+- ``cancelled`` (final): ``reservation.cancelled`` with provider event id
+  ``"{reservation_id}:cancelled"``, the callback's (providers/recreation_gov/adapter.py);
+  who, why and the refund from the read's ``cancellation`` / ``refund``.
+- still ``reserved`` after its stay: the entity is closed, nothing published.
+- a stay (start, end, site) other than the last one hookline saw:
+  ``reservation.modified`` with the changes, under an id of its own
+  (``reconciled:{id}:modified:{start}:{end}:{site}``): the callback's
+  ``event_id`` cannot be rebuilt, so a late callback of the same change is a
+  second, distinct event (the limit Colt's intermediate statuses have).
 """
 
 from __future__ import annotations
@@ -27,6 +30,10 @@ SHOWN = (
     "status",
     "customer",
 )
+# What a modification changes: the events' word → the read's.
+DETAILS = {"date": "start_date", "end_date": "end_date", "site_id": "site_id"}
+# Recreation.gov says "reserved" where the events say "confirmed".
+_STATUS = {"reserved": "confirmed"}
 
 
 async def check(platform: Any, entity: Entity) -> Observation | None:
@@ -52,4 +59,32 @@ async def check(platform: Any, entity: Entity) -> Observation | None:
         )
     if time.time() >= float(entity.context.get("until") or "inf"):
         return Observation(status=status, final=True, payload=None)
-    return None
+    return _modified(entity, _STATUS.get(status, status), body)
+
+
+def _modified(entity: Entity, status: str, body: dict[str, Any]) -> Observation | None:
+    known: dict[str, Any] = entity.context.get("booking") or {}
+    now = {ours: body.get(theirs) for ours, theirs in DETAILS.items()}
+    changes = {
+        theirs: {"from": known[ours], "to": now[ours]}
+        for ours, theirs in DETAILS.items()
+        if ours in known and known[ours] != now[ours]
+    }
+    if not changes:
+        return None
+    stay = ":".join(str(v) for v in now.values())
+    payload = {
+        "event_id": f"reconciled:{entity.entity_id}:modified:{stay}",
+        "event_type": "reservation.modified",
+        "occurred_at": None,
+        "reservation": {k: body[k] for k in SHOWN if k in body},
+        "changes": changes,
+    }
+    return Observation(
+        status=status,
+        final=False,
+        payload=payload,
+        content_type="application/json",
+        news=True,
+        context={"booking": {**known, **now}},
+    )

@@ -101,6 +101,18 @@ def reconcilable(settings: HooklineSettings) -> dict[str, ProviderSpec]:
     }
 
 
+# What a booking is, in the events' words (BookingEvent): a read that differs is a modification.
+BOOKING_DETAILS = ("date", "time", "end_date", "site_id", "party_size")
+
+
+def booking_details(booking: Any) -> dict[str, Any]:
+    """The details of a booking event or a create result (whose stay starts at ``start_date``)."""
+    if not isinstance(booking, dict):
+        return {}
+    found = {**booking, "date": booking.get("date") or booking.get("start_date")}
+    return {k: found[k] for k in BOOKING_DETAILS if found.get(k) is not None}
+
+
 def stay_until(booking: Any) -> float:
     """The epoch a booking's stay is surely over: a day after its last day (any time zone),
     from ``end_date`` (a stay) or ``date`` (a table); 0 when the booking says neither."""
@@ -261,10 +273,13 @@ class Reconciler:
         provider = str(data.get("provider") or "")
         if provider not in BOOKING_PROVIDERS or not data.get("reservation_id"):
             return
+        key = f"{provider}:{data['reservation_id']}"
         if event.type == "reservation.command.succeeded":
-            # Only a create opens: hookline's own modify and cancel still expect the
-            # platform's booking callback, so their results leave the entity as it is.
+            # Only a create opens. hookline's own modify and cancel still expect the
+            # platform's callback: their results only restart the quiet time, so a pass
+            # does not read the change before its callback had the time to come.
             if data.get("command_type") != "reservation.create":
+                await self._touch(key, "", now)
                 return
             result = data.get("result") if isinstance(data.get("result"), dict) else {}
             await self._open(
@@ -276,23 +291,24 @@ class Reconciler:
                     status=str(result.get("status") or "confirmed"),
                     opened_at=now,
                     last_news_at=now,
-                    context={"until": stay_until(result)},
+                    context={"until": stay_until(result), "booking": booking_details(result)},
                 )
             )
         elif event.type.startswith("reservation.booking."):
-            key = f"{provider}:{data['reservation_id']}"
             status = str(data.get("status") or "")
             await self._news(event, key, event.type in BOOKING_FINAL, status, now)
             if event.type == "reservation.booking.modified":
                 await self._moved(key, data)
 
     async def _moved(self, key: str, data: Any) -> None:
-        """A modification may move the stay: the entity stays open until its new end."""
-        until = stay_until(data)
+        """A modification moves the booking: the entity stays open until its new end, and
+        the check compares the next read with the booking as the callback left it."""
         entity = await self.store.get(key)
-        if entity is not None and until:
-            entity.context["until"] = until
-            await self.store.save(entity)
+        if entity is None:
+            return
+        entity.context["until"] = stay_until(data) or entity.context.get("until")
+        entity.context["booking"] = {**entity.context.get("booking", {}), **booking_details(data)}
+        await self.store.save(entity)
 
     async def _touch(self, key: str, status: str, now: float) -> None:
         entity = await self.store.get(key)
@@ -412,7 +428,9 @@ class Reconciler:
         *,
         dry_run: bool,
     ) -> None:
-        if observation is None or (observation.status == entity.status and not observation.final):
+        if observation is None or (
+            observation.status == entity.status and not observation.final and not observation.news
+        ):
             metrics.CHECKS.labels(spec.name, "unchanged").inc()
             report.findings.append(Finding(entity.key, entity.subject, "unchanged", entity.status))
             if not dry_run:
@@ -432,7 +450,7 @@ class Reconciler:
                     provider=spec.name,
                     body=b"",
                     content_type=observation.content_type,
-                    headers=Headers({}),
+                    headers=Headers(observation.headers),
                     query=observation.query,
                     received_at=datetime.now(UTC),
                     payload=observation.payload,
@@ -490,6 +508,7 @@ class Reconciler:
             entity.status = observation.status
             entity.last_news_at = self.clock()
             entity.checks += 1
+            entity.context.update(observation.context)
             await self.store.save(entity)
 
     async def _without_event(
