@@ -53,7 +53,7 @@ class CloudEvent(BaseModel):
     )
     requestid: str | None = Field(
         default=None,
-        description="The ingress's request id (X-Request-ID) of the webhook delivery that carried this event.",
+        description="The ingress's request id (X-Request-ID) of the webhook delivery that carried this event, or that what hookline derived it from descends from.",
     )
 
     @field_validator("time")

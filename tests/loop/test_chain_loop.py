@@ -88,6 +88,10 @@ async def test_webhook_command_result_and_callback_share_one_correlation(
     schema = json.loads((SCHEMAS / "events" / "hookline.http.call.json").read_text())
     jsonschema.Draft202012Validator(schema).validate(call.data)
     assert accepted.attribute("causationid") == command.id
+    # Every hop hookline derived names the webhook's request (the provider's X-Request-ID).
+    request_id = webhook.attribute("requestid")
+    assert request_id
+    assert [h.attribute("requestid") for h in (command, call, accepted)] == [request_id] * 3
     # The provider's callback entered through the ingress, and joined the chain.
     assert delivered.attribute("source") == "/hookline/sources/sms-twilio"
     assert delivered.attribute("causationid") == accepted.id

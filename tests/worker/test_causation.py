@@ -1,4 +1,4 @@
-"""What a handler writes joins the chain of what it handles (correlationid, causationid)."""
+"""What a handler writes joins the chain of what it handles (correlationid, causationid, requestid)."""
 
 from __future__ import annotations
 
@@ -41,3 +41,17 @@ async def test_a_handler_can_set_its_own_chain() -> None:
     mine = make_event(source="/r", type="b", data={}, correlation_id="other", causation_id="x")
     written = await _emitted(event, mine)
     assert (written.causationid, written.correlationid) == ("x", "other")
+
+
+async def test_what_a_handler_writes_keeps_the_webhook_request_id() -> None:
+    """A command derived from a webhook's event, and its result, name the webhook's request."""
+    event = make_event(source="/s", type="colt.order.state_changed", data={})
+    event.requestid = "req-1"
+    command = await _emitted(event, make_event(source="/r", type="sms.send", data={}))
+    result = await _emitted(command, make_event(source="/w", type="sms.message.accepted", data={}))
+    assert (command.requestid, result.requestid) == ("req-1", "req-1")
+    unrelated = await _emitted(
+        make_event(source="/downstream", type="sms.send", data={}),
+        make_event(source="/w", type="sms.message.accepted", data={}),
+    )
+    assert unrelated.requestid is None

@@ -29,7 +29,7 @@ Besides the CloudEvents 1.0 core attributes, every record carries:
 | `provider`, `providereventid` | the provider and its own id of the delivery (dedup) |
 | `correlationid` | the delivery this record belongs to: the id of the first event a webhook delivery produced; every command, result, dead letter and provider callback that follows from it carries the same value |
 | `causationid` | the id of the event or command that directly caused this record (a command: the event the reactor matched; a result: its command; a callback: the result that created the entity) |
-| `requestid` | on events the ingress wrote: the request id (`X-Request-ID`, echoed in the answer) of the webhook delivery that carried them |
+| `requestid` | the request id (`X-Request-ID`, echoed in the answer) of the webhook delivery that carried the event, or, on what hookline derived from it (commands, results, audit records), of the delivery it descends from |
 
 The chain follows the correlation-id / causation-id convention of event-sourced
 systems: group by `correlationid` to get everything one delivery led to, follow

@@ -64,6 +64,7 @@ class Trail:
                 correlation_id=command.correlationid or command.id,
                 causation_id=command.id,
             )
+            audit.requestid = command.requestid
             records.append(to_record(audit, self.topic))
         self.written = len(self.calls)
         return records

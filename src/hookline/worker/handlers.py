@@ -59,6 +59,10 @@ class HandlerContext:
             event.causationid = self.event.id
         if event.correlationid is None:
             event.correlationid = self.event.correlationid or self.event.id
+        # The webhook request it descends from, so its logs, exemplars and audit records
+        # name the request a provider's support can look up (X-Request-ID).
+        if event.requestid is None:
+            event.requestid = self.event.requestid
         if not tracing.ENABLED:
             await self._emit(event, topic)
             return
