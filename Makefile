@@ -58,9 +58,10 @@ fmt: $(STAMP)
 # FastStream, and the loop end to end (docs/ingress-performance.md, docs/worker.md).
 bench: $(STAMP)
 	@scripts/install-package.sh wrk
+	@scripts/install-package.sh redis-server
 	@$(BIN)/python -c 'import confluent_kafka, faststream, aiohttp' 2>/dev/null || \
 		$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
-	$(BIN)/python bench/ingress.py $(INGRESS_ARGS)
+	$(BIN)/python bench/ingress.py --redis $(INGRESS_ARGS)
 	$(BIN)/python bench/worker.py $(WORKER_ARGS)
 	$(BIN)/python bench/loop.py $(LOOP_ARGS)
 
