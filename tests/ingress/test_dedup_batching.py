@@ -178,3 +178,25 @@ async def test_the_store_answers_again_once_a_restarted_redis_is_back() -> None:
     finally:
         await store.close()
         own.stop()
+
+
+async def test_a_reply_not_shaped_as_expected_fails_the_batch_instead_of_hanging(
+    redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch whose handling breaks (here: a reply one answer short) answers its claims
+    DedupUnavailable (503 at the ingress); none waits forever, and the next batch works."""
+    store = RedisDedupStore.from_url(redis_server.url, 60, prefix=f"t{uuid.uuid4().hex[:8]}:")
+    real = store._script
+
+    async def short(*keys_and_args: object) -> object:
+        return (await real(*keys_and_args))[1:]
+
+    try:
+        monkeypatch.setattr(store, "_script", short)
+        claims = [store.claim(f"src:{uuid.uuid4()}", "ev", 1.0) for _ in range(3)]
+        results = await asyncio.wait_for(asyncio.gather(*claims, return_exceptions=True), 10)
+        assert all(isinstance(r, DedupUnavailable) for r in results), results
+        monkeypatch.setattr(store, "_script", real)
+        assert (await store.claim(f"src:{uuid.uuid4()}", "ev", 1.0)).state == "new"
+    finally:
+        await store.close()

@@ -229,7 +229,16 @@ class RedisDedupStore:
             while self._claims or self._finishes:
                 claims, self._claims = self._claims, []
                 finishes, self._finishes = self._finishes, []
-                await self._round_trip(claims, finishes)
+                try:
+                    await self._round_trip(claims, finishes)
+                except BaseException as exc:
+                    # Whatever went wrong (a reply not shaped as expected, cancellation),
+                    # no request may wait for its batch forever.
+                    log.error("dedup.batch_failed", error=type(exc).__name__, exc_info=exc)
+                    self._answer_claims(claims, exc)
+                    self._answer_finishes(finishes, exc)
+                    if not isinstance(exc, Exception):
+                        raise
         finally:
             self._flushing = None
 
@@ -294,6 +303,9 @@ class RedisDedupStore:
                 if not future.done():
                     future.set_exception(unavailable)
             return
+        if len(answer) != len(claims):
+            # Answers could not be told apart: none may be trusted (their leases lapse).
+            raise ValueError(f"{len(answer)} answers to {len(claims)} claims")
         for (name, token, _, future), result in zip(claims, answer, strict=True):
             if not future.done():
                 future.set_result(result)
