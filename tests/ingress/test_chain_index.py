@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
 import pytest
+from redis.asyncio import Redis
 
 from hookline.bus.broker import free_port
 from hookline.bus.chain import ChainIndex, Link, MemoryChainIndex, RedisChainIndex
@@ -55,3 +57,24 @@ async def test_unreachable_redis_is_a_miss_not_an_error() -> None:
         assert await index.lookup("ORD-1") is None
     finally:
         await index.close()
+
+
+async def test_redis_lookups_of_one_pass_share_one_round_trip(redis_server: RedisServer) -> None:
+    """50 callbacks' lookups at once: each gets its own link (or its miss), in fewer
+    MGETs than lookups (one GET per lookup before)."""
+    prefix = f"t{uuid.uuid4().hex[:8]}:chain:"
+    index = RedisChainIndex.from_url(redis_server.url, prefix=prefix)
+    reader = Redis.from_url(redis_server.url)
+    try:
+        subjects = [f"order-{n}" for n in range(50)]
+        for n, subject in enumerate(subjects[:40]):
+            await index.remember(subject, Link(f"corr-{n}", f"cause-{n}"))
+        before = (await reader.info("commandstats")).get("cmdstat_mget", {}).get("calls", 0)
+        links = await asyncio.gather(*(index.lookup(s) for s in subjects))
+        after = (await reader.info("commandstats")).get("cmdstat_mget", {}).get("calls", 0)
+        assert links[:40] == [Link(f"corr-{n}", f"cause-{n}") for n in range(40)]
+        assert links[40:] == [None] * 10
+        assert 1 <= after - before < 10
+    finally:
+        await index.close()
+        await reader.aclose()

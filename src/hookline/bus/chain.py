@@ -17,10 +17,11 @@ own chain, so a store that fails is logged and treated as a miss.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import structlog
 from redis.asyncio import Redis
@@ -120,6 +121,8 @@ class RedisChainIndex:
         self._client = client
         self._prefix = prefix
         self._ttl_ms = max(1, int(ttl_seconds * 1000))
+        self._lookups: list[tuple[str, asyncio.Future[Any]]] = []
+        self._batch: asyncio.Task[None] | None = None
 
     @classmethod
     def from_url(cls, url: Secret | str, *, prefix: str = "hookline:chain:") -> RedisChainIndex:
@@ -135,18 +138,46 @@ class RedisChainIndex:
             log.warning("chain.remember_failed", error=type(exc).__name__)
 
     async def lookup(self, subject: str) -> Link | None:
-        try:
-            raw = await self._client.get(self._prefix + subject)
-        except (RedisError, OSError) as exc:
-            log.warning("chain.lookup_failed", error=type(exc).__name__)
-            return None
+        # The ingress asks once per callback: the lookups of one event-loop pass go to
+        # Redis as one MGET (one round trip per batch, not per request), at most one
+        # batch on the wire; what arrives meanwhile waits for the next.
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._lookups.append((self._prefix + subject, future))
+        if self._batch is None:
+            self._batch = asyncio.get_running_loop().create_task(self._lookup_batches())
+        raw = await future
         if raw is None:
             return None
         text = raw.decode() if isinstance(raw, bytes) else str(raw)
         correlation, _, cause = text.partition(" ")
         return Link(correlation, cause) if correlation and cause else None
 
+    async def _lookup_batches(self) -> None:
+        batch: list[tuple[str, asyncio.Future[Any]]] = []
+        try:
+            while self._lookups:
+                batch, self._lookups = self._lookups, []
+                values: list[Any]
+                try:
+                    values = list(await self._client.mget([key for key, _ in batch]))
+                except (RedisError, OSError) as exc:
+                    # A miss only means the callback starts its own chain.
+                    log.warning("chain.lookup_failed", error=type(exc).__name__, of=len(batch))
+                    values = [None] * len(batch)
+                for (_, future), value in zip(batch, values, strict=False):
+                    if not future.done():
+                        future.set_result(value)
+        finally:
+            self._batch = None
+            # Whatever stopped the batches (cancellation, a short reply): a miss for each.
+            for _, future in [*batch, *self._lookups]:
+                if not future.done():
+                    future.set_result(None)
+            self._lookups = []
+
     async def close(self) -> None:
+        if self._batch is not None:
+            await asyncio.wait([self._batch])
         await self._client.aclose()
 
 
