@@ -20,8 +20,12 @@ import yaml
 from redis.asyncio import Redis
 
 from hookline.bus.broker import EmbeddedBroker, free_port
+from hookline.bus.topics import all_topics
 from tests.services.reservation.loop import reservation_loop
 from tests.services.sms.loop import sms_loop
+from tests.support.ingress import WHSEC, settings_for, signed_invoice
+from tests.support.kafka import create_topics
+from tests.support.processes import Hookline
 from tests.support.servers import RedisServer
 from tests.worker.support import start_worker_process, stop_process
 
@@ -196,3 +200,69 @@ def test_a_rotated_kafka_password_is_logged_as_needing_a_restart(tmp_path: Path)
     assert needs == [f"file:{kafka_secret}"]
     assert settings.kafka.sasl_password is not None
     assert settings.kafka.sasl_password.get() == "kafka-new"
+
+
+async def test_ingress_dedup_follows_a_redis_password_rotated_in_its_file(
+    broker: EmbeddedBroker, tmp_path: Path
+) -> None:
+    """`hookline serve` with redis_url from a file: after the password changes, the file is
+    rewritten and every connection is dropped, webhooks are claimed in Redis again (202, then
+    200 duplicate for the same delivery), not refused 503 for good."""
+    settings = settings_for(broker.bootstrap_servers)
+    await create_topics(
+        broker.bootstrap_servers, all_topics(settings, extra_domains=settings.sources), 3
+    )
+    with redis_with_password("dedup-pass-old-1") as redis_port:
+        secret = tmp_path / "redis_url"
+        write_secret(secret, f"redis://:dedup-pass-old-1@127.0.0.1:{redis_port}/0")
+        port = free_port()
+        raw = {
+            "server": {"host": "127.0.0.1", "port": port},
+            "kafka": {
+                "bootstrap_servers": broker.bootstrap_servers,
+                "topic_prefix": settings.kafka.topic_prefix,
+            },
+            "redis_url": f"file:{secret}",
+            "sources": {
+                "billing": {
+                    "provider": "standard",
+                    "verify": {"scheme": "standard-webhooks", "secrets": [WHSEC]},
+                }
+            },
+        }
+        config = worker_config(raw, tmp_path)
+        server = Hookline(tmp_path, "serve", config=config)
+        admin = Redis(host="127.0.0.1", port=redis_port, password="dedup-pass-old-1")
+        url = f"http://127.0.0.1:{port}/webhooks/billing"
+        try:
+            await asyncio.to_thread(server.wait_for_port, port)
+            async with httpx.AsyncClient(timeout=30) as client:
+                body, headers = signed_invoice(settings)
+                assert (await client.post(url, content=body, headers=headers)).status_code == 202
+                assert await admin.keys("hookline:dedup:*"), "the ingress claims nothing in Redis"
+
+                await admin.config_set("requirepass", "dedup-pass-new-2")
+                write_secret(secret, f"redis://:dedup-pass-new-2@127.0.0.1:{redis_port}/0")
+                await asyncio.to_thread(
+                    server.wait_until,
+                    lambda: "config.secrets_rotated" in server.output(),
+                    30,
+                    "the rotated secret was read",
+                )
+                assert await admin.client_kill_filter(_type="normal", skipme=True) >= 1
+
+                body, headers = signed_invoice(settings)
+                # The store's connection was killed under it: the batch that finds it dead is
+                # answered 503 (its claim may or may not have landed), as after any Redis
+                # failover; the provider's retry is claimed on a new, newly logged-in one.
+                for _ in range(3):
+                    first = await client.post(url, content=body, headers=headers)
+                    if first.status_code != 503:
+                        break
+                again = await client.post(url, content=body, headers=headers)
+            assert first.status_code == 202, first.text
+            assert again.status_code == 200 and again.json()["duplicate"] is True, again.text
+            assert "dedup-pass-new-2" not in server.output()
+        finally:
+            server.close()
+            await admin.aclose()

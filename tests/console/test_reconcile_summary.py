@@ -25,12 +25,12 @@ def _entity(provider: str, entity_id: str, age: float, quiet: float | None = Non
     )
 
 
-def test_the_age_buckets_are_the_workers() -> None:
-    """The admin layer cannot import the worker's metrics module (a layer above it); the two
-    bucket lists must not drift apart, or the page and hookline_reconcile_open_entities differ."""
-    assert reconcile.AGE_BUCKETS == metrics.AGE_BUCKETS
-    for age in (0, 299.9, 300, 301, 3600, 86_400, 86_401, 10**9):
-        assert reconcile.age_bucket(age) == metrics.age_bucket(age)
+def test_age_buckets_bound_each_age() -> None:
+    """An age falls in the first bucket whose bound it does not exceed (the gauge's labels)."""
+    expected = {0: "5m", 299.9: "5m", 300: "5m", 301: "1h", 3600: "1h", 86_400: "1d"}
+    for age, bucket in {**expected, 86_401: "older", 10**9: "older"}.items():
+        assert reconcile.age_bucket(age) == bucket, age
+    assert reconcile.age_bucket is metrics.age_bucket
 
 
 def test_counts_cover_every_entity_and_the_list_the_oldest_of_the_chosen_provider() -> None:
@@ -40,6 +40,7 @@ def test_counts_cover_every_entity_and_the_list_the_oldest_of_the_chosen_provide
         _entity("every8d", "c", 200_000),
         _entity("twilio", "d", 300),
     ]
+    entities[1].checked_at = NOW - 12
     found = reconcile.summarize(entities, NOW, provider="twilio", limit=2)
     assert found.total == 4 and found.matching == 3
     assert found.by_provider == {"every8d": 1, "twilio": 3}
@@ -58,7 +59,9 @@ def test_counts_cover_every_entity_and_the_list_the_oldest_of_the_chosen_provide
         "age_seconds": 4000.0,
         "quiet_seconds": 30.0,
         "checks": 2,
+        "checked_seconds_ago": 12.0,
     }
+    assert found.as_dict()["entities"][1]["checked_seconds_ago"] is None
     assert "+886912345678" not in str(found.as_dict())
 
 

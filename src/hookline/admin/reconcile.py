@@ -8,7 +8,6 @@ worker runs in this process, as under ``hookline run``).
 
 from __future__ import annotations
 
-import math
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -18,7 +17,7 @@ from redis.exceptions import RedisError
 
 from hookline.errors import HooklineError
 from hookline.observability.metrics import REGISTRY
-from hookline.providers.reconcile import Entity
+from hookline.providers.reconcile import AGE_BUCKETS, Entity, age_bucket
 from hookline.worker.open_entities import OpenStore
 
 __all__ = [
@@ -32,15 +31,6 @@ __all__ = [
     "open_entities",
 ]
 
-# The same buckets as the worker's ``hookline_reconcile_open_entities{age}`` gauge
-# (services/reconcile/metrics.py, a layer above this one: tests hold the two equal).
-AGE_BUCKETS: tuple[tuple[str, float], ...] = (
-    ("5m", 300.0),
-    ("1h", 3600.0),
-    ("1d", 86_400.0),
-    ("older", math.inf),
-)
-
 # At most this many entities in one answer, oldest first (the counts cover all).
 LIMIT = 500
 
@@ -51,10 +41,6 @@ _CHECKS = "hookline_reconcile_checks_total"
 
 class StoreUnavailable(HooklineError):
     """The open-entity store did not answer (Redis away, a file not readable)."""
-
-
-def age_bucket(age: float) -> str:
-    return next(name for name, bound in AGE_BUCKETS if age <= bound)
 
 
 @dataclass(frozen=True)
@@ -70,6 +56,8 @@ class OpenRow:
     age_seconds: float
     quiet_seconds: float
     checks: int
+    # Seconds since the provider last answered "no change" (None: never asked).
+    checked_seconds_ago: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         row = asdict(self)
@@ -107,6 +95,7 @@ def _row(entity: Entity, now: float) -> OpenRow:
         age_seconds=round(now - entity.opened_at, 1),
         quiet_seconds=round(now - entity.last_news_at, 1),
         checks=entity.checks,
+        checked_seconds_ago=round(now - entity.checked_at, 1) if entity.checked_at else None,
     )
 
 

@@ -3,8 +3,8 @@
 The same function (:mod:`hookline.admin.reconcile`) serves the console's Reconciliation page.
 
 Reads the same open-entity store as the ``reconcile`` worker: Redis with
-``redis_url``; without it, the store of this process (``hookline run`` runs the
-worker in the ingress's process, a separate ``hookline serve`` sees none).
+``redis_url``; without it, the machine's SQLite file (``services.reconcile.store_path``),
+which every hookline process on the machine shares.
 """
 
 from __future__ import annotations

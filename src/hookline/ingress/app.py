@@ -90,7 +90,7 @@ async def _connect(
 def default_dedup(settings: HooklineSettings) -> DedupStore:
     """Redis when ``redis_url`` is set (shared by every replica), else in-process."""
     if settings.redis_url is not None:
-        return RedisDedupStore.from_url(settings.redis_url.get(), settings.dedup.window_seconds)
+        return RedisDedupStore.from_url(settings.redis_url, settings.dedup.window_seconds)
     return MemoryDedupStore(settings.dedup.window_seconds, settings.dedup.max_entries)
 
 

@@ -47,6 +47,8 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import NoScriptError, RedisError, ResponseError
 
+from hookline.config.redis_auth import pool_from_url
+from hookline.config.secrets import Secret
 from hookline.ingress.dedup import Claim, DedupUnavailable
 from hookline.ingress.receipts import Receipt, decode, encode
 from hookline.observability.entropy import uuid4_hex
@@ -132,7 +134,7 @@ class RedisDedupStore:
     @classmethod
     def from_url(
         cls,
-        url: str,
+        url: Secret | str,
         window_seconds: float,
         *,
         timeout_seconds: float = 2.0,
@@ -142,8 +144,10 @@ class RedisDedupStore:
         # Explicit timeouts: an unreachable Redis must become a 503 quickly, not a hung request.
         # A blocking pool: more requests in flight than connections wait for one (up to the
         # same timeout); redis-py's default pool raises at once, a 503 while Redis is healthy.
-        pool = BlockingConnectionPool.from_url(
+        # A file: secret's password is read at each new connection (config/redis_auth.py).
+        pool = pool_from_url(
             url,
+            BlockingConnectionPool,
             max_connections=max_connections,
             timeout=timeout_seconds,
             socket_connect_timeout=timeout_seconds,

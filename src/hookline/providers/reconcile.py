@@ -18,6 +18,20 @@ from typing import Any
 __all__ = ["Check", "Entity", "Observation"]
 
 
+# Age buckets of open entities (seconds since they started), upper bounds: the worker's
+# hookline_reconcile_open_entities{age} gauge and the console count with the same ones.
+AGE_BUCKETS: tuple[tuple[str, float], ...] = (
+    ("5m", 300.0),
+    ("1h", 3600.0),
+    ("1d", 86_400.0),
+    ("older", float("inf")),
+)
+
+
+def age_bucket(age: float) -> str:
+    return next(name for name, bound in AGE_BUCKETS if age <= bound)
+
+
 @dataclass
 class Entity:
     """Something hookline started and has not seen finish (an open entity)."""

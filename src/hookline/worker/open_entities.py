@@ -27,6 +27,8 @@ from typing import Any, Protocol
 from redis.asyncio import Redis
 
 from hookline.config.models import HooklineSettings
+from hookline.config.redis_auth import redis_from_url
+from hookline.config.secrets import Secret
 from hookline.providers.reconcile import Entity
 
 # How long a submitted command's context (Colt contacts) waits for its result event.
@@ -106,8 +108,8 @@ class MemoryOpenStore:
 class RedisOpenStore:
     """Open entities in one Redis hash, shared by replicas and kept across restarts."""
 
-    def __init__(self, url: str, prefix: str) -> None:
-        self._redis: Redis = Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+    def __init__(self, url: Secret | str, prefix: str) -> None:
+        self._redis: Redis = redis_from_url(url, socket_timeout=5, socket_connect_timeout=5)
         self._hash = f"{prefix}:reconcile:open"
         self._context = f"{prefix}:reconcile:context:"
 
@@ -271,5 +273,5 @@ def store_path(settings: HooklineSettings) -> Path:
 def open_store(settings: HooklineSettings) -> OpenStore:
     """Redis with ``redis_url`` (replicas share it); else the machine's SQLite file."""
     if settings.redis_url is not None:
-        return RedisOpenStore(settings.redis_url.get(), settings.kafka.topic_prefix)
+        return RedisOpenStore(settings.redis_url, settings.kafka.topic_prefix)
     return SqliteOpenStore(store_path(settings), settings.kafka.topic_prefix)

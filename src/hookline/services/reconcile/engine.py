@@ -31,6 +31,7 @@ from redis.exceptions import RedisError
 
 from hookline.bus.topics import Topics
 from hookline.config.models import HooklineSettings
+from hookline.config.redis_auth import redis_from_url
 from hookline.envelope import CloudEvent, make_event, source_uri
 from hookline.errors import (
     CircuitOpenError,
@@ -144,7 +145,7 @@ class Reconciler:
         self.specs = reconcilable(settings)
         self._clients: dict[str, Any] = {}
         self._dedup: Redis | None = (
-            Redis.from_url(settings.redis_url.get(), socket_timeout=5, socket_connect_timeout=5)
+            redis_from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
             if settings.redis_url is not None
             else None
         )

@@ -5,14 +5,9 @@ from __future__ import annotations
 from prometheus_client import Counter, Gauge
 
 from hookline.observability.metrics import REGISTRY
+from hookline.providers.reconcile import AGE_BUCKETS, age_bucket
 
-# Age buckets of open entities (seconds since they started), upper bounds.
-AGE_BUCKETS: tuple[tuple[str, float], ...] = (
-    ("5m", 300.0),
-    ("1h", 3600.0),
-    ("1d", 86_400.0),
-    ("older", float("inf")),
-)
+__all__ = ["AGE_BUCKETS", "CHECKS", "EVENTS", "OPEN", "STALE", "age_bucket"]
 
 OPEN = Gauge(
     "hookline_reconcile_open_entities",
@@ -38,7 +33,3 @@ CHECKS = Counter(
     ["provider", "outcome"],
     registry=REGISTRY,
 )
-
-
-def age_bucket(age: float) -> str:
-    return next(name for name, bound in AGE_BUCKETS if age <= bound)
