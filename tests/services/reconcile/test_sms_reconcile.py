@@ -95,11 +95,16 @@ async def test_a_provider_answering_429_is_asked_less_not_hammered(
         command = loop.command("+14155550123")
         await loop.send(command)
         await loop.wait_event("sms.message.accepted", command.id)
+        asked_before = _checks("twilio", "error")
         await asyncio.sleep(8)
         refused = (await loop.state("twilio"))["faults"]["applied"]
         # Passes every 0.5 s with 3 attempts each would be ~48 calls in 8 s; Retry-After,
         # the breaker and the reconciler's backoff keep it to a handful (a slow machine: fewer).
         assert 1 <= refused <= 10, refused
+        # The reconciler itself backs off (passes skipped 1, 3, 7… after a push-back), rather
+        # than leaning on the breaker to refuse it every 0.5 s: ~14 failed checks without it.
+        asked = _checks("twilio", "error") - asked_before
+        assert 1 <= asked <= 7, asked
         listed = await loop.open_entities("twilio")
         accepted = await loop.wait_event("sms.message.accepted", command.id)
         [entity] = listed["entities"]
@@ -141,6 +146,13 @@ async def test_entity_open_past_give_up_gets_a_stale_event_once(
         assert loop.count("sms.message.stale", command.id) == 1
         assert (await loop.open_entities("twilio"))["entities"] == []
         assert _stale("twilio") - stale_before == 1
+
+
+def _checks(provider: str, outcome: str) -> float:
+    value = REGISTRY.get_sample_value(
+        "hookline_reconcile_checks_total", {"provider": provider, "outcome": outcome}
+    )
+    return value or 0.0
 
 
 def _stale(provider: str) -> float:
