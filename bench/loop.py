@@ -1,10 +1,13 @@
 """End to end: webhook in to effect at the simulator, through ``hookline run``, per hop.
 
-    python bench/loop.py [--rate 200] [--duration 30]
+    python bench/loop.py [--rate 200] [--duration 30] [--split] [--py-spy DIR]
 
-Starts ``hookline run`` (broker, ingress, reactor, workers and the provider
-simulators in one process, the simulators' artificial delays at their default 0)
-from the shipped development configuration on free ports, then posts signed
+Starts ``hookline run`` (ingress, reactor, workers and the provider simulators in
+one process, the simulators' artificial delays at their default 0) or, with
+``--split``, what a deployment runs: ``hookline serve``, ``hookline worker
+reactor``, ``hookline worker sms`` and ``hookline sandbox`` as four processes;
+from the shipped development configuration on free ports, against an embedded
+broker in this process; then posts signed
 Colt "order completed" webhooks at a steady rate. Each one is one chain: the
 ingress writes the event (``hookline.events.colt``), the reactor the
 ``sms.send`` command it causes (``hookline.commands.sms``), the SMS worker calls
@@ -22,8 +25,11 @@ joins each chain by ``causationid``. Hops, per webhook:
 - ``in → effect``: client sends → the simulator answered the call (the effect
   is done by then).
 
-Prints p50/p99 (and max) per hop in ms; target: ``in → effect`` p99 < 50 ms.
-Timestamps are this machine's wall clock in every process (one clock).
+Prints p50/p99 (and max) per hop in ms and the CPU per webhook of each process;
+target: ``in → effect`` p99 < 50 ms. Timestamps are this machine's wall clock in
+every process (one clock). ``--py-spy DIR`` samples each process during the
+stream (``py-spy record --format raw``, one file per process) and prints where
+its time went by function and by package.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -42,6 +49,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -77,8 +85,8 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def config_for(path: Path, kafka: int, fetch_wait: int) -> str:
-    """The shipped configuration on free ports; returns the ingress URL."""
+def config_for(path: Path, kafka: int, fetch_wait: int) -> tuple[str, str]:
+    """The shipped configuration on free ports; returns the ingress's and an SMS simulator's URL."""
     text = DEV_CONFIG.read_text()
     ports = {old: free_port() for old in DEV_PORTS.values()}
     for old, port in ports.items():
@@ -94,7 +102,10 @@ def config_for(path: Path, kafka: int, fetch_wait: int) -> str:
     for name in ("every8d", "mitake", "twilio"):
         config["providers"][name]["limits"] = {"max_concurrency": 64}
     path.write_text(yaml.safe_dump(config, sort_keys=False))
-    return f"http://127.0.0.1:{ports[DEV_PORTS['ingress']]}"
+    return (
+        f"http://127.0.0.1:{ports[DEV_PORTS['ingress']]}",
+        f"http://127.0.0.1:{ports[DEV_PORTS['every8d']]}",
+    )
 
 
 class Sender:
@@ -266,15 +277,107 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def wait_ready(url: str, seconds: float = 120) -> None:
+def processes(args: argparse.Namespace, config: Path) -> dict[str, list[str]]:
+    """The hookline processes of this mode: name → command line."""
+    hookline = [sys.executable, "-m", "hookline", "--config", str(config)]
+    if not args.split:
+        profile = ["-m", "cProfile", "-o", args.profile] if args.profile else []
+        return {"hookline run": [sys.executable, *profile, *hookline[1:], "run"]}
+    # A deployment's pods (docs/kubernetes.md): the ingress, the reactor, the SMS worker;
+    # the simulators stand for the providers. The other workers take no part in this chain.
+    return {
+        "serve": [*hookline, "serve"],
+        "reactor": [*hookline, "worker", "reactor"],
+        "sms": [*hookline, "worker", "sms"],
+        "sandbox": [*hookline, "sandbox"],
+    }
+
+
+class Profiler:
+    """py-spy sampling each process while the stream runs (raw collapsed stacks)."""
+
+    def __init__(self, directory: Path | None) -> None:
+        self.directory = directory
+        self._spies: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(self, pids: dict[str, int]) -> None:
+        if self.directory is None:
+            return
+        self.directory.mkdir(parents=True, exist_ok=True)
+        spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+        for name, pid in pids.items():
+            out = self.directory / f"{name.replace(' ', '-')}.txt"
+            self._spies[name] = subprocess.Popen(
+                [
+                    spy,
+                    "record",
+                    "--nonblocking",
+                    "-r",
+                    "50",
+                    "-f",
+                    "raw",
+                    "-o",
+                    str(out),
+                    "-p",
+                    str(pid),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+
+    def stop(self) -> None:
+        for spy in self._spies.values():
+            spy.send_signal(signal.SIGINT)
+        for spy in self._spies.values():
+            try:
+                spy.wait(60)
+            except subprocess.TimeoutExpired:
+                spy.kill()
+
+    def report(self, top: int = 12) -> None:
+        for name in self._spies:
+            assert self.directory is not None
+            path = self.directory / f"{name.replace(' ', '-')}.txt"
+            if path.exists():
+                print(summarize(name, path, top))
+
+
+def summarize(name: str, path: Path, top: int) -> str:
+    """Own time by function and inclusive time by package, from py-spy's raw output."""
+    own: Counter[str] = Counter()
+    packages: Counter[str] = Counter()
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        samples = int(count)
+        total += samples
+        frames = stack.split(";")
+        own[frames[-1]] += samples
+        seen = set()
+        for frame in frames:
+            match = re.search(r"\((?:.*/site-packages/|.*/src/)?([^/ )]+)", frame)
+            package = match.group(1) if match else frame
+            if package not in seen:
+                seen.add(package)
+                packages[package] += samples
+    lines = [f"py-spy {name}: {total} samples ({path})", "  own time, by function:"]
+    lines += [f"  {n / total:6.1%}  {f[:110]}" for f, n in own.most_common(top)] if total else []
+    lines.append("  inclusive, by package / top-level module:")
+    lines += [f"  {n / total:6.1%}  {p}" for p, n in packages.most_common(top)] if total else []
+    return "\n".join(lines)
+
+
+async def ready(url: str, path: str, seconds: float = 120) -> None:
     deadline = time.monotonic() + seconds
     async with httpx.AsyncClient(timeout=2) as http:
         while time.monotonic() < deadline:
             with contextlib.suppress(httpx.HTTPError):
-                if (await http.get(f"{url}/readyz")).status_code == 200:
+                if (await http.get(f"{url}{path}")).status_code < 500:
                     return
             await asyncio.sleep(0.5)
-    raise SystemExit(f"hookline run: {url}/readyz not ready after {seconds:g}s")
+    raise SystemExit(f"{url}{path} not ready after {seconds:g}s")
 
 
 async def bench(args: argparse.Namespace, work: Path) -> int:
@@ -284,26 +387,21 @@ async def bench(args: argparse.Namespace, work: Path) -> int:
 
     config_path = work / "hookline.yaml"
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOOKLINE_")}
+    profiler = Profiler(Path(args.py_spy) if args.py_spy else None)
     with EmbeddedBroker(port=free_port()) as broker:
-        ingress = config_for(config_path, broker.port, args.fetch_wait_ms)
+        ingress, simulator = config_for(config_path, broker.port, args.fetch_wait_ms)
         log = (work / "run.log").open("wb")
-        run = subprocess.Popen(  # noqa: ASYNC220 (started once, before the measurement)
-            [
-                sys.executable,
-                *(["-m", "cProfile", "-o", args.profile] if args.profile else []),
-                "-m",
-                "hookline",
-                "--config",
-                str(config_path),
-                "run",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
+        running = {
+            name: subprocess.Popen(  # noqa: ASYNC220 (started once, before the measurement)
+                command, stdout=log, stderr=subprocess.STDOUT, env=env
+            )
+            for name, command in processes(args, config_path).items()
+        }
+        pids = {name: p.pid for name, p in running.items()}
         reader = Reader(broker.bootstrap_servers)
         try:
-            await wait_ready(ingress)
+            await ready(ingress, "/readyz")
+            await ready(simulator, "/")
             sender = Sender(config_path, ingress)
             connector = aiohttp.TCPConnector(limit=256)
             async with aiohttp.ClientSession(connector=connector) as http:
@@ -319,35 +417,49 @@ async def bench(args: argparse.Namespace, work: Path) -> int:
                 await asyncio.sleep(2)
                 sender.sent.clear()
                 count = int(args.rate * args.duration)
-                cpu, wall = cpu_seconds(run.pid), time.monotonic()
+                profiler.start(pids)
+                cpu = {name: cpu_seconds(pid) for name, pid in pids.items()}
+                wall = time.monotonic()
+                load = os.getloadavg()
                 await sender.stream(http, count, args.rate, uuid.uuid4().hex[:6].upper())
                 await reader.quiet(seconds=1.0)
-                # The loop's own CPU per webhook (one process: ingress, reactor, workers and
-                # simulators share its event loop), and the share of one core it used.
-                cpu, wall = cpu_seconds(run.pid) - cpu, time.monotonic() - wall
+                # Each process's CPU per webhook (in one process, ingress, reactor, workers and
+                # simulators share one event loop), and the share of one core it used.
+                cpu = {name: cpu_seconds(pid) - cpu[name] for name, pid in pids.items()}
+                wall = time.monotonic() - wall
+                profiler.stop()
             await reader.quiet()
             hops, missing = chains(sender, reader)
         finally:
             await reader.stop()
-            run.terminate()
-            try:
-                run.wait(30)
-            except subprocess.TimeoutExpired:
-                run.kill()
+            profiler.stop()
+            for process in running.values():
+                process.terminate()
+            for process in running.values():
+                try:
+                    process.wait(30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
             log.close()
+    mode = "4 processes (serve, reactor, sms worker, sandbox)" if args.split else "hookline run"
     print(
-        f"loop bench: hookline run, {args.rate:g} webhooks/s for {args.duration:g} s "
+        f"loop bench: {mode}, {args.rate:g} webhooks/s for {args.duration:g} s "
         f"(Colt order completed → sms.send → SMS simulator), worker.fetch_max_wait_ms "
-        f"{args.fetch_wait_ms}, {os.cpu_count()} CPUs"
+        f"{args.fetch_wait_ms}, {os.cpu_count()} CPUs, load average at start "
+        f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
     )
     print(
         f"webhooks acknowledged: {len(sender.sent)}, failed: {sender.failed}, "
         f"chain not read back: {missing}"
     )
-    print(
-        f"hookline run CPU: {cpu / max(len(sender.sent), 1) * 1e3:.2f} ms per webhook, "
-        f"{cpu / wall:.0%} of one core"
-    )
+    acknowledged = max(len(sender.sent), 1)
+    for name, seconds in cpu.items():
+        print(
+            f"{name} CPU: {seconds / acknowledged * 1e3:.2f} ms per webhook, "
+            f"{seconds / wall:.0%} of one core"
+        )
+    if len(cpu) > 1:
+        print(f"all processes CPU: {sum(cpu.values()) / acknowledged * 1e3:.2f} ms per webhook")
     print(f"{'hop':<18}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}")
     for hop in HOPS:
         values = hops[hop]
@@ -359,6 +471,7 @@ async def bench(args: argparse.Namespace, work: Path) -> int:
     total = hops["in → effect"]
     if total:
         print(f"in → effect p99 {percentile(total, 0.99):.1f} ms   (target < 50 ms)")
+    profiler.report()
     return 0 if total and not sender.failed else 1
 
 
@@ -370,7 +483,19 @@ def main() -> int:
     parser.add_argument(
         "--fetch-wait-ms", type=int, default=20, help="worker.fetch_max_wait_ms (default 20)"
     )
-    parser.add_argument("--profile", help="run hookline under cProfile, writing the stats here")
+    parser.add_argument(
+        "--profile", help="run hookline run under cProfile, writing the stats here (not --split)"
+    )
+    parser.add_argument(
+        "--split",
+        action="store_true",
+        help="serve, reactor, sms worker and simulators as separate processes",
+    )
+    parser.add_argument(
+        "--py-spy",
+        metavar="DIR",
+        help="sample each process with py-spy during the stream; raw stacks and a summary",
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="hookline-loop-"))
     code = 1

@@ -78,3 +78,19 @@ def test_success_rate_needs_enough_samples_and_expires() -> None:
     assert tracker.rate("every8d") == 0.2 and not tracker.healthy("every8d")
     now[0] = 901.0
     assert tracker.rate("every8d") is None and tracker.healthy("every8d")
+
+
+def test_success_rate_forgets_expired_successes() -> None:
+    """Successes that left the window stop counting: only the failures after them are left."""
+    now = [0.0]
+    tracker = SuccessTracker(900, threshold=0.8, min_samples=5, clock=lambda: now[0])
+    for _ in range(5):
+        tracker.record("mitake", ok=True)
+    now[0] = 500.0
+    for _ in range(5):
+        tracker.record("mitake", ok=False)
+    assert tracker.rate("mitake") == 0.5
+    now[0] = 901.0
+    assert tracker.rate("mitake") == 0.0 and not tracker.healthy("mitake")
+    tracker.record("mitake", ok=True)
+    assert tracker.rate("mitake") == 1 / 6

@@ -27,15 +27,23 @@ class SuccessTracker:
         self._min_samples = min_samples
         self._clock = clock
         self._outcomes: dict[str, deque[tuple[float, bool]]] = {}
+        # Successes in each window, kept as outcomes come and go: a window holds every send
+        # of the last 15 minutes (180 000 at 200/s), and the rate is read on every send.
+        self._successes: dict[str, int] = {}
 
     def record(self, provider: str, ok: bool) -> None:
         self._outcomes.setdefault(provider, deque()).append((self._clock(), ok))
+        if ok:
+            self._successes[provider] = self._successes.get(provider, 0) + 1
 
     def _trim(self, provider: str) -> deque[tuple[float, bool]]:
         outcomes = self._outcomes.setdefault(provider, deque())
         horizon = self._clock() - self._window
+        gone = 0
         while outcomes and outcomes[0][0] < horizon:
-            outcomes.popleft()
+            gone += outcomes.popleft()[1]
+        if gone:
+            self._successes[provider] -= gone
         return outcomes
 
     def rate(self, provider: str) -> float | None:
@@ -43,7 +51,7 @@ class SuccessTracker:
         outcomes = self._trim(provider)
         if len(outcomes) < self._min_samples:
             return None
-        return sum(1 for _, ok in outcomes if ok) / len(outcomes)
+        return self._successes.get(provider, 0) / len(outcomes)
 
     def healthy(self, provider: str) -> bool:
         rate = self.rate(provider)
