@@ -3,8 +3,13 @@
 A call goes through, in this order::
 
     cache (GET) → [attempt: breaker fail-fast → rate limit → concurrency → breaker
-    admission → httpx (auth flow: token, 401 refresh, signing) → error map → breaker
-    outcome] → retry policy → result or one typed error
+    admission → connection slot → httpx (auth flow: token, 401 refresh, signing) →
+    error map → breaker outcome] → retry policy → result or one typed error
+
+The connection slot (``limits.max_connections`` of them) keeps requests from
+queueing inside httpx's pool: httpcore re-examines every queued request against
+every pooled connection whenever a request comes or goes, so a queue there costs
+CPU quadratic in its length; here it is a semaphore's FIFO.
 
 It raises only :class:`~hookline.errors.ProviderUnavailable` (retryable: 5xx,
 429, 408, timeouts, connection errors, a rate-limit wait past the deadline),
@@ -16,6 +21,7 @@ retryable failure. A provider client holds only endpoint methods on top.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import ssl
 from collections.abc import Mapping
@@ -136,6 +142,8 @@ class ApiClient:
             max_connections=settings.limits.max_connections,
             max_keepalive_connections=settings.limits.max_connections,
         )
+        # At most as many requests in httpx's pool as it has connections (see the module doc).
+        self._slots = asyncio.Semaphore(settings.limits.max_connections)
         headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
         tls = tls_context(settings.tls.min_version)
         self._http = httpx.AsyncClient(
@@ -379,16 +387,20 @@ class ApiClient:
             with trace.use_span(span, end_on_exit=False):
                 tracing.inject(headers)
         try:
-            response = await self._http.request(
-                method,
-                path,
-                json=json,
-                data=data,
-                params=params,
-                headers=headers,
-                auth=self.auth if self.auth is not None else httpx.USE_CLIENT_DEFAULT,
-                timeout=timeout,
-            )
+            await self._take_slot(timeout)
+            try:
+                response = await self._http.request(
+                    method,
+                    path,
+                    json=json,
+                    data=data,
+                    params=params,
+                    headers=headers,
+                    auth=self.auth if self.auth is not None else httpx.USE_CLIENT_DEFAULT,
+                    timeout=timeout,
+                )
+            finally:
+                self._slots.release()
         except BaseException as exc:
             if span is not None:
                 tracing.mark_error(span, exc)
@@ -400,6 +412,18 @@ class ApiClient:
                 span.set_status(Status(StatusCode.ERROR))
             span.end()
         return await self._answered(response, admission, label, sent)
+
+    async def _take_slot(self, timeout: httpx.Timeout) -> None:
+        """A connection slot, waiting at most the pool timeout httpx would have waited."""
+        if not self._slots.locked():
+            await self._slots.acquire()
+            return
+        try:
+            async with asyncio.timeout(timeout.pool):
+                await self._slots.acquire()
+        except TimeoutError:
+            # What httpx raises for a pool wait that ran out: not sent, safe to repeat.
+            raise httpx.PoolTimeout("no connection slot within the pool timeout") from None
 
     def _start_span(self, method: str, path: str, label: str) -> Span:
         """A client span for one attempt (HTTP semantic conventions), child of the current span."""
