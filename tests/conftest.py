@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+import structlog
 
 from hookline.bus.broker import EmbeddedBroker
 from hookline.observability.logging import configure_logging
@@ -14,6 +15,16 @@ from tests.support.servers import RedisServer, running_broker
 @pytest.fixture(scope="session", autouse=True)
 def _logging() -> None:
     configure_logging("info", "json")
+
+
+@pytest.fixture(autouse=True)
+def _logging_restored() -> Iterator[None]:
+    """A test that configures logging (a level, a format) leaves it as it found it: with the
+    suite's files spread over processes, the next test in a process may be any other file's."""
+    saved = structlog.get_config()
+    yield
+    if structlog.get_config() != saved:
+        structlog.configure(**saved)
 
 
 @pytest.fixture(scope="session", autouse=True)

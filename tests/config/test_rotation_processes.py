@@ -176,6 +176,7 @@ def test_a_rotated_kafka_password_is_logged_as_needing_a_restart(tmp_path: Path)
 
     from hookline.config.models import HooklineSettings
     from hookline.config.watch import SecretWatcher
+    from hookline.observability.logging import configure_logging
 
     kafka_secret, webhook_secret = tmp_path / "kafka", tmp_path / "webhook"
     write_secret(kafka_secret, "kafka-old")
@@ -192,6 +193,9 @@ def test_a_rotated_kafka_password_is_logged_as_needing_a_restart(tmp_path: Path)
         }
     )
     watcher = SecretWatcher.for_settings(settings)
+    # An earlier test in this process may have left a level that filters warnings out
+    # before capture_logs sees them (tests/conftest.py restores it after this one).
+    configure_logging("info", "json")
     write_secret(kafka_secret, "kafka-new")
     write_secret(webhook_secret, "webhook-new")
     with capture_logs() as logs:
