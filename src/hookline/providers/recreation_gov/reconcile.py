@@ -18,7 +18,7 @@ from typing import Any
 
 from hookline.providers.reconcile import Entity, Observation
 
-# The reservation fields the platform's callback shows (its simulator's SHOWN).
+# The reservation fields the platform's callback shows (its simulator sends the same).
 SHOWN = (
     "reservation_id",
     "confirmation_code",

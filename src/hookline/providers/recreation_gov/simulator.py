@@ -35,6 +35,7 @@ from hookline.providers._reservation.simkit import (
     utcnow,
 )
 from hookline.providers.recreation_gov.client import CODES, nights
+from hookline.providers.recreation_gov.reconcile import SHOWN
 from hookline.sandbox import Callback, SimulatorLayer
 
 __all__ = ["CAMPGROUNDS", "EVENTS", "RecreationGovSimulator", "RecreationGovWorld", "create_app"]
@@ -59,18 +60,6 @@ SIGNING = {
     "prefix": "",
     "timestamp_header": "X-RecGov-Timestamp",
 }
-# The reservation fields a callback shows.
-SHOWN = (
-    "reservation_id",
-    "confirmation_code",
-    "campground_id",
-    "campground_name",
-    "site_id",
-    "start_date",
-    "end_date",
-    "status",
-    "customer",
-)
 
 CAMPGROUNDS: dict[str, dict[str, Any]] = {
     "232447": {
