@@ -13,8 +13,11 @@ import contextlib
 import itertools
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Generator, Sequence
+from contextvars import Context, copy_context
 from dataclasses import dataclass
+from types import CoroutineType
+from typing import Any
 
 import structlog
 from aiokafka.structs import ConsumerRecord
@@ -32,8 +35,8 @@ from hookline.observability.context import HANDLING
 from hookline.worker import metrics
 from hookline.worker.audit import TRAIL, Trail
 from hookline.worker.decode import decode_event
-from hookline.worker.handlers import Emitter, HandlerContext, HandlerRegistry
-from hookline.worker.idempotency import IdempotencyStore, MemoryIdempotencyStore
+from hookline.worker.handlers import Emitter, Handler, HandlerContext, HandlerRegistry
+from hookline.worker.idempotency import ACQUIRED, IdempotencyStore, MemoryIdempotencyStore
 from hookline.worker.parking import (
     Failure,
     Tier,
@@ -64,6 +67,65 @@ class _Attempted:
     error: BaseException
     permanent: bool
     retry_after: float | None
+
+
+class _Resume:
+    """The rest of an awaitable whose first step already ran in ``context`` and yielded
+    ``yielded``: awaiting this forwards what the awaiting task sends or throws, as
+    ``yield from`` would, and runs each step in that same context (whichever task awaits)."""
+
+    __slots__ = ("_context", "_steps", "_yielded")
+
+    def __init__(self, steps: Generator[Any, Any, Any], yielded: object, context: Context) -> None:
+        self._steps = steps
+        self._yielded = yielded
+        self._context = context
+
+    def __await__(self) -> Generator[Any, Any, None]:
+        steps, value, run = self._steps, self._yielded, self._context.run
+        while True:
+            try:
+                sent = yield value
+            except GeneratorExit:
+                steps.close()
+                raise
+            except BaseException as exc:  # cancellation goes into the handler, as with await
+                try:
+                    value = run(steps.throw, exc)
+                except StopIteration:
+                    return
+            else:
+                try:
+                    value = run(steps.send, sent)
+                except StopIteration:
+                    return
+
+
+class Started:
+    """A first attempt that :meth:`Fate.settle_now` began and could not finish without
+    waiting (its handler awaited something, failed, or left provider calls to audit):
+    :meth:`Fate.finish` takes it from there, with the lease, context and trail it set up."""
+
+    __slots__ = ("context", "event", "failed", "handler", "rest", "started", "token", "trail")
+
+    def __init__(
+        self,
+        event: CloudEvent,
+        handler: Handler,
+        token: str,
+        context: Context,
+        started: float,
+        trail: Trail | None,
+    ) -> None:
+        self.event = event
+        self.handler = handler
+        self.token = token
+        # The contextvars.Context the attempt runs in (HANDLING, CALLS, TRAIL set in it).
+        self.context = context
+        self.started = started
+        self.trail = trail
+        self.rest: _Resume | None = None
+        self.failed: _Attempted | None = None
 
 
 class _Leases:
@@ -153,6 +215,139 @@ class Fate:
         self._counts = dict.fromkeys(metrics.OUTCOMES, 0)
         # The in-process store answers without waiting: call it without a coroutine.
         self._local = store if isinstance(store, MemoryIdempotencyStore) else None
+        self._token_prefix = f"{self._owner}-"
+
+    @property
+    def settles_now(self) -> bool:
+        """Whether :meth:`settle_now` can take first deliveries (an in-process store, tracing
+        off); otherwise every record goes through :meth:`settle`."""
+        return self._local is not None and not tracing.ENABLED
+
+    def settle_now(self, record: ConsumerRecord[bytes, bytes]) -> str | Started | None:
+        """The common path without a coroutine: decode, the in-process lease, the handler's
+        first step driven here, the done mark. Returns the outcome when the record is settled
+        (the handler finished without waiting, or there was nothing to run); a
+        :class:`Started` for :meth:`finish` when the handler waits, fails or left calls to
+        audit; None when nothing has started and :meth:`settle` must take the record (a
+        Redis store, tracing on, a retry tier's record, an undecodable value, a held lease).
+
+        Nothing here waits, so no other task runs between the lease and the done mark of a
+        record settled here: the lease sweep, the in-flight gauge and a revocation's count of
+        running records cannot tell it from one that ran through :meth:`settle`."""
+        local = self._local
+        value = record.value
+        if local is None or value is None or tracing.ENABLED:
+            return None
+        if self._tiers.of_topic(record.topic) is not None:
+            return None
+        try:
+            event: CloudEvent = _decode(value)
+        except (ValueError, ValidationError):
+            return None  # settle decodes it again and dead-letters it with the reason
+        handler = self._handlers.get(event.type)
+        if handler is None:
+            log.info("worker.skipped", event_id=event.id, type=event.type, reason="no handler")
+            self._counts[SKIPPED] += 1
+            return SKIPPED
+        event_id = event.id
+        token = self._token_prefix + str(next(self._tokens))
+        begun = local.begin_now(event_id, token, self._lease)
+        if begun is not ACQUIRED:
+            if begun.state == "done":
+                log.debug("worker.duplicate", event_id=event_id, type=event.type)
+                self._counts[DUPLICATE] += 1
+                return DUPLICATE
+            return None  # another attempt holds the lease: settle waits for it
+        # The attempt runs in a context of its own, so a handler that waits can be taken on
+        # by a lane runner (another task) with what it and the runtime set still in place.
+        attempt_context = copy_context()
+        started = time.perf_counter()
+        trail, outcome = attempt_context.run(self._first_step, handler, event)
+        if outcome is None:
+            if trail is None or len(trail.calls) == trail.written:
+                self._latency_ok.observe(time.perf_counter() - started)
+                local.complete_now(event_id, self._ttl)
+                self._counts[HANDLED] += 1
+                return HANDLED
+            return Started(event, handler, token, attempt_context, started, trail)
+        begun_ = Started(event, handler, token, attempt_context, started, trail)
+        if isinstance(outcome, _Attempted):
+            begun_.failed = outcome
+        else:
+            steps, yielded = outcome
+            begun_.rest = _Resume(steps, yielded, attempt_context)
+        return begun_
+
+    def _first_step(
+        self, handler: Handler, event: CloudEvent
+    ) -> tuple[Trail | None, _Attempted | tuple[Generator[Any, Any, Any], object] | None]:
+        """Run in the attempt's own context: set what the handler's calls read, run the
+        handler up to its first wait. Returns the trail and None (it finished), how it
+        failed, or its steps and what it waits for."""
+        context = HandlerContext(event, 1, self._settings, self._topics, self._emit)
+        # The handler's log lines (http.call included) name the command they serve.
+        HANDLING.set((event.id, event.type, event.requestid))
+        trail = None
+        if self._audit_topic is not None:
+            trail = Trail(self.service, self._audit_topic, event, 1)
+            CALLS.set(trail.calls)
+            TRAIL.set(trail)
+        awaitable = handler(event, context)
+        # A coroutine is driven as it is; any other awaitable (a future, say) by its iterator.
+        steps: Generator[Any, Any, Any] = (
+            awaitable  # type: ignore[assignment]
+            if awaitable.__class__ is CoroutineType
+            else awaitable.__await__()
+        )
+        try:
+            yielded = steps.send(None)
+        except StopIteration:
+            return trail, None
+        except Exception as exc:
+            # Here, so the log line still names the command, as the async path's does.
+            return trail, self._failure(exc, event, 1)
+        return trail, (steps, yielded)
+
+    async def finish(self, record: ConsumerRecord[bytes, bytes], begun: Started) -> str:
+        """Take a first attempt :meth:`settle_now` began to its outcome, as :meth:`settle`
+        would have after the same first step (the lease is renewed from here on, and the
+        attempt counts as in flight while its handler runs)."""
+        event = begun.event
+        event_id = event.id
+        held = self.leases.held
+        held[event_id] = (begun.token, time.monotonic())
+        try:
+            failed = begun.failed
+            rest = begun.rest
+            trail = begun.trail
+            if rest is not None:
+                self._running += 1
+                try:
+                    await rest
+                except Exception as exc:
+                    failed = begun.context.run(self._failure, exc, event, 1)
+                except BaseException:
+                    trail = None  # cancelled (a shutdown): nothing is written now
+                    raise
+                finally:
+                    self._running -= 1
+                    if trail is not None and len(trail.calls) > trail.written:
+                        await self._audit(trail)
+            elif trail is not None and len(trail.calls) > trail.written:
+                await self._audit(trail)
+            counts = self._counts
+            if failed is None:
+                self._latency_ok.observe(time.perf_counter() - begun.started)
+                await self._store.complete(event_id, self._ttl)
+                counts[HANDLED] += 1
+                return HANDLED
+            self._latency_failed.observe(time.perf_counter() - begun.started)
+            # settle_now takes only first deliveries, never a retry tier's records.
+            outcome = await self._failed(record, event, begun.handler, begun.token, None, 1, failed)
+            counts[outcome] += 1
+            return outcome
+        finally:
+            held.pop(event_id, None)
 
     async def settle(self, record: ConsumerRecord[bytes, bytes]) -> str:
         # The common path (decoded, handler found, lease taken, first attempt succeeds) is

@@ -1,8 +1,18 @@
 """Per-key lanes: one key's records run one after another, different keys concurrently.
 
-A fixed pool of ``concurrency`` runner tasks takes lanes from a ready queue; a
-lane goes back to the end of the queue after each record, so one busy key
-cannot starve the others.
+A fixed pool of ``concurrency`` runner tasks takes work from a ready queue: a lane
+(one key's queued records), or a fetch's batch of one partition. A lane goes back
+to the end of the queue after each record, so one busy key cannot starve the
+others.
+
+A batch is run record by record by one runner, with no task hop or queueing per
+record: a record whose handler finishes without waiting is settled right there.
+The first record whose handler waits (or fails, or whose key already has queued
+work) gets a lane of its own; on waiting, the rest of the batch goes back to the
+front of the queue for the next free runner, and this runner stays with the
+handler that waits. So a handler runs from start to end in one task, per-key order
+holds (a record joins its key's lane when one exists), and no more than
+``concurrency`` handlers are in flight.
 """
 
 from __future__ import annotations
@@ -25,19 +35,34 @@ class Work:
         self.record = record
 
 
+class _Batch:
+    """One fetch's records of one partition, from ``start`` on not yet taken."""
+
+    __slots__ = ("offsets", "records", "start")
+
+    def __init__(
+        self, offsets: PartitionOffsets, records: list[ConsumerRecord[bytes, bytes]]
+    ) -> None:
+        self.offsets = offsets
+        self.records = records
+        self.start = 0
+
+
 LaneKey = tuple[PartitionOffsets, Hashable]
+# Settles a record itself (returns None) or returns what to await to settle it.
+Run = Callable[[Work], Awaitable[None] | None]
 
 
 class Lanes:
     """Schedules :class:`Work` by (partition assignment, record key)."""
 
-    def __init__(self, concurrency: int, run: Callable[[Work], Awaitable[None]]) -> None:
+    def __init__(self, concurrency: int, run: Run) -> None:
         self._concurrency = concurrency
         self._run = run
         self._lanes: dict[LaneKey, deque[Work]] = {}
         # A plain deque plus idle runners' futures, not an asyncio.Queue: the queue's
         # Python-level bookkeeping was a visible share of the per-record cost.
-        self._ready: deque[LaneKey] = deque()
+        self._ready: deque[LaneKey | _Batch] = deque()
         self._idle: deque[asyncio.Future[None]] = deque()
         self._busy: set[LaneKey] = set()
         self._runners: list[asyncio.Task[None]] = []
@@ -49,9 +74,7 @@ class Lanes:
         ]
 
     def submit(self, work: Work) -> None:
-        record_key = work.record.key
-        # A record without a key promises no order: it gets a lane of its own.
-        key: LaneKey = (work.offsets, record_key if record_key is not None else work.record.offset)
+        key = self._key(work.offsets, work.record)
         lane = self._lanes.get(key)
         if lane is not None:
             lane.append(work)
@@ -60,6 +83,20 @@ class Lanes:
         self._ready.append(key)
         if self._idle:
             self._wake()
+
+    def submit_batch(
+        self, offsets: PartitionOffsets, records: list[ConsumerRecord[bytes, bytes]]
+    ) -> None:
+        """Queue a fetch's records of one partition (in offset order) to run as one batch."""
+        if records:
+            self._ready.append(_Batch(offsets, records))
+            if self._idle:
+                self._wake()
+
+    @staticmethod
+    def _key(offsets: PartitionOffsets, record: ConsumerRecord[bytes, bytes]) -> LaneKey:
+        # A record without a key promises no order: it gets a lane of its own.
+        return (offsets, record.key if record.key is not None else record.offset)
 
     def drop(self, partitions: Iterable[PartitionOffsets]) -> int:
         """Remove not-yet-started work of these partitions; returns how many records."""
@@ -75,7 +112,41 @@ class Lanes:
                     lane.pop()
             else:
                 del self._lanes[key]
+        ready = self._ready
+        kept = [item for item in ready if not (isinstance(item, _Batch) and item.offsets in wanted)]
+        for item in ready:
+            if isinstance(item, _Batch) and item.offsets in wanted:
+                dropped += len(item.records) - item.start
+        ready.clear()
+        ready.extend(kept)
         return dropped
+
+    def _take_batch(self, batch: _Batch) -> tuple[LaneKey, Awaitable[None]] | None:
+        """Run the batch's records until one must be awaited: that one's lane key and what to
+        await (the rest of the batch is back at the front of the queue), or None when every
+        record was settled or queued behind its key."""
+        lanes, run, offsets, records = self._lanes, self._run, batch.offsets, batch.records
+        for index in range(batch.start, len(records)):
+            record = records[index]
+            work = Work(offsets, record)
+            key = (offsets, record.key if record.key is not None else record.offset)
+            lane = lanes.get(key)
+            if lane is not None:
+                lane.append(work)  # behind its key's earlier records
+                continue
+            pending = run(work)
+            if pending is None:
+                continue
+            lanes[key] = deque((work,))
+            self._busy.add(key)
+            if index + 1 < len(records):
+                # At the front: the next runner goes on with this fetch before any later one.
+                batch.start = index + 1
+                self._ready.appendleft(batch)
+                if self._idle:
+                    self._wake()
+            return key, pending
+        return None
 
     async def _runner(self) -> None:
         lanes, ready, busy, run, idle = self._lanes, self._ready, self._busy, self._run, self._idle
@@ -90,13 +161,28 @@ class Lanes:
                     if not waiter.done():
                         waiter.cancel()
                 continue
-            key = ready.popleft()
-            lane = lanes.get(key)
-            if not lane:
-                continue  # dropped while waiting in the queue
-            busy.add(key)
+            item = ready.popleft()
+            pending: Awaitable[None] | None = None
+            if isinstance(item, _Batch):
+                taken = self._take_batch(item)
+                if taken is None:
+                    continue
+                key, pending = taken
+                lane = lanes[key]
+            else:
+                key = item
+                found = lanes.get(key)
+                if not found:
+                    continue  # dropped while waiting in the queue
+                lane = found
+                busy.add(key)
             try:
-                await run(lane[0])
+                # run settles the record itself when nothing in it waits, and returns None:
+                # no coroutine, no await per record on the common path.
+                if pending is None:
+                    pending = run(lane[0])
+                if pending is not None:
+                    await pending
             finally:
                 busy.discard(key)
                 lane.popleft()

@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
+from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
@@ -30,7 +31,7 @@ from hookline.envelope import CloudEvent
 from hookline.observability.metrics import EVENTS_PUBLISHED
 from hookline.worker import metrics
 from hookline.worker.audit import TRAIL
-from hookline.worker.fate import Fate
+from hookline.worker.fate import Fate, Started
 from hookline.worker.idempotency import (
     IdempotencyStore,
     MemoryIdempotencyStore,
@@ -180,7 +181,7 @@ class Worker:
             await self._publisher.stop()
             await producer.stop()
             raise
-        self._lanes = Lanes(config.concurrency, self._run)
+        self._lanes = Lanes(config.concurrency, self._start)
         self._lanes.start()
         self._fate.leases.start()
         self._task = asyncio.create_task(self._poll(), name=f"hookline-worker-{self.service}")
@@ -277,8 +278,8 @@ class Worker:
 
     def _take(self, batch: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]) -> None:
         """Hand fetched records to the lanes (retry records only once they are due)."""
-        consumer, lanes = self._consumer, self._lanes
-        assert consumer is not None and lanes is not None
+        consumer, lanes, fate = self._consumer, self._lanes, self._fate
+        assert consumer is not None and lanes is not None and fate is not None
         now_ms = time.time() * 1000
         for tp, records in batch.items():
             offsets = self._assigned.get(tp)
@@ -286,12 +287,17 @@ class Worker:
                 continue
             tier = self.tiers.of_topic(tp.topic)
             if tier is None:
-                # Nothing to wait for: the whole fetch goes to the lanes at once. Offsets are
-                # added before any runner can finish one (none runs until this returns).
+                # Nothing to wait for: the whole fetch is taken at once. Offsets are added
+                # before any record can finish (no runner runs until this returns).
                 offsets.extend([record.offset for record in records])
-                submit = lanes.submit
-                for record in records:
-                    submit(Work(offsets, record))
+                if fate.settles_now:
+                    # One runner takes the fetch's records one after another and settles
+                    # those whose handler does not wait right there (Lanes, Fate.settle_now).
+                    lanes.submit_batch(offsets, records)
+                else:
+                    submit = lanes.submit
+                    for record in records:
+                        submit(Work(offsets, record))
                 self._outstanding += len(records)
                 metrics.CONSUMED.labels(self.service, tp.topic).inc(len(records))
                 continue
@@ -343,7 +349,28 @@ class Worker:
 
     # ---- running ------------------------------------------------------------------------------
 
-    async def _run(self, work: Work) -> None:
+    def _start(self, work: Work) -> Coroutine[Any, Any, None] | None:
+        """Settle ``work`` here when nothing in it waits (the common path: see
+        Fate.settle_now); else the coroutine the lane runner awaits to settle it."""
+        fate = self._fate
+        assert fate is not None
+        try:
+            begun = fate.settle_now(work.record) if fate.settles_now else None
+        except Exception as exc:  # nothing ran that could have an effect: settle starts over
+            log.warning("worker.settle_failed", service=self.service, error=repr(exc))
+            begun = None
+        if not isinstance(begun, str):
+            return self._run(work, begun)
+        self._outstanding -= 1
+        self._progress.set()
+        work.offsets.finish(work.record.offset)
+        if self._outstanding <= self._cap // 2:
+            if self._full:
+                self._refresh_pauses()
+            self._room.set()
+        return None
+
+    async def _run(self, work: Work, begun: Started | None = None) -> None:
         offsets = work.offsets
         fate = self._fate
         assert fate is not None
@@ -352,7 +379,11 @@ class Worker:
             wait = 0.2
             while True:
                 try:
-                    await fate.settle(work.record)
+                    if begun is not None:
+                        started, begun = begun, None
+                        await fate.finish(work.record, started)
+                    else:
+                        await fate.settle(work.record)
                     break
                 except Exception as exc:  # the store or Kafka failed, not the handler: try again
                     if offsets.revoked:
