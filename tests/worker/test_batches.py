@@ -55,9 +55,9 @@ async def test_a_record_failing_amid_a_settled_fetch_is_retried_before_its_key_g
     spec = WorkerSpec(SERVICE, [topic], HandlerRegistry({EFFECT: handler}))
     worker = Worker(settings, spec)
     events = [command(key, seq) for seq in range(PER_KEY) for key in KEYS]
-    ends = await produce(broker.bootstrap_servers, topic, events)
     await worker.start()
     try:
+        ends = await produce(broker.bootstrap_servers, topic, events)
         await eventually(lambda: sum(map(len, done.values())) == len(events))
         await eventually(lambda: _all_committed(broker, worker, topic, ends))
     finally:
@@ -108,9 +108,9 @@ async def test_waiting_handlers_amid_a_batch_keep_order_task_context_and_concurr
     spec = WorkerSpec(SERVICE, [topic], HandlerRegistry({EFFECT: handler}))
     worker = Worker(settings, spec)
     events = [command(key, seq) for seq in range(PER_KEY) for key in KEYS]
-    ends = await produce(broker.bootstrap_servers, topic, events)
     await worker.start()
     try:
+        ends = await produce(broker.bootstrap_servers, topic, events)
         await eventually(lambda: sum(map(len, done.values())) == len(events))
         await eventually(lambda: _all_committed(broker, worker, topic, ends))
     finally:
@@ -118,3 +118,38 @@ async def test_waiting_handlers_amid_a_batch_keep_order_task_context_and_concurr
     assert broken == []
     assert {key: done[key] for key in KEYS} == {key: list(range(PER_KEY)) for key in KEYS}
     assert 1 < most <= concurrency
+
+
+async def test_a_copy_of_a_running_command_waits_for_its_lease_and_is_not_run_again(broker):
+    """The fast path writes no lease for a handler that finishes without waiting; one that
+    waits holds it, so a copy of the same command (another key, so another lane) in the same
+    fetches neither runs beside it nor after it."""
+    settings = worker_settings(broker.bootstrap_servers, concurrency=8)
+    topic = Topics(settings.kafka.topic_prefix).commands(SERVICE)
+    runs: list[str] = []
+    running: set[str] = set()
+    overlapped: list[str] = []
+
+    async def handler(event: CloudEvent, ctx: HandlerContext) -> None:
+        if event.id in running:
+            overlapped.append(event.id)
+        running.add(event.id)
+        try:
+            await asyncio.sleep(0.2)
+            runs.append(event.id)
+        finally:
+            running.discard(event.id)
+
+    spec = WorkerSpec(SERVICE, [topic], HandlerRegistry({EFFECT: handler}))
+    worker = Worker(settings, spec)
+    originals = [command(f"orig-{i}", i) for i in range(20)]
+    copies = [event.model_copy(update={"subject": f"copy-{i}", "partitionkey": f"copy-{i}"})
+              for i, event in enumerate(originals)]  # fmt: skip
+    await worker.start()
+    try:
+        ends = await produce(broker.bootstrap_servers, topic, originals + copies)
+        await eventually(lambda: _all_committed(broker, worker, topic, ends))
+    finally:
+        await worker.stop()
+    assert overlapped == []
+    assert sorted(runs) == sorted(event.id for event in originals)

@@ -36,7 +36,7 @@ from hookline.worker import metrics
 from hookline.worker.audit import TRAIL, Trail
 from hookline.worker.decode import decode_event
 from hookline.worker.handlers import Emitter, Handler, HandlerContext, HandlerRegistry
-from hookline.worker.idempotency import ACQUIRED, IdempotencyStore, MemoryIdempotencyStore
+from hookline.worker.idempotency import DONE, IdempotencyStore, MemoryIdempotencyStore
 from hookline.worker.parking import (
     Failure,
     Tier,
@@ -250,10 +250,9 @@ class Fate:
             self._counts[SKIPPED] += 1
             return SKIPPED
         event_id = event.id
-        token = self._token_prefix + str(next(self._tokens))
-        begun = local.begin_now(event_id, token, self._lease)
-        if begun is not ACQUIRED:
-            if begun.state == "done":
+        busy = local.peek_now(event_id)
+        if busy is not None:
+            if busy is DONE:
                 log.debug("worker.duplicate", event_id=event_id, type=event.type)
                 self._counts[DUPLICATE] += 1
                 return DUPLICATE
@@ -263,20 +262,23 @@ class Fate:
         attempt_context = copy_context()
         started = time.perf_counter()
         trail, outcome = attempt_context.run(self._first_step, handler, event)
-        if outcome is None:
-            if trail is None or len(trail.calls) == trail.written:
-                self._latency_ok.observe(time.perf_counter() - started)
-                local.complete_now(event_id, self._ttl)
-                self._counts[HANDLED] += 1
-                return HANDLED
-            return Started(event, handler, token, attempt_context, started, trail)
-        begun_ = Started(event, handler, token, attempt_context, started, trail)
+        if outcome is None and (trail is None or len(trail.calls) == trail.written):
+            # Finished without waiting: nothing else ran since the peek, so the lease is
+            # never written (no other attempt could have seen it); the id is done now.
+            self._latency_ok.observe(time.perf_counter() - started)
+            local.done_now(event_id, self._ttl)
+            self._counts[HANDLED] += 1
+            return HANDLED
+        # It waits, failed, or has calls to audit: take the lease before anything else runs.
+        token = self._token_prefix + str(next(self._tokens))
+        local.hold_now(event_id, token, self._lease)
+        begun = Started(event, handler, token, attempt_context, started, trail)
         if isinstance(outcome, _Attempted):
-            begun_.failed = outcome
-        else:
+            begun.failed = outcome
+        elif outcome is not None:
             steps, yielded = outcome
-            begun_.rest = _Resume(steps, yielded, attempt_context)
-        return begun_
+            begun.rest = _Resume(steps, yielded, attempt_context)
+        return begun
 
     def _first_step(
         self, handler: Handler, event: CloudEvent

@@ -91,6 +91,36 @@ class MemoryIdempotencyStore:
     async def begin(self, key: str, token: str, lease: float) -> Begin:
         return self.begin_now(key, token, lease)
 
+    def peek_now(self, key: str) -> Begin | None:
+        """What :meth:`begin_now` would answer, without taking the lease: None when it would
+        be acquired. The worker's fast path settles a record whose handler finishes without
+        waiting between this and :meth:`done_now`, with no await in between, so no other
+        attempt can observe the id without a lease; one that waits takes it with
+        :meth:`hold_now` before anything else runs."""
+        expires = self._done.get(key)
+        held = self._leases.get(key)
+        if expires is None and held is None:
+            return None
+        now = self._clock()
+        if expires is not None and self._is_done(key, now):
+            return DONE
+        if held is not None and held[1] > now:
+            return Begin("busy", held[1] - now)
+        return None
+
+    def hold_now(self, key: str, token: str, lease: float) -> None:
+        """Take the lease :meth:`peek_now` found free (nothing ran in between)."""
+        self._leases[key] = (token, self._clock() + lease)
+
+    def done_now(self, key: str, ttl: float) -> None:
+        """:meth:`complete_now` for an id whose lease was never written (see :meth:`peek_now`)."""
+        done = self._done
+        if key in done:
+            done.move_to_end(key)
+        done[key] = self._clock() + ttl
+        if len(done) > self._max_done:
+            done.popitem(last=False)
+
     async def renew(self, key: str, token: str, lease: float) -> bool:
         held = self._leases.get(key)
         if held is None or held[0] != token:

@@ -50,7 +50,7 @@ class _Batch:
 
 LaneKey = tuple[PartitionOffsets, Hashable]
 # Settles a record itself (returns None) or returns what to await to settle it.
-Run = Callable[[Work], Awaitable[None] | None]
+Run = Callable[[PartitionOffsets, ConsumerRecord[bytes, bytes]], Awaitable[None] | None]
 
 
 class Lanes:
@@ -128,16 +128,15 @@ class Lanes:
         lanes, run, offsets, records = self._lanes, self._run, batch.offsets, batch.records
         for index in range(batch.start, len(records)):
             record = records[index]
-            work = Work(offsets, record)
             key = (offsets, record.key if record.key is not None else record.offset)
             lane = lanes.get(key)
             if lane is not None:
-                lane.append(work)  # behind its key's earlier records
+                lane.append(Work(offsets, record))  # behind its key's earlier records
                 continue
-            pending = run(work)
+            pending = run(offsets, record)
             if pending is None:
                 continue
-            lanes[key] = deque((work,))
+            lanes[key] = deque((Work(offsets, record),))
             self._busy.add(key)
             if index + 1 < len(records):
                 # At the front: the next runner goes on with this fetch before any later one.
@@ -180,7 +179,8 @@ class Lanes:
                 # run settles the record itself when nothing in it waits, and returns None:
                 # no coroutine, no await per record on the common path.
                 if pending is None:
-                    pending = run(lane[0])
+                    head = lane[0]
+                    pending = run(head.offsets, head.record)
                 if pending is not None:
                     await pending
             finally:

@@ -101,6 +101,7 @@ class Worker:
         self.last_turn = time.monotonic()
         config = settings.worker
         self._cap = config.max_buffered_records
+        self._half = self._cap // 2
         self._grace = config.shutdown_grace_seconds
         self._revocation_grace = config.revocation_grace_seconds
         self._commit_interval = config.commit_interval_ms / 1000
@@ -349,29 +350,35 @@ class Worker:
 
     # ---- running ------------------------------------------------------------------------------
 
-    def _start(self, work: Work) -> Coroutine[Any, Any, None] | None:
-        """Settle ``work`` here when nothing in it waits (the common path: see
+    def _start(
+        self, offsets: PartitionOffsets, record: ConsumerRecord[bytes, bytes]
+    ) -> Coroutine[Any, Any, None] | None:
+        """Settle the record here when nothing in it waits (the common path: see
         Fate.settle_now); else the coroutine the lane runner awaits to settle it."""
         fate = self._fate
         assert fate is not None
         try:
-            begun = fate.settle_now(work.record) if fate.settles_now else None
+            begun = fate.settle_now(record)
         except Exception as exc:  # nothing ran that could have an effect: settle starts over
             log.warning("worker.settle_failed", service=self.service, error=repr(exc))
             begun = None
         if not isinstance(begun, str):
-            return self._run(work, begun)
+            return self._run(offsets, record, begun)
+        # Settled without an await: never counted active, so no _progress to signal.
+        offsets.finish(record.offset)
         self._outstanding -= 1
-        self._progress.set()
-        work.offsets.finish(work.record.offset)
-        if self._outstanding <= self._cap // 2:
+        if self._outstanding <= self._half:
             if self._full:
                 self._refresh_pauses()
             self._room.set()
         return None
 
-    async def _run(self, work: Work, begun: Started | None = None) -> None:
-        offsets = work.offsets
+    async def _run(
+        self,
+        offsets: PartitionOffsets,
+        record: ConsumerRecord[bytes, bytes],
+        begun: Started | None = None,
+    ) -> None:
         fate = self._fate
         assert fate is not None
         offsets.active += 1
@@ -381,9 +388,9 @@ class Worker:
                 try:
                     if begun is not None:
                         started, begun = begun, None
-                        await fate.finish(work.record, started)
+                        await fate.finish(record, started)
                     else:
-                        await fate.settle(work.record)
+                        await fate.settle(record)
                     break
                 except Exception as exc:  # the store or Kafka failed, not the handler: try again
                     if offsets.revoked:
@@ -394,9 +401,9 @@ class Worker:
                     log.exception(
                         "worker.settle_failed",
                         service=self.service,
-                        topic=work.record.topic,
-                        partition=work.record.partition,
-                        offset=work.record.offset,
+                        topic=record.topic,
+                        partition=record.partition,
+                        offset=record.offset,
                         error=type(exc).__name__,
                     )
                     await asyncio.sleep(wait)
@@ -405,7 +412,7 @@ class Worker:
             offsets.active -= 1
             self._outstanding -= 1
             self._progress.set()
-        offsets.finish(work.record.offset)
+        offsets.finish(record.offset)
         if self._outstanding <= self._cap // 2:
             if self._full:
                 self._refresh_pauses()
