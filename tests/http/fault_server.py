@@ -45,6 +45,7 @@ class Seen:
     headers: dict[str, str]
     body: bytes
     at: float  # time.monotonic() on arrival
+    client_port: int = 0  # which connection it came on
 
     def form(self) -> dict[str, str]:
         return dict(parse_qsl(self.body.decode(), keep_blank_values=True))
@@ -126,6 +127,7 @@ class FaultServer:
             headers={k.lower(): v for k, v in request.headers.items()},
             body=await request.body(),
             at=time.monotonic(),
+            client_port=request.client.port if request.client else 0,
         )
         self.requests.append(seen)
         if seen.path == TOKEN_PATH:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
+import httpcore
 import httpx
+import pytest
 
 from hookline.http import ApiClient
+from hookline.http.client import SHARD_CONNECTIONS
 from hookline.http.registry import BreakerRegistry
-from tests.http.conftest import settings, unique
+from tests.http.conftest import client_for, settings, unique
 from tests.http.fault_server import FaultServer, Step
 
 PATH = "/api/slow"
@@ -59,3 +62,37 @@ async def test_calls_beyond_the_pool_all_complete_and_never_queue_in_it(
     assert fault.hits(PATH) == CALLS
     # The slots were used (calls overlapped), and the bound held.
     assert 1 < transport.peak <= CONNECTIONS, transport.peak
+
+
+async def test_connections_are_split_over_small_pools_and_a_quiet_stream_uses_one(
+    fault: FaultServer, base_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With 12 connections in pools of SHARD_CONNECTIONS, a burst of 40 calls opens more
+    than one pool's worth and never more than 12 connections; once it is over, calls one at
+    a time all go over one connection of one pool, and httpcore's per-request pass
+    checks only that pool's connections, not the 8 idle ones of the others."""
+    assert SHARD_CONNECTIONS == 4
+    checks = [0]
+    has_expired = httpcore.AsyncHTTPConnection.has_expired
+
+    def counted(connection: httpcore.AsyncHTTPConnection) -> bool:
+        checks[0] += 1
+        return has_expired(connection)
+
+    monkeypatch.setattr(httpcore.AsyncHTTPConnection, "has_expired", counted)
+    fault.script(PATH, *[Step(200, delay=0.05)] * CALLS)
+    provider = settings(base_url, limits={"max_concurrency": 64, "max_connections": 12})
+    async with client_for(provider) as client:
+        burst = await asyncio.gather(
+            *(client.request("POST", "/slow", json={"n": n}) for n in range(CALLS))
+        )
+        burst_ports = {seen.client_port for seen in fault.seen(PATH)}
+        checks[0] = 0
+        for n in range(10):
+            await client.request("POST", "/quiet", json={"n": n})
+    assert [r.status_code for r in burst] == [200] * CALLS
+    assert SHARD_CONNECTIONS < len(burst_ports) <= 12, burst_ports
+    quiet_ports = {seen.client_port for seen in fault.seen("/api/quiet")}
+    assert len(quiet_ports) == 1 and quiet_ports <= burst_ports
+    # httpcore checks its pool when a request comes and when it goes: 2 passes per call.
+    assert checks[0] <= 10 * 2 * SHARD_CONNECTIONS, checks[0]

@@ -9,7 +9,13 @@ A call goes through, in this order::
 The connection slot (``limits.max_connections`` of them) keeps requests from
 queueing inside httpx's pool: httpcore re-examines every queued request against
 every pooled connection whenever a request comes or goes, so a queue there costs
-CPU quadratic in its length; here it is a semaphore's FIFO.
+CPU quadratic in its length; here it is a semaphore's FIFO. And the connections
+are split over pools of :data:`SHARD_CONNECTIONS`: whenever a request comes or
+goes, httpcore also checks each connection of its pool (for every idle one a
+``getpeername`` and a readability poll, and a count of the pool per idle one),
+so one pool of 32 costs far more per request than the few connections a steady
+stream keeps busy. A request takes the first pool with a free slot, so the
+first pools stay warm and the others' idle connections are not looked at.
 
 It raises only :class:`~hookline.errors.ProviderUnavailable` (retryable: 5xx,
 429, 408, timeouts, connection errors, a rate-limit wait past the deadline),
@@ -112,6 +118,11 @@ def tls_context(min_version: str) -> ssl.SSLContext:
     return context
 
 
+# Connections per httpx pool (see the module doc): small enough that httpcore's per-request
+# pass over the pool stays cheap, large enough that a quiet provider keeps one pool.
+SHARD_CONNECTIONS = 4
+
+
 class ApiClient:
     """A provider API behind retries, a circuit breaker, rate limits, auth and a GET cache."""
 
@@ -138,22 +149,33 @@ class ApiClient:
         self._timeout = httpx.Timeout(
             settings.timeout_seconds, connect=settings.connect_timeout_seconds
         )
-        pool = httpx.Limits(
-            max_connections=settings.limits.max_connections,
-            max_keepalive_connections=settings.limits.max_connections,
+        connections = settings.limits.max_connections
+        # At most as many requests in httpx's pools as they have connections (module doc).
+        self._slots = asyncio.Semaphore(connections)
+        # A given transport is one pool (it pools, or does not, itself).
+        sizes = (
+            [connections]
+            if transport is not None
+            else [
+                min(SHARD_CONNECTIONS, connections - n)
+                for n in range(0, connections, SHARD_CONNECTIONS)
+            ]
         )
-        # At most as many requests in httpx's pool as it has connections (see the module doc).
-        self._slots = asyncio.Semaphore(settings.limits.max_connections)
         headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
         tls = tls_context(settings.tls.min_version)
-        self._http = httpx.AsyncClient(
-            base_url=settings.base_url,
-            timeout=self._timeout,
-            limits=pool,
-            transport=transport,
-            headers=headers,
-            verify=tls,
-        )
+        self._shards = [
+            httpx.AsyncClient(
+                base_url=settings.base_url,
+                timeout=self._timeout,
+                limits=httpx.Limits(max_connections=size, max_keepalive_connections=size),
+                transport=transport,
+                headers=headers,
+                verify=tls,
+            )
+            for size in sizes
+        ]
+        self._free = list(sizes)  # free slots per pool
+        self._http = self._shards[0]
         self._token_http = httpx.AsyncClient(
             timeout=self._timeout, transport=transport, headers=headers, verify=tls
         )
@@ -201,7 +223,8 @@ class ApiClient:
 
     async def aclose(self) -> None:
         self._registry.unregister(self.breaker)
-        await self._http.aclose()
+        for shard in self._shards:
+            await shard.aclose()
         await self._token_http.aclose()
         await self.cache.aclose()
         if self._redis is not None:
@@ -387,9 +410,9 @@ class ApiClient:
             with trace.use_span(span, end_on_exit=False):
                 tracing.inject(headers)
         try:
-            await self._take_slot(timeout)
+            shard = await self._take_slot(timeout)
             try:
-                response = await self._http.request(
+                response = await self._shards[shard].request(
                     method,
                     path,
                     json=json,
@@ -400,6 +423,7 @@ class ApiClient:
                     timeout=timeout,
                 )
             finally:
+                self._free[shard] += 1
                 self._slots.release()
         except BaseException as exc:
             if span is not None:
@@ -413,17 +437,22 @@ class ApiClient:
             span.end()
         return await self._answered(response, admission, label, sent)
 
-    async def _take_slot(self, timeout: httpx.Timeout) -> None:
-        """A connection slot, waiting at most the pool timeout httpx would have waited."""
-        if not self._slots.locked():
+    async def _take_slot(self, timeout: httpx.Timeout) -> int:
+        """A connection slot, waiting at most the pool timeout httpx would have waited;
+        returns the pool to send on (the first with a free slot)."""
+        if self._slots.locked():
+            try:
+                async with asyncio.timeout(timeout.pool):
+                    await self._slots.acquire()
+            except TimeoutError:
+                # What httpx raises for a pool wait that ran out: not sent, safe to repeat.
+                raise httpx.PoolTimeout("no connection slot within the pool timeout") from None
+        else:
             await self._slots.acquire()
-            return
-        try:
-            async with asyncio.timeout(timeout.pool):
-                await self._slots.acquire()
-        except TimeoutError:
-            # What httpx raises for a pool wait that ran out: not sent, safe to repeat.
-            raise httpx.PoolTimeout("no connection slot within the pool timeout") from None
+        # The semaphore counts the free slots of all pools: one has a slot.
+        shard = next(i for i, free in enumerate(self._free) if free)
+        self._free[shard] -= 1
+        return shard
 
     def _start_span(self, method: str, path: str, label: str) -> Span:
         """A client span for one attempt (HTTP semantic conventions), child of the current span."""
