@@ -35,10 +35,11 @@ _rfc3339 = re.compile(
 ).fullmatch
 
 
-class _Envelope(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class _Envelope(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, gc=False):
     """CloudEvent's fields in the model's order, with its constraints and no room for what
     the model would treat differently: an unknown key (an extension the model keeps as an
-    extra) is refused here."""
+    extra) is refused here. Not tracked by the garbage collector (it lives for one decode
+    and holds no cycle): one allocation fewer per record to trigger a collection."""
 
     specversion: Literal["1.0"] = "1.0"
     id: _NonEmpty
