@@ -22,6 +22,8 @@ joins each chain by ``causationid``. Hops, per webhook:
 - ``command → call``: the SMS worker starting the provider call after the
   command (the call's finish time minus its latency);
 - ``call``: the provider call at the simulator (request to answer);
+- ``call → audit``: the call's end → its audit record's Kafka timestamp (the
+  handler's emits, then the audit record's produce);
 - ``in → effect``: client sends → the simulator answered the call (the effect
   is done by then).
 
@@ -76,7 +78,15 @@ SOURCE = "colt"
 # Accepted and never reported back (docs/sandbox.md): the chain ends at the simulator.
 SILENT = "+886912340003"
 EVENTS, COMMANDS, AUDIT = "hookline.events.colt", "hookline.commands.sms", "hookline.audit.http"
-HOPS = ["ack", "in → event", "event → command", "command → call", "call", "in → effect"]
+HOPS = [
+    "ack",
+    "in → event",
+    "event → command",
+    "command → call",
+    "call",
+    "call → audit",
+    "in → effect",
+]
 
 
 def free_port() -> int:
@@ -241,12 +251,12 @@ def chains(sender: Sender, reader: Reader) -> tuple[dict[str, list[float]], int]
     """Hop latencies in ms per webhook whose whole chain was read back; and how many were not."""
     events = {e["id"]: ts for ts, e in reader.records[EVENTS]}
     commands = {c["causationid"]: (ts, c["id"]) for ts, c in reader.records[COMMANDS]}
-    calls: dict[str, tuple[float, float]] = {}
-    for _, a in reader.records[AUDIT]:
+    calls: dict[str, tuple[float, float, float]] = {}
+    for ts, a in reader.records[AUDIT]:
         data = a.get("data") or {}
         if a.get("type") == "hookline.http.call" and data.get("command_type") == "sms.send":
             end = parse_time(data["at"])
-            calls.setdefault(data["command_id"], (end - data["latency_ms"] / 1000, end))
+            calls.setdefault(data["command_id"], (end - data["latency_ms"] / 1000, end, ts))
     hops: dict[str, list[float]] = {hop: [] for hop in HOPS}
     missing = 0
     for event_id, (sent, acked) in sender.sent.items():
@@ -264,6 +274,7 @@ def chains(sender: Sender, reader: Reader) -> tuple[dict[str, list[float]], int]
                 command[0] - event,
                 call[0] - command[0],
                 call[1] - call[0],
+                call[2] - call[1],
                 call[1] - sent,
             ),
             strict=True,
