@@ -64,6 +64,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/ingress.py --redis $(INGRESS_ARGS)
 	$(BIN)/python bench/worker.py $(WORKER_ARGS)
 	$(BIN)/python bench/loop.py $(LOOP_ARGS)
+	$(BIN)/python bench/loop.py --split $(LOOP_ARGS)
 
 # bench/faults.py (docs/faults.md): a signed webhook stream through the loop while the broker
 # pauses, Redis restarts and workers are SIGKILLed; exits non-zero on a lost webhook or an
