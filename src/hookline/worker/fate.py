@@ -216,6 +216,8 @@ class Fate:
         # The in-process store answers without waiting: call it without a coroutine.
         self._local = store if isinstance(store, MemoryIdempotencyStore) else None
         self._token_prefix = f"{self._owner}-"
+        self._tier_topics = frozenset(tiers.topics)
+        self._handler_for = handlers.lookup
 
     @property
     def settles_now(self) -> bool:
@@ -238,13 +240,13 @@ class Fate:
         value = record.value
         if local is None or value is None or tracing.ENABLED:
             return None
-        if self._tiers.of_topic(record.topic) is not None:
+        if record.topic in self._tier_topics:
             return None
         try:
             event: CloudEvent = _decode(value)
         except (ValueError, ValidationError):
             return None  # settle decodes it again and dead-letters it with the reason
-        handler = self._handlers.get(event.type)
+        handler = self._handler_for(event.type)
         if handler is None:
             log.info("worker.skipped", event_id=event.id, type=event.type, reason="no handler")
             self._counts[SKIPPED] += 1

@@ -99,6 +99,12 @@ class HandlerRegistry:
     def get(self, event_type: str) -> Handler | None:
         return self._handlers.get(event_type)
 
+    @property
+    def lookup(self) -> Callable[[str], Handler | None]:
+        """:meth:`get` without a method call of its own (the worker's per-record path);
+        it sees handlers registered later too."""
+        return self._handlers.get
+
     def types(self) -> list[str]:
         return sorted(self._handlers)
 
