@@ -8,6 +8,7 @@ import httpcore
 import httpx
 import pytest
 
+from hookline.errors import ProviderUnavailable
 from hookline.http import ApiClient
 from hookline.http.client import SHARD_CONNECTIONS
 from hookline.http.registry import BreakerRegistry
@@ -96,3 +97,22 @@ async def test_connections_are_split_over_small_pools_and_a_quiet_stream_uses_on
     assert len(quiet_ports) == 1 and quiet_ports <= burst_ports
     # httpcore checks its pool when a request comes and when it goes: 2 passes per call.
     assert checks[0] <= 10 * 2 * SHARD_CONNECTIONS, checks[0]
+
+
+async def test_a_slot_wait_past_the_pool_timeout_fails_as_not_sent(
+    fault: FaultServer, base_url: str
+) -> None:
+    """With the one connection busy for longer than a call's budget, that call waits for a
+    slot only as long as its attempt's timeout and fails as httpx's pool timeout would
+    (TIMEOUT, caused by PoolTimeout: retryable, not sent), never reaching the server."""
+    fault.script(PATH, Step(200, delay=1.5))
+    provider = settings(base_url, limits={"max_connections": 1}, retry={"max_attempts": 1})
+    async with client_for(provider) as client:
+        busy = asyncio.create_task(client.request("POST", "/slow"))
+        await asyncio.sleep(0.1)
+        with pytest.raises(ProviderUnavailable) as raised:
+            await client.request("POST", "/waiting", deadline=0.3)
+        assert (await busy).status_code == 200
+    assert raised.value.code == "TIMEOUT"
+    assert isinstance(raised.value.__cause__, httpx.PoolTimeout)
+    assert fault.hits("/api/waiting") == 0
