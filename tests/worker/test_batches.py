@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import gc
 from collections import defaultdict
 
 from hookline.bus.topics import Topics
@@ -118,6 +119,8 @@ async def test_waiting_handlers_amid_a_batch_keep_order_task_context_and_concurr
     assert broken == []
     assert {key: done[key] for key in KEYS} == {key: list(range(PER_KEY)) for key in KEYS}
     assert 1 < most <= concurrency
+    # A started worker froze the start-up heap: full collections no longer walk it.
+    assert gc.get_freeze_count() > 0
 
 
 async def test_a_copy_of_a_running_command_waits_for_its_lease_and_is_not_run_again(broker):
