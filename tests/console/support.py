@@ -84,12 +84,25 @@ class Pages:
 
     def click(self, css: str, *, navigates: bool = True) -> None:
         """Click; for a link or a submit button, wait until the next page has replaced this one."""
+        from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
         from selenium.webdriver.common.by import By
         from selenium.webdriver.support import expected_conditions
         from selenium.webdriver.support.wait import WebDriverWait
 
-        page = self.driver.find_element(By.TAG_NAME, "html")
-        self.driver.find_element(By.CSS_SELECTOR, css).click()
+        for attempt in range(3):
+            # A page that was still loading can replace the element between find and click
+            # (Chromium: "Node with given id does not belong to the document"): find it again.
+            try:
+                page = self.driver.find_element(By.TAG_NAME, "html")
+                self.driver.find_element(By.CSS_SELECTOR, css).click()
+                break
+            except WebDriverException as exc:
+                replaced = isinstance(exc, StaleElementReferenceException) or (
+                    "does not belong to the document" in str(exc)
+                )
+                if not replaced or attempt == 2:
+                    raise
+            time.sleep(0.2)
         if navigates:
             WebDriverWait(self.driver, 60).until(expected_conditions.staleness_of(page))
 

@@ -25,6 +25,37 @@ def listening(port: int, host: str = "127.0.0.1") -> bool:
         return False
 
 
+def listener_inodes(port: int) -> set[str]:
+    """Socket inodes listening on ``port`` (any address), from /proc/net/tcp and tcp6."""
+    found: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            local, state, inode = fields[1], fields[3], fields[9]
+            if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port:
+                found.add(inode)
+    return found
+
+
+def owns_listener(pids: list[int], port: int) -> bool:
+    """Whether one of ``pids`` holds the socket listening on ``port`` (not another process)."""
+    wanted = {f"socket:[{inode}]" for inode in listener_inodes(port)}
+    for pid in pids:
+        try:
+            fds = list(Path(f"/proc/{pid}/fd").iterdir())
+        except OSError:
+            continue
+        for fd in fds:
+            with contextlib.suppress(OSError):
+                if os.readlink(fd) in wanted:
+                    return True
+    return False
+
+
 def children(pid: int) -> list[int]:
     """Every descendant of ``pid`` (from /proc), zombies included."""
     parents: dict[int, list[int]] = {}
@@ -95,7 +126,13 @@ class Hookline:
         self.wait_until(lambda: text in self.output(), timeout, f"printing {text!r}")
 
     def wait_for_port(self, port: int, timeout: float = 60) -> None:
-        self.wait_until(lambda: listening(port), timeout, f"listening on {port}")
+        """Until this process (or a child of it) listens on ``port``: with the suite spread
+        over processes, a free port can be taken by another test's server in between."""
+        self.wait_until(
+            lambda: listening(port) and owns_listener([self.pid, *children(self.pid)], port),
+            timeout,
+            f"listening on {port}",
+        )
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> int:
         """Send ``sig``; the exit code (raises if the process outlives ``timeout``)."""
