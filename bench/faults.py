@@ -33,10 +33,8 @@ import asyncio
 import contextlib
 import json
 import os
-import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -52,19 +50,11 @@ import httpx
 import yaml
 from aiokafka import AIOKafkaConsumer
 
+from hookline.bus.broker import free_port
+
 ROOT = Path(__file__).resolve().parents[1]
 HOOKLINE = [sys.executable, "-m", "hookline"]
-DEV_CONFIG = ROOT / "hookline.yaml"  # the shipped development configuration
-DEV_PORTS = {
-    "ingress": 8000,
-    "colt": 8101,
-    "twilio": 8102,
-    "every8d": 8103,
-    "mitake": 8104,
-    "opentable": 8105,
-    "recreation_gov": 8106,
-    "shell_recharge": 8107,
-}
+sys.path.insert(0, str(ROOT))  # the tests' devconfig: the shipped configuration on free ports
 SMS_SIMULATORS = ("every8d", "mitake", "twilio")
 SOURCE = "colt"
 # The SMS simulators deliver to the first and report to hookline; numbers ending in
@@ -74,12 +64,6 @@ REPORTED, SILENT = "+886912345678", "+886912340003"
 
 
 # -- processes -----------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def child_pids(pid: int) -> list[int]:
@@ -196,14 +180,9 @@ class Ports:
         return f"http://127.0.0.1:{self.sims[name]}"
 
 
-def bench_config(path: Path, ports: Ports, args: argparse.Namespace) -> dict[str, Any]:
-    """The shipped development configuration on free ports, with Redis and the bench's knobs."""
-    text = DEV_CONFIG.read_text()
-    new = {DEV_PORTS["ingress"]: ports.ingress} | {
-        DEV_PORTS[name]: port for name, port in ports.sims.items()
-    }
-    for old, port in new.items():
-        text = re.sub(rf"(?<=[:\s]){old}\b", str(port), text)
+def bench_config(path: Path, text: str, ports: Ports, args: argparse.Namespace) -> dict[str, Any]:
+    """The shipped development configuration on free ports (``text``), with Redis and the
+    bench's knobs."""
     config: dict[str, Any] = yaml.safe_load(text)
     config["kafka"]["bootstrap_servers"] = f"127.0.0.1:{ports.kafka}"
     config["redis_url"] = f"redis://127.0.0.1:{ports.redis}/0"
@@ -233,14 +212,12 @@ class Loop:
         self.logs = work / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
         self.args = args
-        self.ports = Ports(
-            free_port(),
-            free_port(),
-            free_port(),
-            {name: free_port() for name in DEV_PORTS if name != "ingress"},
-        )
+        from tests.support.devconfig import on_free_ports
+
+        text, moved = on_free_ports()
+        self.ports = Ports(moved.pop("ingress"), free_port(), free_port(), moved)
         self.config_path = work / "hookline.yaml"
-        self.config = bench_config(self.config_path, self.ports, args)
+        self.config = bench_config(self.config_path, text, self.ports, args)
         env = {k: v for k, v in os.environ.items() if not k.startswith("HOOKLINE_")}
         for key in ("LISTENER_URL", "ADVERTISED_LISTENER_URL", "STORAGE_ENGINE", "CLUSTER_ID"):
             env.pop(key, None)

@@ -44,7 +44,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -62,18 +61,12 @@ from aiokafka import AIOKafkaConsumer
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT))  # the tests' devconfig: the shipped configuration on free ports
 
-DEV_CONFIG = ROOT / "hookline.yaml"
-DEV_PORTS = {
-    "ingress": 8000,
-    "colt": 8101,
-    "twilio": 8102,
-    "every8d": 8103,
-    "mitake": 8104,
-    "opentable": 8105,
-    "recreation_gov": 8106,
-    "shell_recharge": 8107,
-}
+from tests.support.devconfig import on_free_ports  # noqa: E402
+
+from hookline.bus.broker import free_port  # noqa: E402
+
 SOURCE = "colt"
 # Accepted and never reported back (docs/sandbox.md): the chain ends at the simulator.
 SILENT = "+886912340003"
@@ -89,18 +82,9 @@ HOPS = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def config_for(path: Path, kafka: int, fetch_wait: int) -> tuple[str, str]:
     """The shipped configuration on free ports; returns the ingress's and an SMS simulator's URL."""
-    text = DEV_CONFIG.read_text()
-    ports = {old: free_port() for old in DEV_PORTS.values()}
-    for old, port in ports.items():
-        text = re.sub(rf"(?<=[:\s]){old}\b", str(port), text)
+    text, ports = on_free_ports()
     config: dict[str, Any] = yaml.safe_load(text)
     config["kafka"]["bootstrap_servers"] = f"127.0.0.1:{kafka}"
     config["observability"] = {"log_level": "warning"}
@@ -113,8 +97,8 @@ def config_for(path: Path, kafka: int, fetch_wait: int) -> tuple[str, str]:
         config["providers"][name]["limits"] = {"max_concurrency": 64}
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return (
-        f"http://127.0.0.1:{ports[DEV_PORTS['ingress']]}",
-        f"http://127.0.0.1:{ports[DEV_PORTS['every8d']]}",
+        f"http://127.0.0.1:{ports['ingress']}",
+        f"http://127.0.0.1:{ports['every8d']}",
     )
 
 

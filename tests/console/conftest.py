@@ -15,11 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from hookline.bus.broker import free_port
-from hookline.config.loader import dev_config
+from tests.support.devconfig import write_on_free_ports
 from tests.support.processes import ENV, HOOKLINE
 
-DEV_PORTS = (8000, 8101, 8102, 8103, 8104, 8105, 8106, 8107)
 _ARTIFACTS: list[Path] = []
 
 
@@ -42,24 +40,11 @@ class Running:
         )  # fmt: skip
 
 
-def _config(folder: Path) -> tuple[Path, int]:
-    text = dev_config().read_text()
-    for port in DEV_PORTS:
-        text = re.sub(rf"(?<=[:\s]){port}\b", str(free_port()), text)
-    kafka_port = free_port()
-    text = text.replace(
-        "bootstrap_servers: null", f"bootstrap_servers: null\n  embedded_port: {kafka_port}"
-    )
-    path = folder / "hookline.yaml"
-    path.write_text(text)
-    return path, kafka_port
-
-
 @pytest.fixture(scope="session")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     """`hookline run` as a user starts it, with no admin token configured (it makes one up)."""
     folder = tmp_path_factory.mktemp("console-run")
-    config, kafka_port = _config(folder)
+    config, kafka_port = write_on_free_ports(folder)
     log = (folder / "run.err").open("wb")
     process = subprocess.Popen(
         [*HOOKLINE, "--config", str(config), "run"],

@@ -20,8 +20,8 @@ import pytest
 import yaml
 
 from hookline.console import auth
-from tests.console.conftest import _config
 from tests.console.support import Pages, command, publish
+from tests.support.devconfig import write_on_free_ports
 from tests.support.run import clean_environment, hookline_run
 
 TOKEN = "console-reconcile-admin-token-0123456789"
@@ -51,7 +51,7 @@ class Run:
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     folder = tmp_path_factory.mktemp("console-reconcile")
-    path, kafka_port = _config(folder)
+    path, kafka_port = write_on_free_ports(folder)
     raw = yaml.safe_load(path.read_text())
     raw["admin_token"] = TOKEN
     raw.setdefault("services", {})["reconcile"] = RECONCILE

@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.loop.test_run_loop import ENV, config_with_free_ports
+from tests.loop.test_run_loop import ENV
+from tests.support.devconfig import write_on_free_ports
 from tests.support.run import hookline_run
 
 
 @pytest.fixture(scope="package")
 def loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
-    config, kafka_port = config_with_free_ports(tmp_path_factory.mktemp("loop"))
+    config, kafka_port = write_on_free_ports(tmp_path_factory.mktemp("loop"))
     with hookline_run(config, ENV):
         yield config, f"127.0.0.1:{kafka_port}"

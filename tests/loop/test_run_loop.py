@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import re
 import subprocess
 import sys
 import uuid
@@ -22,10 +21,8 @@ import jsonschema
 import pytest
 from aiokafka import AIOKafkaConsumer
 
-from hookline.bus.broker import free_port
 from hookline.bus.codec import to_record
 from hookline.bus.topics import COMMAND_SERVICES, EVENT_DOMAINS
-from hookline.config.loader import dev_config
 from hookline.envelope import make_event
 from hookline.reactor.engine import command_id
 from tests.support.kafka import consume_all
@@ -33,22 +30,6 @@ from tests.support.kafka import consume_all
 HOOKLINE = [sys.executable, "-m", "hookline"]
 ENV = {k: v for k, v in os.environ.items() if not k.startswith("HOOKLINE_")}
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
-DEV_PORTS = (8000, 8101, 8102, 8103, 8104, 8105, 8106, 8107)
-
-
-def config_with_free_ports(tmp: Path) -> tuple[Path, int]:
-    """The shipped dev config, every port moved to a free one (never 8000/81xx/9092 of a user)."""
-    text = dev_config().read_text()
-    for port in DEV_PORTS:
-        new = free_port()
-        text = re.sub(rf"(?<=[:\s]){port}\b", str(new), text)
-    kafka_port = free_port()
-    text = text.replace(
-        "bootstrap_servers: null", f"bootstrap_servers: null\n  embedded_port: {kafka_port}"
-    )
-    path = tmp / "hookline.yaml"
-    path.write_text(text)
-    return path, kafka_port
 
 
 def demo(config: Path, scenario: str) -> subprocess.CompletedProcess[str]:

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.loop.test_run_loop import HOOKLINE, config_with_free_ports
+from tests.loop.test_run_loop import HOOKLINE
+from tests.support.devconfig import write_on_free_ports
 from tests.support.otlp import ReceivedSpan, Receiver, otlp_receiver
 from tests.support.run import clean_environment, hookline_run
 
@@ -33,7 +34,7 @@ async def receiver() -> AsyncIterator[Receiver]:
 
 @pytest.fixture
 def traced_run(tmp_path: Path, receiver: Receiver) -> Iterator[Path]:
-    config, _ = config_with_free_ports(tmp_path)
+    config, _ = write_on_free_ports(tmp_path)
     env = clean_environment() | {
         "OTEL_TRACES_EXPORTER": "otlp",
         "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,

@@ -18,8 +18,8 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.loop.test_run_loop import config_with_free_ports
 from tests.operations.support import DASHBOARD, ROOT, RULES, metric_names
+from tests.support.devconfig import write_on_free_ports
 from tests.support.run import hookline_run
 
 HOOKLINE = [sys.executable, "-m", "hookline"]
@@ -44,7 +44,7 @@ def rule_metrics() -> set[str]:
 @pytest.fixture(scope="module")
 def scraped(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, float]:
     """`hookline run`'s /metrics after a demo scenario went through, and when the demo began."""
-    config, _ = config_with_free_ports(tmp_path_factory.mktemp("ops"))
+    config, _ = write_on_free_ports(tmp_path_factory.mktemp("ops"))
     port = re.search(r"^  port: (\d+)", config.read_text(), re.M)
     assert port is not None
     with _running(config):
