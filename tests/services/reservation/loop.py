@@ -21,7 +21,9 @@ from hookline.bus.broker import free_port
 from hookline.config.check import prepare
 from hookline.config.models import HooklineSettings
 from hookline.envelope import CloudEvent, make_event
+from hookline.providers.recreation_gov.simulator import SIGNING as RG_SIGNING
 from hookline.providers.registry import names
+from hookline.providers.shell_recharge.simulator import SIGNING as SR_SIGNING
 from hookline.services.reservation.worker import create_worker
 from hookline.worker.runtime import Worker
 from tests.support.kafka import consume_all
@@ -97,27 +99,12 @@ def raw_settings(
             },
             "recreation-gov": {
                 "provider": "recreation_gov",
-                "verify": {
-                    "scheme": "hmac",
-                    "header": "X-RecGov-Signature",
-                    "algorithm": "sha256",
-                    "encoding": "base64",
-                    "prefix": "",
-                    "timestamp_header": "X-RecGov-Timestamp",
-                    "secrets": [RG_SECRET],
-                },
+                # The scheme the simulator signs its callbacks with.
+                "verify": {**RG_SIGNING, "secrets": [RG_SECRET]},
             },
             "shell-recharge": {
                 "provider": "shell_recharge",
-                "verify": {
-                    "scheme": "hmac",
-                    "header": "X-Shell-Signature",
-                    "algorithm": "sha256",
-                    "encoding": "hex",
-                    "prefix": "sha256=",
-                    "timestamp_header": "X-Shell-Timestamp",
-                    "secrets": [SR_SECRET],
-                },
+                "verify": {**SR_SIGNING, "secrets": [SR_SECRET]},
             },
         },
         "providers": {
