@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ import pytest
 
 from tests.support.devconfig import write_on_free_ports
 from tests.support.processes import ENV, HOOKLINE
+from tests.support.run import hookline_run
 
 _ARTIFACTS: list[Path] = []
 
@@ -45,21 +45,9 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     """`hookline run` as a user starts it, with no admin token configured (it makes one up)."""
     folder = tmp_path_factory.mktemp("console-run")
     config, kafka_port = write_on_free_ports(folder)
-    log = (folder / "run.err").open("wb")
-    process = subprocess.Popen(
-        [*HOOKLINE, "--config", str(config), "run"],
-        stdout=subprocess.PIPE, stderr=log, text=True, env=ENV,
-    )  # fmt: skip
-    assert process.stdout is not None
-    lines = []
-    try:
-        for line in process.stdout:
-            lines.append(line)
-            if line.startswith("Ctrl-C"):
-                break
-        else:
-            pytest.fail("hookline run exited before it was ready:\n" + "".join(lines))
-        output = "".join(lines)
+    printed: list[str] = []
+    with hookline_run(config, env=ENV, printed=printed):
+        output = "".join(printed)
         link = re.search(r"console\s+(http://\S+/console/login\?token=(\S+))", output)
         assert link is not None, output
         yield Running(
@@ -71,15 +59,6 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
             sims=dict(re.findall(r"sim (\w+)\s+(http://\S+)", output)),
             output=output,
         )
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        process.stdout.close()
-        log.close()
 
 
 @pytest.fixture(scope="session")

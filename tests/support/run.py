@@ -22,9 +22,10 @@ def clean_environment() -> dict[str, str]:
 
 @contextlib.contextmanager
 def hookline_run(
-    config: Path, env: Mapping[str, str] | None = None
+    config: Path, env: Mapping[str, str] | None = None, printed: list[str] | None = None
 ) -> Iterator[subprocess.Popen[str]]:
-    """`hookline run --config CONFIG` until the block ends (SIGINT, then SIGKILL after 60 s)."""
+    """`hookline run --config CONFIG` until the block ends (SIGINT, then SIGKILL after 60 s);
+    what it printed up to its Ctrl-C line goes to ``printed``."""
     process = subprocess.Popen(
         [*HOOKLINE, "--config", str(config), "run"],
         stdout=subprocess.PIPE,
@@ -34,11 +35,13 @@ def hookline_run(
     )
     assert process.stdout is not None
     try:
+        lines = printed if printed is not None else []
         for line in process.stdout:
+            lines.append(line)
             if line.startswith("Ctrl-C"):
                 break
         else:
-            pytest.fail("hookline run exited before it was ready")
+            pytest.fail("hookline run exited before it was ready:\n" + "".join(lines))
         yield process
     finally:
         process.send_signal(signal.SIGINT)
